@@ -1,0 +1,220 @@
+// Package config reads an app's configuration: environment variables (the
+// old system's names where it had them) with command-line flags of the same
+// meaning as overrides. Every app shares one Config type; each declares
+// which settings it takes, and --help lists exactly those with their
+// variables and defaults.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+)
+
+// Config is every setting of every app.
+type Config struct {
+	App             string
+	Port            int
+	RedisURL        string
+	RedisHost       string
+	RedisPort       int
+	RedisPassword   string
+	Width, Height   int
+	DataDir         string
+	HistorySize     int
+	PixelRate       domain.RateRule
+	CursorRate      domain.RateRule
+	OperatorToken   string
+	CORSOrigins     []string
+	WSURL, APIURL   string
+	PingInterval    time.Duration
+	ShutdownTimeout time.Duration
+	LogFormat       string
+	LogLevel        string
+}
+
+// Size is the validated canvas size.
+func (c Config) Size() domain.Size { return domain.Size{Width: c.Width, Height: c.Height} }
+
+// UsesRedis reports whether Redis was configured at all (the playground
+// runs embedded otherwise).
+func (c Config) UsesRedis() bool { return c.RedisURL != "" || c.RedisHost != "" }
+
+// Setting names one configurable value.
+type Setting string
+
+// The settings an app may take.
+const (
+	Port       Setting = "port"
+	Redis      Setting = "redis"
+	Canvas     Setting = "canvas"
+	DataDir    Setting = "data-dir"
+	History    Setting = "history"
+	Rates      Setting = "rates"
+	Operator   Setting = "operator"
+	CORS       Setting = "cors"
+	ClientURLs Setting = "client-urls"
+	Ping       Setting = "ping"
+	Shutdown   Setting = "shutdown"
+	Logging    Setting = "logging"
+)
+
+type option struct {
+	setting Setting
+	flag    string
+	env     string
+	def     string
+	usage   string
+	apply   func(c *Config, v string) error
+}
+
+func intOpt(dst func(*Config) *int, min, max int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("want a whole number from %d to %d, got %q", min, max, v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func floatOpt(dst func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f <= 0 || f > 1e6 {
+			return fmt.Errorf("want a positive number, got %q", v)
+		}
+		*dst(c) = f
+		return nil
+	}
+}
+
+func strOpt(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func durOpt(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30s, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func options(defaultPort int) []option {
+	return []option{
+		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
+		{Redis, "redis-url", "REDIS_URL", "", "Redis URL, redis://[:password@]host:port/db (wins over host/port)", strOpt(func(c *Config) *string { return &c.RedisURL })},
+		{Redis, "redis-host", "REDIS_HOST", "", "Redis host (the old system's variable)", strOpt(func(c *Config) *string { return &c.RedisHost })},
+		{Redis, "redis-port", "REDIS_PORT", "6379", "Redis port", intOpt(func(c *Config) *int { return &c.RedisPort }, 1, 65535)},
+		{Redis, "redis-password", "REDIS_PASSWORD", "", "Redis password", strOpt(func(c *Config) *string { return &c.RedisPassword })},
+		{Canvas, "canvas-width", "CANVAS_WIDTH", strconv.Itoa(domain.DefaultWidth), "canvas width in pixels", intOpt(func(c *Config) *int { return &c.Width }, 1, domain.MaxSide)},
+		{Canvas, "canvas-height", "CANVAS_HEIGHT", strconv.Itoa(domain.DefaultHeight), "canvas height in pixels", intOpt(func(c *Config) *int { return &c.Height }, 1, domain.MaxSide)},
+		{DataDir, "data-dir", "DATA_DIR", "./data", "directory of the embedded store (log and snapshots)", strOpt(func(c *Config) *string { return &c.DataDir })},
+		{History, "history-size", "HISTORY_SIZE", "10000", "events kept for clients that resume", intOpt(func(c *Config) *int { return &c.HistorySize }, 1, 10_000_000)},
+		{Rates, "pixel-rate", "PIXEL_RATE", "20", "pixels per second per connection", floatOpt(func(c *Config) *float64 { return &c.PixelRate.PerSecond })},
+		{Rates, "pixel-burst", "PIXEL_BURST", "40", "pixel burst per connection", intOpt(func(c *Config) *int { return &c.PixelRate.Burst }, 1, 1_000_000)},
+		{Rates, "cursor-rate", "CURSOR_RATE", "30", "cursor messages per second per connection", floatOpt(func(c *Config) *float64 { return &c.CursorRate.PerSecond })},
+		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
+		{Operator, "operator-token", "OPERATOR_TOKEN", "", "token required by POST /api/canvas/reset (unset: reset disabled)", strOpt(func(c *Config) *string { return &c.OperatorToken })},
+		{CORS, "cors-origins", "CORS_ORIGINS", "*", "comma-separated origins allowed to call the API", func(c *Config, v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					c.CORSOrigins = append(c.CORSOrigins, o)
+				}
+			}
+			return nil
+		}},
+		{ClientURLs, "ws-url", "WS_URL", "", "WebSocket URL the page connects to (empty: same origin, /ws)", strOpt(func(c *Config) *string { return &c.WSURL })},
+		{ClientURLs, "api-url", "API_URL", "", "API base URL for the page, without /api (empty: same origin)", strOpt(func(c *Config) *string { return &c.APIURL })},
+		{Ping, "ping-interval", "PING_INTERVAL", "30s", "WebSocket protocol ping period; a peer silent for 1.5 periods is closed", durOpt(func(c *Config) *time.Duration { return &c.PingInterval })},
+		{Shutdown, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long draining may take on SIGTERM", durOpt(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{Logging, "log-format", "LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("want text or json, got %q", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{Logging, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("want debug, info, warn or error, got %q", v)
+		}},
+	}
+}
+
+// Spec says which settings an app takes and its default port.
+type Spec struct {
+	App         string
+	Description string
+	DefaultPort int
+	Settings    []Setting
+}
+
+// Load reads the environment (through getenv) and then args. It returns
+// flag.ErrHelp after printing usage to out when asked for --help.
+func Load(spec Spec, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	c := Config{App: spec.App}
+	want := map[Setting]bool{}
+	for _, s := range spec.Settings {
+		want[s] = true
+	}
+	fs := flag.NewFlagSet(spec.App, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var opts []option
+	for _, o := range options(spec.DefaultPort) {
+		if want[o.setting] {
+			opts = append(opts, o)
+		}
+	}
+	values := map[string]*string{}
+	for _, o := range opts {
+		v := o.def
+		if e := getenv(o.env); e != "" {
+			v = e
+		}
+		values[o.flag] = fs.String(o.flag, v, fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "%s: %s\n\nUsage: %s [flags]\n\nEvery flag can also be set by the environment variable named with it; the flag wins.\n\n", spec.App, spec.Description, spec.App)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	// Defaults for settings this app does not take, so the rest of the
+	// program never sees a zero rate or timeout.
+	for _, o := range options(spec.DefaultPort) {
+		if !want[o.setting] {
+			_ = o.apply(&c, o.def)
+		}
+	}
+	var errs []error
+	for _, o := range opts {
+		if err := o.apply(&c, *values[o.flag]); err != nil {
+			errs = append(errs, fmt.Errorf("--%s / %s: %w", o.flag, o.env, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
