@@ -1,0 +1,169 @@
+// Package membus is an in-process ports.Bus for the all-in-one app and for
+// tests: every subscriber of a channel gets every message published on it,
+// in publication order, without any network.
+//
+// Publish never blocks. The embedded store publishes while holding its write
+// lock, so a slow handler must not be able to stall every writer; instead each
+// subscription has its own queue, drained by one goroutine that calls the
+// handler. A queue holds at most QueueLimit messages. When a subscriber falls
+// that far behind, further messages for it are dropped (and counted, see
+// Dropped) until it catches up: the bus is at-most-once like Redis Pub/Sub,
+// and consumers of pixel events repair the gap from CanvasStore.Since because
+// seqs have no gaps.
+package membus
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pixelplayground/pixelplayground/ports"
+)
+
+// QueueLimit bounds the messages waiting for one subscription. 65536 pixel
+// events are several seconds of the busiest canvas we plan for, and about
+// 10 MiB, so only a handler that is stuck (not merely slow) loses messages.
+const QueueLimit = 65536
+
+// Bus is the in-process bus. The zero value is not usable; call New.
+type Bus struct {
+	mu      sync.RWMutex
+	subs    map[string][]*subscription // by channel
+	dropped atomic.Uint64
+}
+
+// New returns an empty bus.
+func New() *Bus {
+	return &Bus{subs: map[string][]*subscription{}}
+}
+
+var _ ports.Bus = (*Bus)(nil)
+
+type subscription struct {
+	mu    sync.Mutex
+	queue []ports.Message
+	wake  chan struct{} // capacity 1: "the queue is not empty"
+}
+
+// Publish queues payload for every current subscriber of channel and returns
+// at once. Each subscriber gets its own copy, so neither the publisher nor
+// another handler can change what a handler sees.
+func (b *Bus) Publish(ctx context.Context, channel string, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, s := range b.subs[channel] {
+		msg := ports.Message{Channel: channel, Payload: append([]byte(nil), payload...)}
+		if !s.push(msg) {
+			if n := b.dropped.Add(1); n == 1 || n%QueueLimit == 0 {
+				slog.Warn("membus: a subscriber is not keeping up; dropping messages", "channel", channel, "dropped_total", n)
+			}
+		}
+	}
+	return nil
+}
+
+// Dropped is how many messages were dropped because a subscriber's queue was
+// full, over the bus's lifetime.
+func (b *Bus) Dropped() uint64 { return b.dropped.Load() }
+
+// Subscribe registers handle on channels before it returns, so every message
+// published afterwards is delivered, and delivers from a new goroutine until
+// ctx is cancelled. resubscribed is never called: an in-process bus has no
+// outages.
+func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(ports.Message), resubscribed func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := &subscription{wake: make(chan struct{}, 1)}
+	b.mu.Lock()
+	for _, ch := range uniq(channels) {
+		b.subs[ch] = append(b.subs[ch], s)
+	}
+	b.mu.Unlock()
+	go func() {
+		defer b.unsubscribe(s, channels)
+		s.deliver(ctx, handle)
+	}()
+	return nil
+}
+
+func uniq(channels []string) []string {
+	out := make([]string, 0, len(channels))
+	for _, ch := range channels {
+		dup := false
+		for _, o := range out {
+			dup = dup || o == ch
+		}
+		if !dup {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+func (b *Bus) unsubscribe(s *subscription, channels []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ch := range uniq(channels) {
+		list := b.subs[ch]
+		for i, o := range list {
+			if o == s {
+				// In place is safe: Publish iterates only under the read lock.
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(b.subs, ch)
+		} else {
+			b.subs[ch] = list
+		}
+	}
+}
+
+// push appends msg unless the queue is full; it reports whether it did.
+func (s *subscription) push(msg ports.Message) bool {
+	s.mu.Lock()
+	if len(s.queue) >= QueueLimit {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, msg)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // already signalled; the drainer will see this message too
+	}
+	return true
+}
+
+// deliver drains the queue in order until ctx ends. It swaps the queue for
+// a spare slice instead of popping one message at a time, so that a burst
+// costs one lock round trip and the two slices' arrays are reused.
+func (s *subscription) deliver(ctx context.Context, handle func(ports.Message)) {
+	var batch []ports.Message
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch, s.queue = s.queue, batch[:0]
+		s.mu.Unlock()
+		for i := range batch {
+			if ctx.Err() != nil {
+				return
+			}
+			handle(batch[i])
+			batch[i] = ports.Message{} // let the payload be collected
+		}
+		if cap(batch) > 1024 {
+			batch = nil // after a burst, do not keep a huge array around
+		}
+	}
+}

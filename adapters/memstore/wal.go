@@ -1,0 +1,227 @@
+package memstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+)
+
+// The log is a series of segment files, log-<seq>.wal, each named after the
+// seq of its first record (zero-padded so that names sort like numbers).
+// A checkpoint starts a new segment at the snapshot's seq+1, after which
+// every older segment is covered by the snapshot and deleted. A segment
+// starts with a header (magic, width, height) so that a log is never
+// replayed onto a canvas of another size.
+const (
+	segmentPrefix    = "log-"
+	segmentSuffix    = ".wal"
+	segmentMagic     = "PXWAL001"
+	segmentHeaderLen = len(segmentMagic) + 8
+	damagedSuffix    = ".damaged"
+)
+
+func segmentName(first domain.Seq) string {
+	return fmt.Sprintf("%s%020d%s", segmentPrefix, first, segmentSuffix)
+}
+
+// segment is one log file found in the directory.
+type segment struct {
+	path  string
+	first domain.Seq
+}
+
+func listSegments(dir string) ([]segment, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []segment
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+			continue
+		}
+		first, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, segmentPrefix), segmentSuffix), 10, 64)
+		if err != nil {
+			continue // not one of ours
+		}
+		segs = append(segs, segment{path: filepath.Join(dir, name), first: first})
+	}
+	slices.SortFunc(segs, func(a, b segment) int {
+		switch {
+		case a.first < b.first:
+			return -1
+		case a.first > b.first:
+			return 1
+		}
+		return 0
+	})
+	return segs, nil
+}
+
+func segmentHeader(size domain.Size) []byte {
+	h := append([]byte(segmentMagic), make([]byte, 8)...)
+	binary.LittleEndian.PutUint32(h[len(segmentMagic):], uint32(size.Width))
+	binary.LittleEndian.PutUint32(h[len(segmentMagic)+4:], uint32(size.Height))
+	return h
+}
+
+// createSegment makes a new segment whose first record will have seq
+// first, durably (header synced, directory synced), and returns it open for
+// appending.
+func createSegment(dir string, first domain.Seq, size domain.Size) (*os.File, error) {
+	path := filepath.Join(dir, segmentName(first))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(segmentHeader(size)); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("write log header: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("sync new log: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// replayResult is where writing continues after replay.
+type replayResult struct {
+	file *os.File // open for appending; nil if a new segment must be made
+	size int64    // bytes in file
+}
+
+// replay applies every logged event after st.seq, in order, and stops at
+// the first record that is torn, corrupt or out of sequence: everything
+// before it is kept, it and everything after it are cut off (the segment is
+// truncated, later segments are renamed *.damaged for inspection) with a
+// warning. A crash mid-write can only leave such a tail, so replay never
+// refuses to start because of one.
+func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return replayResult{}, err
+	}
+	want := segmentHeader(st.size)
+	for i, seg := range segs {
+		data, err := os.ReadFile(seg.path)
+		if err != nil {
+			return replayResult{}, err
+		}
+		last := i == len(segs)-1
+		if len(data) < segmentHeaderLen || isZero(data[:segmentHeaderLen]) {
+			// Created by a checkpoint that crashed before the header was
+			// synced: it cannot hold records.
+			log.Warn("memstore: log segment has no header; starting it afresh", "file", seg.path, "bytes", len(data))
+			if err := os.Remove(seg.path); err != nil {
+				return replayResult{}, err
+			}
+			if last {
+				return replayResult{}, nil
+			}
+			continue
+		}
+		if !bytes.Equal(data[:len(segmentMagic)], []byte(segmentMagic)) {
+			return replayResult{}, fmt.Errorf("memstore: %s is not a canvas log", seg.path)
+		}
+		if !bytes.Equal(data[:segmentHeaderLen], want) {
+			got := domain.Size{Width: int(binary.LittleEndian.Uint32(data[len(segmentMagic):])), Height: int(binary.LittleEndian.Uint32(data[len(segmentMagic)+4:]))}
+			return replayResult{}, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, seg.path, got, st.size)
+		}
+		off, cut := segmentHeaderLen, error(nil)
+		for off < len(data) {
+			e, n, err := decodeRecord(data[off:])
+			if err == nil && e.Seq > st.seq+1 {
+				err = fmt.Errorf("seq %d follows %d: events are missing", e.Seq, st.seq)
+			}
+			if err == nil && e.Kind == domain.PixelPlaced && !st.size.Contains(e.Pixel.X, e.Pixel.Y) {
+				err = fmt.Errorf("%w: pixel (%d,%d) is off the canvas", errCorruptRecord, e.Pixel.X, e.Pixel.Y)
+			}
+			if err != nil {
+				cut = err
+				break
+			}
+			if e.Seq == st.seq+1 {
+				st.apply(&e)
+			}
+			off += n
+		}
+		if cut != nil && !last && segs[i+1].first <= st.seq+1 {
+			// The rest of this segment is covered by the next one (or the
+			// snapshot): nothing is lost.
+			log.Warn("memstore: skipping a damaged record that later data covers", "file", seg.path, "offset", off, "reason", cut.Error())
+			continue
+		}
+		if cut == nil && !last {
+			continue
+		}
+		if cut != nil {
+			log.Warn("memstore: cutting the log at a damaged record; later records are dropped",
+				"file", seg.path, "offset", off, "dropped_bytes", len(data)-off, "reason", cut.Error(), "kept_seq", st.seq)
+			for _, later := range segs[i+1:] {
+				log.Warn("memstore: setting aside a log segment after the damage", "file", later.path+damagedSuffix)
+				if err := os.Rename(later.path, later.path+damagedSuffix); err != nil {
+					return replayResult{}, err
+				}
+			}
+			if off == segmentHeaderLen {
+				// Nothing of this segment was usable; keep it whole for
+				// inspection rather than truncating it to nothing.
+				if err := os.Rename(seg.path, seg.path+damagedSuffix); err != nil {
+					return replayResult{}, err
+				}
+				return replayResult{}, nil
+			}
+			if err := os.Truncate(seg.path, int64(off)); err != nil {
+				return replayResult{}, fmt.Errorf("truncate damaged log %s: %w", seg.path, err)
+			}
+		}
+		f, err := os.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return replayResult{}, err
+		}
+		return replayResult{file: f, size: int64(off)}, nil
+	}
+	return replayResult{}, nil
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// removeSegmentsBefore deletes the segments whose records all have seqs
+// below first (they are covered by a snapshot).
+func removeSegmentsBefore(dir string, first domain.Seq) error {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range segs {
+		if s.first < first {
+			if err := os.Remove(s.path); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
