@@ -1,0 +1,57 @@
+package modules
+
+import (
+	"context"
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"github.com/pixelplayground/pixelplayground/adapters/metrics"
+	"github.com/pixelplayground/pixelplayground/adapters/ws"
+	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/ports"
+)
+
+// Gateway provides the WebSocket hub and its upgrade handler. The hub
+// starts before the HTTP server listens and is drained (every connection
+// closed with 1012) before the server stops.
+func Gateway() fx.Option {
+	return fx.Module("gateway",
+		fx.Provide(
+			newHub,
+			newWSServer,
+			fx.Annotate(hubDrainer, fx.ResultTags(`group:"drainers"`)),
+		),
+	)
+}
+
+type hubParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    config.Config
+	Store     ports.CanvasStore
+	Bus       ports.Bus
+	Presence  ports.Presence
+	Clock     ports.Clock
+	IDs       ports.IDs
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+}
+
+func newHub(p hubParams) *ws.Hub {
+	h := ws.NewHub(ws.HubOptions{
+		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Bus: p.Bus, Presence: p.Presence,
+		Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
+		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, HistoryLimit: p.Config.HistorySize,
+	})
+	p.Lifecycle.Append(fx.StartHook(h.Start))
+	return h
+}
+
+func newWSServer(h *ws.Hub, ids ports.IDs, cfg config.Config) *ws.Server {
+	return ws.NewServer(h, ids, ws.ServerOptions{PingInterval: cfg.PingInterval})
+}
+
+func hubDrainer(h *ws.Hub) Drainer {
+	return DrainFunc(func(ctx context.Context) { h.Shutdown(ctx) })
+}

@@ -1,0 +1,109 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/fx"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+)
+
+// HTTP timing and size limits for the fasthttp server. WebSocket
+// connections are hijacked out of it and keep their own deadlines.
+const (
+	// readTimeout bounds reading one request, so a client that trickles a
+	// request in cannot hold a worker.
+	readTimeout = 15 * time.Second
+	// writeTimeout bounds writing one response (a 2048×2048 PNG included).
+	writeTimeout = 30 * time.Second
+	// idleTimeout closes keep-alive connections nobody uses.
+	idleTimeout = 2 * time.Minute
+	// maxRequestBodySize is far above the largest legitimate request (a
+	// PUT /api/pixels batch of 1000 pixels is about 40 KB).
+	maxRequestBodySize = 1 << 20
+)
+
+// HTTP provides the router every app registers its routes on; Serve starts
+// the server once they are.
+func HTTP() fx.Option {
+	return fx.Module("http", fx.Provide(router.New))
+}
+
+type serveParams struct {
+	fx.In
+	Lifecycle  fx.Lifecycle
+	Shutdowner fx.Shutdowner
+	Config     config.Config
+	Router     *router.Router
+	Log        *slog.Logger
+	Draining   *Draining
+	Drainers   []Drainer `group:"drainers"`
+	// Handler, if given, wraps the router (CORS, the upgrade on /).
+	Handler fasthttp.RequestHandler `name:"root" optional:"true"`
+}
+
+// Serve listens in OnStart (so a taken port fails the start) and serves in
+// a goroutine. On stop it marks the app as draining (readiness fails), lets
+// the drainers close their clients, then shuts the server down.
+func Serve(p serveParams) {
+	handler := p.Handler
+	if handler == nil {
+		handler = p.Router.Handler
+	}
+	srv := &fasthttp.Server{
+		Name:                         "pixel-playground",
+		Handler:                      handler,
+		ReadTimeout:                  readTimeout,
+		WriteTimeout:                 writeTimeout,
+		IdleTimeout:                  idleTimeout,
+		MaxRequestBodySize:           maxRequestBodySize,
+		CloseOnShutdown:              true,
+		NoDefaultServerHeader:        true,
+		DisablePreParseMultipartForm: true,
+		ReduceMemoryUsage:            true,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			status := fasthttp.StatusBadRequest
+			msg := "Bad request"
+			if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
+				status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "Request headers too large"
+			} else if err == fasthttp.ErrBodyTooLarge {
+				status, msg = fasthttp.StatusRequestEntityTooLarge, "Request body too large"
+			}
+			ctx.SetStatusCode(status)
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(`{"error":"` + msg + `"}`)
+		},
+	}
+	addr := net.JoinHostPort("", strconv.Itoa(p.Config.Port))
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			p.Log.Info("listening", "addr", ln.Addr().String())
+			go func() {
+				if err := srv.Serve(ln); err != nil {
+					p.Log.Error("server stopped", "err", err)
+					_ = p.Shutdowner.Shutdown(fx.ExitCode(1))
+				}
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			p.Draining.Store(true)
+			p.Log.Info("draining")
+			for _, d := range p.Drainers {
+				d.Drain(ctx)
+			}
+			return srv.ShutdownWithContext(ctx)
+		},
+	})
+}

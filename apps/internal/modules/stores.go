@@ -1,0 +1,100 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+
+	"github.com/pixelplayground/pixelplayground/adapters/membus"
+	"github.com/pixelplayground/pixelplayground/adapters/mempresence"
+	"github.com/pixelplayground/pixelplayground/adapters/memstore"
+	"github.com/pixelplayground/pixelplayground/adapters/redisbus"
+	"github.com/pixelplayground/pixelplayground/adapters/redisconn"
+	"github.com/pixelplayground/pixelplayground/adapters/redispresence"
+	"github.com/pixelplayground/pixelplayground/adapters/redisstore"
+	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/ports"
+)
+
+// Backend names what /health reports for the store ("embedded" or
+// "redis").
+type Backend string
+
+// openTimeout bounds opening a store at start-up: a Redis that does not
+// answer fails the start (and Kubernetes restarts the pod) instead of
+// hanging it.
+const openTimeout = 10 * time.Second
+
+// Embedded runs everything in this process: the durable embedded store, an
+// in-process bus and presence.
+func Embedded() fx.Option {
+	return fx.Module("embedded",
+		fx.Supply(Backend("embedded")),
+		fx.Provide(
+			fx.Annotate(membus.New, fx.As(new(ports.Bus))),
+			fx.Annotate(mempresence.New, fx.As(new(ports.Presence))),
+			fx.Annotate(openEmbedded, fx.As(new(ports.CanvasStore))),
+		),
+	)
+}
+
+func openEmbedded(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*memstore.Store, error) {
+	s, err := memstore.Open(memstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock})
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+	}
+	log.Info("embedded store open", "dir", cfg.DataDir, "size", cfg.Size().String())
+	lc.Append(fx.StopHook(s.Close))
+	return s, nil
+}
+
+// Redis keeps the canvas, the bus and presence in Redis, shared by every
+// replica.
+func Redis() fx.Option {
+	return fx.Module("redis",
+		fx.Supply(Backend("redis")),
+		fx.Provide(
+			newRedisClient,
+			fx.Annotate(redisbus.New, fx.As(new(ports.Bus))),
+			fx.Annotate(redispresence.New, fx.As(new(ports.Presence))),
+			fx.Annotate(openRedisStore, fx.As(new(ports.CanvasStore))),
+		),
+	)
+}
+
+func newRedisClient(lc fx.Lifecycle, cfg config.Config) (redis.UniversalClient, error) {
+	host := cfg.RedisHost
+	if host == "" && cfg.RedisURL == "" {
+		host = "localhost"
+	}
+	c, err := redisconn.New(redisconn.Options{URL: cfg.RedisURL, Host: host, Port: cfg.RedisPort, Password: cfg.RedisPassword})
+	if err != nil {
+		return nil, fmt.Errorf("redis configuration: %w", err)
+	}
+	lc.Append(fx.StopHook(c.Close))
+	return c, nil
+}
+
+func openRedisStore(cfg config.Config, client redis.UniversalClient, log *slog.Logger) (*redisstore.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	s, err := redisstore.Open(ctx, client, redisstore.Options{Size: cfg.Size(), HistorySize: cfg.HistorySize})
+	if err != nil {
+		return nil, fmt.Errorf("open Redis store: %w", err)
+	}
+	log.Info("redis store open", "size", cfg.Size().String())
+	return s, nil
+}
+
+// Stores picks Redis when it is configured, the embedded store otherwise
+// (the all-in-one app).
+func Stores(cfg config.Config) fx.Option {
+	if cfg.UsesRedis() {
+		return Redis()
+	}
+	return Embedded()
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/fx"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+)
+
+func load(t *testing.T, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(spec, nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestValidateApp(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"embedded": {"DATA_DIR": t.TempDir()},
+		"redis":    {"REDIS_URL": "redis://127.0.0.1:1/0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := fx.ValidateApp(options(load(t, env))); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func getJSON(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+type canvas struct {
+	Width, Height int
+	Seq           uint64
+	Pixels        map[string]string
+}
+
+func dial(t *testing.T, url string) (*websocket.Conn, map[string]any) {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, readType(t, c, "connected")
+}
+
+func readType(t *testing.T, c *websocket.Conn, typ string) map[string]any {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var m map[string]any
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		if m["type"] == typ {
+			return m
+		}
+	}
+}
+
+// TestPlaygroundEndToEnd runs the real binary: page, API and WebSocket on
+// one port; a SIGKILL loses nothing acknowledged; SIGTERM closes clients
+// with 1012 and exits cleanly; the canvas survives both.
+func TestPlaygroundEndToEnd(t *testing.T) {
+	bin := testbin.Build(t, "./apps/playground")
+	data := t.TempDir()
+	env := []string{"DATA_DIR=" + data, "OPERATOR_TOKEN=op"}
+	p := testbin.Start(t, bin, env...)
+
+	resp, err := http.Get(p.URL("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<html") && !strings.Contains(string(page), "<!doctype") {
+		t.Fatalf("GET / = %s %.80q", resp.Status, page)
+	}
+	var health map[string]any
+	getJSON(t, p.URL("/health"), &health)
+	if health["status"] != "ok" || health["redis"] != "embedded" {
+		t.Fatalf("health = %v", health)
+	}
+
+	a, _ := dial(t, p.WS("/ws"))
+	b, _ := dial(t, p.WS("/")) // old clients connect to the root
+	if err := a.WriteJSON(map[string]any{"type": "pixel_update", "x": 3, "y": 4, "color": "#ff0000", "id": "w"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := readType(t, b, "pixel_updated"); m["color"] != "#FF0000" || m["seq"] != 1.0 {
+		t.Fatalf("b got %v", m)
+	}
+	readType(t, a, "pixel_updated")
+	req, _ := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(`{"x":5,"y":5,"color":"#00ff00"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT /api/pixel: %v %v", resp, err)
+	}
+	if m := readType(t, a, "pixel_updated"); m["color"] != "#00FF00" || m["seq"] != 2.0 {
+		t.Fatalf("a did not see the REST write: %v", m)
+	}
+
+	var before canvas
+	getJSON(t, p.URL("/api/canvas"), &before)
+	if before.Seq != 2 || before.Pixels["3,4"] != "#FF0000" || before.Pixels["5,5"] != "#00FF00" || len(before.Pixels) != 2500 {
+		t.Fatalf("canvas before kill: seq %d, %d pixels", before.Seq, len(before.Pixels))
+	}
+
+	p.Kill()
+	p = testbin.StartOnPort(t, bin, p.Port, env...)
+	var afterKill canvas
+	getJSON(t, p.URL("/api/canvas"), &afterKill)
+	if afterKill.Seq != 2 || afterKill.Pixels["3,4"] != "#FF0000" || afterKill.Pixels["5,5"] != "#00FF00" {
+		t.Fatalf("canvas after SIGKILL and restart: seq %d, 3,4=%s 5,5=%s", afterKill.Seq, afterKill.Pixels["3,4"], afterKill.Pixels["5,5"])
+	}
+
+	c, connected := dial(t, p.WS("/ws"))
+	if connected["seq"] != 2.0 {
+		t.Fatalf("connected after restart = %v", connected)
+	}
+	if err := c.WriteJSON(map[string]any{"type": "pixel_update", "x": 0, "y": 0, "color": "#0000FF"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := readType(t, c, "pixel_updated"); m["seq"] != 3.0 {
+		t.Fatalf("seq must continue after restart: %v", m)
+	}
+	if err := p.Terminate(t, 15*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.Logs())
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var ce *websocket.CloseError
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseServiceRestart {
+				t.Fatalf("close on SIGTERM: %v, want 1012", err)
+			}
+			break
+		}
+	}
+	p = testbin.StartOnPort(t, bin, p.Port, env...)
+	var afterTerm canvas
+	getJSON(t, p.URL("/api/canvas"), &afterTerm)
+	if afterTerm.Seq != 3 || afterTerm.Pixels["0,0"] != "#0000FF" {
+		t.Fatalf("canvas after SIGTERM and restart: seq %d, 0,0=%s", afterTerm.Seq, afterTerm.Pixels["0,0"])
+	}
+}
