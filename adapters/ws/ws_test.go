@@ -26,7 +26,7 @@ import (
 
 // harness is one gateway on an in-process store, served on loopback.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	hub     *Hub
 	store   ports.CanvasStore
 	bus     ports.Bus
@@ -43,7 +43,7 @@ type harnessOptions struct {
 	wrap         func(ports.CanvasStore) ports.CanvasStore
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	bus := membus.New()
 	storeBus := o.storeBus
@@ -90,7 +90,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 
 // client is a test client that records every message it reads.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	msgs chan map[string]any
 	raw  chan []byte
