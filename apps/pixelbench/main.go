@@ -1,0 +1,255 @@
+// Command pixelbench puts load on any deployment that speaks the Pixel
+// Playground WebSocket protocol v1 (the all-in-one playground, the split
+// gateways, an ingress) and measures what it delivers: deliveries per
+// second, completeness by seq, connection success and time, errors by code,
+// and end-to-end and fan-out latency percentiles. With -baseline it first
+// starts a minimal in-process broadcast server and measures that instead,
+// so results elsewhere can be quoted as a fraction of what this machine can
+// do at all. See docs/pixelbench.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// urlList is a repeatable, comma-separated flag.
+type urlList []string
+
+func (u *urlList) String() string { return strings.Join(*u, ",") }
+
+func (u *urlList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*u = append(*u, s)
+		}
+	}
+	return nil
+}
+
+type options struct {
+	cfg      Config
+	baseline bool
+	width    int
+	height   int
+	jsonFile string
+	cpuFile  string
+}
+
+const defaultURL = "ws://127.0.0.1:8080/ws"
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var urls urlList
+	sample := "0.1"
+	fs := flag.NewFlagSet("pixelbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&urls, "url", "WebSocket URL to load (repeatable or comma-separated; clients are spread round-robin)\n(default "+defaultURL+")")
+	fs.IntVar(&o.cfg.Clients, "clients", 100, fmt.Sprintf("connections to hold open (at most %d)", maxClients))
+	fs.Float64Var(&o.cfg.Rate, "rate", 100, "pixels per second in total, spread evenly over the clients")
+	fs.DurationVar(&o.cfg.Duration, "duration", 10*time.Second, fmt.Sprintf("how long to send once all clients are connected (at most %v)", maxDuration))
+	fs.Float64Var(&o.cfg.Ramp, "ramp", 500, "new connections per second while ramping up")
+	fs.Float64Var(&o.cfg.Churn, "churn", 0, "connections closed and reopened per second while sending")
+	fs.StringVar(&sample, "sample", sample, "clients that time every delivery: a fraction (0.1, 10%) or a count (50)")
+	fs.BoolVar(&o.cfg.V2, "v2", false, "ask for subprotocol pixel.v2 (batched frames)")
+	fs.DurationVar(&o.cfg.Drain, "drain", 3*time.Second, "after sending, longest wait for writes and deliveries still in flight")
+	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "limit on one connection's handshake plus its connected message")
+	fs.DurationVar(&o.cfg.Progress, "progress", time.Second, "period of the progress line on stderr (0 for none)")
+	fs.BoolVar(&o.baseline, "baseline", false, "start the minimal in-process broadcast server on 127.0.0.1 and load it instead of -url")
+	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server")
+	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server")
+	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&o.cpuFile, "cpuprofile", "", "write a CPU profile of the whole run (clients and any baseline) to this file")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: pixelbench [flags]
+
+Opens -clients WebSocket connections (ramping at -ramp per second), then sends
+-rate pixels per second in total for -duration, and reports deliveries per
+second, completeness (by seq), connection success and time, errors by code and
+latency percentiles. Progress goes to stderr, the results table to stdout.
+
+Latency: "e2e" is send to receive on this process's monotonic clock, for every
+delivery to a sampled client (a write is recognised by its pixel and colour,
+which encode its number). "fan-out" is the server's timestamp to receive, on
+the wall clock, and is only meaningful when the server shares this clock.
+
+Servers limit each connection to 20 pixels/s (burst 40) by default: keep
+-rate / -clients at or under 20.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	s, err := parseSample(sample)
+	if err != nil {
+		return o, err
+	}
+	o.cfg.Sample = s
+	o.cfg.URLs = urls
+	if len(o.cfg.URLs) == 0 {
+		o.cfg.URLs = []string{defaultURL}
+	}
+	if o.baseline {
+		if len(urls) > 0 {
+			return o, errors.New("-baseline and -url are exclusive")
+		}
+		if _, err := domain.NewSize(o.width, o.height); err != nil {
+			return o, err
+		}
+		o.cfg.URLs = []string{"ws://baseline/"} // replaced once it listens; keeps check() meaningful
+	}
+	if _, err := o.cfg.check(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "pixelbench:", err)
+		return 2
+	}
+	// Each client is a socket; with -baseline the server's end is in this
+	// process too.
+	need := uint64(o.cfg.Clients) + 64
+	if o.baseline {
+		need += uint64(o.cfg.Clients)
+	}
+	if msg := raiseFileLimit(need); msg != "" {
+		fmt.Fprintln(stderr, "warning:", msg)
+	}
+	if o.cpuFile != "" {
+		f, err := os.Create(o.cpuFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 1
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if o.baseline {
+		size, _ := domain.NewSize(o.width, o.height)
+		b, err := startBaseline(size)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench: baseline:", err)
+			return 1
+		}
+		defer b.Close()
+		o.cfg.URLs = []string{b.URL()}
+		fmt.Fprintln(stderr, "baseline server at", b.URL())
+	}
+	res, err := Run(ctx, o.cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "pixelbench:", err)
+		return 1
+	}
+	res.Baseline = o.baseline
+	printTable(stdout, res)
+	if o.jsonFile != "" {
+		data, _ := json.MarshalIndent(res, "", "  ") // plain structs and maps always marshal
+		if err := os.WriteFile(o.jsonFile, append(data, '\n'), 0o644); err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 1
+		}
+	}
+	if res.Interrupted {
+		return 130
+	}
+	return 0
+}
+
+func printTable(w io.Writer, r *Result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	target := strings.Join(r.URLs, ", ")
+	if r.Baseline {
+		target += " (baseline)"
+	}
+	c := r.Config
+	row("target", "%s", target)
+	row("config", "%d clients, %g px/s, %gs, ramp %g/s, churn %g/s, %d sampled, v2 %v",
+		c.Clients, c.Rate, c.DurationSeconds, c.Ramp, c.Churn, c.SampledClients, c.V2)
+	row("phases", "ramp %.1fs, steady %.1fs, drain %.1fs%s", r.RampSeconds, r.SteadySeconds, r.DrainSeconds, map[bool]string{true: " (interrupted)"}[r.Interrupted])
+	cs := r.Connections
+	row("connections", "%d/%d succeeded (%.2f%%), peak open %d, churned %d, dropped %d",
+		cs.Succeeded, cs.Attempts, 100*cs.SuccessRate, cs.PeakOpen, cs.Churned, cs.Dropped)
+	row("connect time", "%s", latencyLine(cs.ConnectTime))
+	if len(cs.Failures) > 0 {
+		row("connect failures", "%s", counts(cs.Failures))
+	}
+	if len(cs.DropCodes) > 0 {
+		row("drops by close code", "%s", counts(cs.DropCodes))
+	}
+	ws := r.Writes
+	row("writes", "%d sent (%.1f/s), %d acked, %d refused, %d unanswered, %d send errors, %d skipped",
+		ws.Sent, ws.SentPerSecond, ws.Acked, ws.Refused, ws.Unanswered, ws.SendErrors, ws.Skipped)
+	ds := r.Deliveries
+	row("deliveries", "%d total, %.0f/s steady", ds.Total, ds.PerSecond)
+	row("completeness", "%.4f%% (%d missing in %d clients, %d out of order, %d without seq)",
+		100*ds.Completeness, ds.Missing, ds.ClientsGaps, ds.OutOfOrder, ds.WithoutSeq)
+	row("errors by code", "%s", counts(r.ErrorsByCode))
+	row("latency e2e", "%s", latencyLine(r.Latency.EndToEnd))
+	row("latency fan-out", "%s", latencyLine(r.Latency.FanOut))
+	for _, wn := range r.Warnings {
+		row("warning", "%s", wn)
+	}
+	_ = tw.Flush()
+}
+
+func latencyLine(l LatencySummary) string {
+	if l.Count == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.Count)
+}
+
+func counts(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
