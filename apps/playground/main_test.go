@@ -10,32 +10,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"go.uber.org/fx"
-
-	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
 )
 
-func load(t *testing.T, env map[string]string) config.Config {
-	t.Helper()
-	cfg, err := config.Load(spec, nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
 func TestValidateApp(t *testing.T) {
-	for name, env := range map[string]map[string]string{
-		"embedded": {"DATA_DIR": t.TempDir()},
-		"redis":    {"REDIS_URL": "redis://127.0.0.1:1/0"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if err := fx.ValidateApp(options(load(t, env))); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	t.Run("embedded", func(t *testing.T) { testbin.ValidateApp(t, spec, options, map[string]string{"DATA_DIR": t.TempDir()}) })
+	t.Run("redis", func(t *testing.T) {
+		testbin.ValidateApp(t, spec, options, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
+	})
 }
 
 func getJSON(t *testing.T, url string, into any) {
