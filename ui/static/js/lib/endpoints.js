@@ -1,0 +1,40 @@
+// Where the API and the WebSocket live. /config.js may leave either empty
+// (same origin), give an absolute URL (a separate gateway or api service), or
+// be missing altogether (the page served by a plain static server), and the
+// client must still find its way.
+
+/**
+ * @param {{WS_URL?: string, API_URL?: string}|undefined} config window.APP_CONFIG
+ * @param {{protocol: string, host: string, origin: string}} location the page's location
+ * @returns {{wsUrl: string, apiBase: string}} apiBase has no trailing slash and no /api
+ */
+export function resolveEndpoints(config, location) {
+  const cfg = config && typeof config === 'object' ? config : {};
+  const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  let wsUrl = typeof cfg.WS_URL === 'string' ? cfg.WS_URL.trim() : '';
+  if (!wsUrl) {
+    wsUrl = `${wsScheme}//${location.host}/ws`;
+  } else if (/^https?:\/\//i.test(wsUrl)) {
+    wsUrl = wsUrl.replace(/^http/i, 'ws');
+  } else if (wsUrl.startsWith('/')) {
+    wsUrl = `${wsScheme}//${location.host}${wsUrl}`;
+  } else if (!/^wss?:\/\//i.test(wsUrl)) {
+    wsUrl = `${wsScheme}//${wsUrl}`;
+  }
+  let apiBase = typeof cfg.API_URL === 'string' ? cfg.API_URL.trim() : '';
+  if (!apiBase) apiBase = location.origin;
+  else if (apiBase.startsWith('/')) apiBase = location.origin + apiBase;
+  apiBase = apiBase.replace(/\/+$/, '');
+  // Tolerate an operator who wrote the old-style value with /api at the end.
+  apiBase = apiBase.replace(/\/api$/, '');
+  return { wsUrl, apiBase };
+}
+
+/** The WebSocket URL with ?since=N (resume), keeping any query it had. */
+export function withSince(wsUrl, since) {
+  if (since === null || since === undefined) return wsUrl;
+  const hashAt = wsUrl.indexOf('#');
+  const base = hashAt >= 0 ? wsUrl.slice(0, hashAt) : wsUrl;
+  const cleaned = base.replace(/([?&])since=[^&]*(&|$)/, (_, pre, post) => (post ? pre : '')).replace(/[?&]$/, '');
+  return `${cleaned}${cleaned.includes('?') ? '&' : '?'}since=${since}`;
+}

@@ -1,0 +1,287 @@
+// Browser tests of the whole client (real Chromium, real DOM, real
+// WebSocket) against the protocol stand-in in devserver.mjs. Opt-in because
+// they need Chromium and take ~20 s:
+//
+//   UI_E2E=1 node --test ui/test/
+//
+// The Go server's own end-to-end tests (chromedp) cover the real server;
+// these pin down the client's behaviour: optimistic writes, rollback,
+// resume, pending writes across reconnects, cursors, input handling.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDevServer } from './devserver.mjs';
+import { findChromium, launchPage } from './support/cdp.mjs';
+import { openSocket } from './support/wsclient.mjs';
+
+const enabled = process.env.UI_E2E === '1';
+const skip = enabled ? false : 'set UI_E2E=1 to run the browser tests (they need Chromium)';
+
+async function setup(t, serverOpts = {}, pageOpts = {}) {
+  if (!findChromium()) throw new Error('UI_E2E=1 but no Chromium found (set CHROMIUM)');
+  const srv = await startDevServer(serverOpts);
+  let page;
+  try {
+    page = await launchPage(pageOpts);
+  } catch (e) {
+    await srv.close();
+    throw e;
+  }
+  t.after(async () => {
+    page.close();
+    await srv.close();
+  });
+  await page.navigate(`${srv.url}/`);
+  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 10000);
+  const hook = {
+    state: () => page.evaluate('window.__pixelPlayground.state()'),
+    pixelAt: (x, y) => page.evaluate(`window.__pixelPlayground.pixelAt(${x}, ${y})`),
+    confirmedAt: (x, y) => page.evaluate(`window.__pixelPlayground.confirmedAt(${x}, ${y})`),
+    point: (x, y) => page.evaluate(`window.__pixelPlayground.clientPointOf(${x}, ${y})`),
+    settled: () => page.waitFor('window.__pixelPlayground.state().connected && window.__pixelPlayground.state().pendingCount === 0', 5000),
+  };
+  return { srv, page, hook };
+}
+
+async function centreOf(page, selector) {
+  return page.evaluate(`(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`);
+}
+
+test('desktop: name, drawing, tools and shortcuts', { skip, timeout: 90000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+
+  const s0 = await hook.state();
+  assert.equal(s0.width, 50);
+  assert.equal(s0.height, 50);
+  assert.match(s0.clientId, /^c_/);
+
+  // The name goes to the server and is shown as text, never as markup.
+  const box = await centreOf(page, '#username');
+  await page.click(box.x, box.y);
+  await page.send('Input.insertText', { text: 'Tess<b>x</b>' });
+  await page.key('Enter', { text: '\r' });
+  await page.waitFor('window.__pixelPlayground.state().users.includes("Tess<b>x</b>")');
+  assert.equal(await page.evaluate('document.querySelector(".artist-name b")'), null);
+  assert.equal(await page.evaluate('localStorage.getItem("pixelPlayground.username")'), 'Tess<b>x</b>');
+
+  // A click paints at once and is confirmed by the echo.
+  let p = await hook.point(3, 4);
+  await page.click(p.x, p.y);
+  assert.equal(await hook.pixelAt(3, 4), '#222222');
+  await hook.settled();
+  assert.equal(await hook.confirmedAt(3, 4), '#222222');
+  const server = srv.state().pixel(3, 4);
+  assert.equal(server.color, '#222222');
+  assert.equal(server.username, 'Tess<b>x</b>');
+
+  // A drag draws a gapless line and never sends a pixel twice.
+  const red = await centreOf(page, '.swatch[data-color="#E50000"]');
+  await page.click(red.x, red.y);
+  assert.equal((await hook.state()).color, '#E50000');
+  const seqBefore = srv.state().seq;
+  const a = await hook.point(5, 5);
+  const b = await hook.point(15, 5);
+  await page.mouse('mousePressed', a.x, a.y);
+  await page.mouse('mouseMoved', b.x, b.y);
+  await page.mouse('mouseMoved', a.x, a.y);
+  await page.mouse('mouseReleased', a.x, a.y);
+  await hook.settled();
+  for (let x = 5; x <= 15; x++) assert.equal(await hook.pixelAt(x, 5), '#E50000', `pixel ${x},5`);
+  assert.equal(srv.state().seq - seqBefore, 11);
+  assert.match(await page.evaluate('localStorage.getItem("pixelPlayground.recentColors")'), /#E50000/);
+
+  // Right-click picks the colour under the pointer.
+  p = await hook.point(3, 4);
+  await page.mouse('mousePressed', p.x, p.y, { button: 'right', buttons: 2 });
+  await page.mouse('mouseReleased', p.x, p.y, { button: 'right', buttons: 0 });
+  assert.equal((await hook.state()).color, '#222222');
+
+  // Shortcuts.
+  await page.evaluate('document.activeElement && document.activeElement.blur()');
+  await page.key('g', { text: 'g' });
+  assert.equal((await hook.state()).grid, false);
+  await page.key('g', { text: 'g' });
+  const fitView = (await hook.state()).view;
+  await page.key('+', { code: 'Equal', text: '+' });
+  assert.ok((await hook.state()).view.scale > fitView.scale);
+  await page.key('0', { code: 'Digit0', text: '0' });
+  assert.deepEqual((await hook.state()).view, fitView);
+  await page.key('i', { text: 'i' });
+  assert.equal((await hook.state()).tool, 'picker');
+  await page.key('b', { text: 'b' });
+  assert.equal((await hook.state()).tool, 'brush');
+  await page.key('?', { code: 'Slash', text: '?', modifiers: 8 });
+  assert.equal(await page.evaluate('document.getElementById("help").open'), true);
+  await page.key('Escape');
+  assert.equal(await page.evaluate('document.getElementById("help").open'), false);
+
+  // The wheel zooms around the pointer.
+  p = await hook.point(20, 20);
+  // CDP delivers wheel events at whole CSS pixels.
+  p = { x: Math.round(p.x), y: Math.round(p.y) };
+  const anchor = (p.x - (await page.evaluate('document.getElementById("canvas").getBoundingClientRect().left')) - fitView.ox) / fitView.scale;
+  await page.send('Input.dispatchMouseEvent', { type: 'mouseWheel', x: p.x, y: p.y, deltaX: 0, deltaY: -300 });
+  await page.sleep(50);
+  const zoomed = (await hook.state()).view;
+  const left = await page.evaluate('document.getElementById("canvas").getBoundingClientRect().left');
+  assert.ok(zoomed.scale > fitView.scale);
+  assert.ok(Math.abs((p.x - left - zoomed.ox) / zoomed.scale - anchor) < 1e-6, 'the canvas point under the pointer stays put');
+  await page.key('0', { code: 'Digit0', text: '0' });
+
+  // Space + drag pans and paints nothing.
+  const seqPan = srv.state().seq;
+  await page.send('Input.dispatchKeyEvent', { type: 'keyDown', key: ' ', code: 'Space', text: ' ', windowsVirtualKeyCode: 32 });
+  p = await hook.point(10, 10);
+  await page.mouse('mousePressed', p.x, p.y);
+  await page.mouse('mouseMoved', p.x + 40, p.y + 30);
+  await page.mouse('mouseReleased', p.x + 40, p.y + 30);
+  await page.send('Input.dispatchKeyEvent', { type: 'keyUp', key: ' ', code: 'Space', windowsVirtualKeyCode: 32 });
+  const panned = (await hook.state()).view;
+  assert.equal(panned.ox - fitView.ox, 40);
+  assert.equal(panned.oy - fitView.oy, 30);
+  assert.equal(srv.state().seq, seqPan);
+
+  // Keyboard-only painting: focus the canvas, move, Enter.
+  await page.key('0', { code: 'Digit0', text: '0' });
+  await page.evaluate('document.getElementById("canvas").focus()');
+  await page.key('ArrowRight');
+  await page.key('Enter', { text: '\r' });
+  await hook.settled();
+  const coords = (await page.evaluate('document.getElementById("sb-coords").textContent')).split(', ').map(Number);
+  assert.equal(await hook.confirmedAt(coords[0], coords[1]), '#222222');
+});
+
+test('connection: restart, lost echoes, lost writes, lost history', { skip, timeout: 90000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+
+  // 1012 "service restart": reconnect at once, resumed.
+  const before = (await hook.state()).clientId;
+  const t0 = Date.now();
+  srv.restart();
+  await page.waitFor(`window.__pixelPlayground.state().connected && window.__pixelPlayground.state().clientId !== ${JSON.stringify(before)}`, 3000);
+  assert.ok(Date.now() - t0 < 1500, `reconnect took ${Date.now() - t0} ms`);
+
+  // The server applied our write but the echo was lost with the socket:
+  // the replay after resume settles it.
+  srv.setSilent(true);
+  let p = await hook.point(30, 30);
+  await page.click(p.x, p.y);
+  await page.sleep(150);
+  assert.equal((await hook.state()).pendingCount, 1);
+  srv.setSilent(false);
+  srv.drop();
+  await hook.settled();
+  assert.equal(await hook.pixelAt(30, 30), '#222222');
+
+  // The write never reached the store: it is sent again after resume.
+  srv.setBlackhole(true);
+  p = await hook.point(31, 30);
+  await page.click(p.x, p.y);
+  await page.sleep(150);
+  srv.setBlackhole(false);
+  srv.drop();
+  await hook.settled();
+  assert.equal(srv.state().pixel(31, 30).color, '#222222');
+
+  // Drawing while disconnected is queued and sent on reconnect; the state is shown.
+  await srv.close().catch(() => {});
+  await page.waitFor('!window.__pixelPlayground.state().connected');
+  await page.waitFor('["waiting", "connecting"].includes(window.__pixelPlayground.state().connection)');
+  assert.equal(await page.evaluate('document.getElementById("stale-banner").hidden'), false);
+
+  // History too short to resume: the client reloads the snapshot and shows
+  // what changed meanwhile.
+  const srv2 = await startDevServer({ port: srv.port });
+  t.after(() => srv2.close());
+  await hook.settled();
+  srv2.forget();
+  srv2.drop();
+  const other = await openSocket(srv2.port);
+  other.send({ type: 'pixel_update', x: 40, y: 40, color: '#0000EA' });
+  await page.waitFor('window.__pixelPlayground.pixelAt(40, 40) === "#0000EA"', 5000);
+  other.close();
+});
+
+test('collaboration: cursors, names, others\' pixels, rollback on rate limit', { skip, timeout: 90000 }, async (t) => {
+  const { srv, page, hook } = await setup(t, { rate: 4, burst: 8 });
+  const other = await openSocket(srv.port);
+  t.after(() => other.close());
+
+  other.send({ type: 'set_username', username: '<img src=x onerror=alert(1)>' });
+  other.send({ type: 'cursor', x: 12.5, y: 3 });
+  await page.waitFor('window.__pixelPlayground.state().cursors.length === 1');
+  const [cur] = (await hook.state()).cursors;
+  assert.equal(cur.x, 12.5);
+  assert.equal(cur.username, '<img src=x onerror=a');
+  other.send({ type: 'pixel_update', x: 41, y: 40, color: '#02BE01' });
+  await page.waitFor('window.__pixelPlayground.pixelAt(41, 40) === "#02BE01"');
+  await page.waitFor('document.getElementById("activity").textContent.includes("<img src=x")', 3000);
+  assert.equal(await page.evaluate('document.querySelector(".rc-name img, .artist img, .activity img")'), null);
+  other.send({ type: 'cursor' });
+  await page.waitFor('window.__pixelPlayground.state().cursors.length === 0');
+
+  // Our pointer reaches the other user in canvas coordinates.
+  const p = await hook.point(7, 8);
+  await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
+  const deadline = Date.now() + 3000;
+  let seen = false;
+  while (!seen && Date.now() < deadline) {
+    seen = other.messages.some((m) => m.type === 'cursors' && m.cursors.some((c) => Math.abs(c.x - 7.5) < 0.05 && Math.abs(c.y - 8.5) < 0.05));
+    await page.sleep(50);
+  }
+  assert.ok(seen, 'cursor position reached the other client');
+  await page.waitFor('document.getElementById("sb-coords").textContent === "7, 8"');
+
+  // A long stroke against a strict server: refused pixels roll back, a toast
+  // says why, and what is shown ends up equal to the server's canvas.
+  const a = await hook.point(2, 10);
+  const b = await hook.point(45, 10);
+  await page.mouse('mousePressed', a.x, a.y);
+  for (let i = 1; i <= 10; i++) await page.mouse('mouseMoved', a.x + ((b.x - a.x) * i) / 10, a.y);
+  await page.mouse('mouseReleased', b.x, b.y);
+  await page.waitFor('document.getElementById("toasts").textContent.includes("Slow down")', 10000);
+  await page.waitFor('window.__pixelPlayground.state().pendingCount === 0', 30000);
+  for (let x = 2; x <= 45; x++) {
+    assert.equal(await hook.pixelAt(x, 10), srv.state().pixel(x, 10).color, `pixel ${x},10 matches the server`);
+  }
+});
+
+test('phone: tap, finger drag, pinch, drawer', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t, {}, { width: 390, height: 844, mobile: true });
+  assert.equal(await page.evaluate('document.documentElement.scrollWidth <= innerWidth'), true, 'no horizontal overflow at 390px');
+
+  let p = await hook.point(10, 10);
+  await page.touch('touchStart', [p]);
+  await page.touch('touchEnd', []);
+  await hook.settled();
+  assert.equal(await hook.pixelAt(10, 10), '#222222');
+
+  const a = await hook.point(5, 20);
+  const b = await hook.point(15, 20);
+  await page.touch('touchStart', [a]);
+  for (let i = 1; i <= 5; i++) {
+    await page.sleep(30);
+    await page.touch('touchMove', [{ x: a.x + ((b.x - a.x) * i) / 5, y: a.y }]);
+  }
+  await page.touch('touchEnd', []);
+  await hook.settled();
+  for (let x = 5; x <= 15; x++) assert.equal(await hook.pixelAt(x, 20), '#222222', `pixel ${x},20`);
+
+  const fit = (await hook.state()).view;
+  const seq = srv.state().seq;
+  p = await hook.point(25, 30);
+  await page.touch('touchStart', [{ x: p.x - 20, y: p.y, id: 1 }]);
+  await page.touch('touchStart', [{ x: p.x - 20, y: p.y, id: 1 }, { x: p.x + 20, y: p.y, id: 2 }]);
+  for (let i = 1; i <= 5; i++) {
+    await page.sleep(20);
+    await page.touch('touchMove', [{ x: p.x - 20 - i * 15, y: p.y, id: 1 }, { x: p.x + 20 + i * 15, y: p.y, id: 2 }]);
+  }
+  await page.touch('touchEnd', []);
+  await page.sleep(200);
+  assert.ok((await hook.state()).view.scale > fit.scale * 2, 'pinch zoomed in');
+  assert.equal(srv.state().seq, seq, 'pinch painted nothing');
+
+  await page.evaluate('document.getElementById("open-artists").click()');
+  assert.equal(await page.evaluate('document.getElementById("side-panel").classList.contains("open")'), true);
+  assert.equal(await page.evaluate('document.getElementById("open-artists").getAttribute("aria-expanded")'), 'true');
+});

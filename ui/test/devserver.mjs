@@ -1,0 +1,400 @@
+// A stand-in for the Go server, for working on the UI without it: serves
+// ui/static, /config.js, the REST reads the client uses and a WebSocket that
+// speaks the wire protocol (v1 + extensions: seq, ids, error codes, resume,
+// cursors, pixel.v2 batches, 1012 on restart). Node standard library only.
+//
+//   node ui/test/devserver.mjs            # http://127.0.0.1:8099
+//   PORT=9000 WIDTH=256 HEIGHT=128 BOTS=3 PIXEL_RATE=20 PIXEL_BURST=40 node ui/test/devserver.mjs
+//   import { startDevServer } from './devserver.mjs'   (see browser.test.mjs)
+//
+// Dev-only controls, also as methods of the started server:
+//   POST /__dev/restart          close every socket with 1012
+//   POST /__dev/drop             cut every socket without a close frame
+//   POST /__dev/forget           drop history, so the next resume is not recovered
+//   POST /__dev/silent?on=1      apply writes but send the writer no echo
+//   POST /__dev/blackhole?on=1   ignore pixel writes entirely, as if lost
+// It is not a test of the server and is not shipped (ui/test is not embedded).
+
+import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, dirname, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'static');
+const HEX = /^#[0-9A-Fa-f]{6}$/;
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png',
+};
+const BOT_NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis'];
+const BOT_COLORS = ['#E50000', '#0083C7', '#02BE01', '#E59500', '#820080', '#222222', '#CF6EE4'];
+
+function encodeFrame(text, opcode = 1) {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  let head;
+  if (n < 126) head = Buffer.from([0x80 | opcode, n]);
+  else if (n < 65536) head = Buffer.from([0x80 | opcode, 126, n >> 8, n & 255]);
+  else {
+    head = Buffer.alloc(10);
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+const hexOf = (p, i) => '#' + [p[i * 3], p[i * 3 + 1], p[i * 3 + 2]].map((v) => v.toString(16).padStart(2, '0')).join('').toUpperCase();
+
+/**
+ * @param {object} [o]
+ * @param {number} [o.port=0] 0 picks a free port
+ * @returns {Promise<{url: string, port: number, close: () => Promise<void>, restart: Function, drop: Function, forget: Function, setSilent: Function, setBlackhole: Function, state: Function}>}
+ */
+export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40 } = {}) {
+  const W = width;
+  const H = height;
+  const pixels = new Uint8Array(W * H * 3).fill(255);
+  const meta = new Map();
+  let seq = 0;
+  let history = [];
+  let lastTs = 0;
+  let silent = false;
+  let blackhole = false;
+  const clients = new Set();
+  let nextClient = 1;
+  const cursorState = new Map();
+  const cursorGone = new Set();
+  const cursorSent = new Map();
+  const timers = [];
+  const bots = [];
+
+  function stamp() {
+    // Strictly increasing ms with a µs fraction, like the real server.
+    let t = Date.now();
+    if (t <= lastTs) t = lastTs + 0.001;
+    lastTs = t;
+    return Math.round(t * 1000) / 1000;
+  }
+
+  function place(x, y, color, username, origin) {
+    const i = y * W + x;
+    const v = parseInt(color.slice(1), 16);
+    pixels[i * 3] = v >> 16;
+    pixels[i * 3 + 1] = (v >> 8) & 255;
+    pixels[i * 3 + 2] = v & 255;
+    seq++;
+    const timestamp = stamp();
+    meta.set(i, { seq, username: username || 'Anonymous', timestamp });
+    const ev = { type: 'pixel_updated', x, y, color: color.toUpperCase(), username: username || 'Anonymous', timestamp, seq };
+    history.push({ seq, ev });
+    if (history.length > historyCap) history.shift();
+    for (const c of clients) {
+      if (c.catchingUp) {
+        c.backlog.push(ev);
+        continue;
+      }
+      if (origin && c === origin.client) {
+        if (!silent) c.queue(origin.id ? { ...ev, id: origin.id } : ev);
+      } else {
+        c.queue(ev);
+      }
+    }
+  }
+
+  function presence() {
+    const t = Date.now();
+    const users = [...clients].filter((c) => c.name).map((c) => c.name);
+    for (const bot of bots) users.push(bot.name);
+    for (const c of clients) {
+      c.queue({ type: 'stats', activeUsers: clients.size + bots.length, timestamp: t });
+      c.queue({ type: 'user_list', users, timestamp: t });
+    }
+  }
+
+  class Client {
+    constructor(socket, v2, since) {
+      this.socket = socket;
+      this.v2 = v2;
+      this.id = `c_${(nextClient++).toString(16)}`;
+      this.name = '';
+      this.buf = Buffer.alloc(0);
+      this.out = [];
+      this.tokens = burst;
+      this.tokenAt = Date.now();
+      this.catchingUp = since !== null;
+      this.backlog = [];
+      this.flushTimer = null;
+      socket.on('data', (d) => this.onData(d));
+      socket.on('close', () => this.gone());
+      socket.on('error', () => this.gone());
+      this.sendNow({ type: 'connected', message: 'Connected to Cloud Pixel Playground', clientId: this.id, seq, width: W, height: H });
+      const all = [...cursorState.values()];
+      if (all.length) this.queue({ type: 'cursors', cursors: all, gone: [] });
+      if (since !== null) {
+        setTimeout(() => {
+          const first = history.length ? history[0].seq : seq + 1;
+          if (since >= seq || since + 1 >= first) {
+            for (const h of history) if (h.seq > since) this.queue(h.ev);
+            this.queue({ type: 'resumed', seq, recovered: true });
+          } else {
+            this.queue({ type: 'resumed', seq, recovered: false });
+          }
+          this.catchingUp = false;
+          for (const ev of this.backlog) this.queue(ev);
+          this.backlog = [];
+        }, 30);
+      }
+    }
+
+    queue(msg) {
+      if (!this.v2) return this.sendNow(msg);
+      this.out.push(msg);
+      if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), 16);
+    }
+
+    flush() {
+      this.flushTimer = null;
+      const evs = this.out;
+      this.out = [];
+      if (evs.length === 1) this.sendNow(evs[0]);
+      else if (evs.length) this.sendNow({ type: 'batch', events: evs });
+    }
+
+    sendNow(msg) {
+      if (!this.socket.destroyed) this.socket.write(encodeFrame(JSON.stringify(msg)));
+    }
+
+    close(code) {
+      const b = Buffer.alloc(2);
+      b.writeUInt16BE(code);
+      if (!this.socket.destroyed) this.socket.write(Buffer.concat([Buffer.from([0x88, 2]), b]));
+      this.socket.end();
+      this.gone();
+    }
+
+    gone() {
+      if (!clients.has(this)) return;
+      clients.delete(this);
+      clearTimeout(this.flushTimer);
+      cursorState.delete(this.id);
+      cursorGone.add(this.id);
+      presence();
+    }
+
+    onData(d) {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        if (this.buf.length < 2) return;
+        const op = this.buf[0] & 0x0f;
+        let len = this.buf[1] & 0x7f;
+        let off = 2;
+        if (len === 126) {
+          if (this.buf.length < 4) return;
+          len = this.buf.readUInt16BE(2);
+          off = 4;
+        } else if (len === 127) {
+          if (this.buf.length < 10) return;
+          len = Number(this.buf.readBigUInt64BE(2));
+          off = 10;
+        }
+        if (this.buf.length < off + 4 + len) return;
+        const mask = this.buf.subarray(off, off + 4);
+        const data = Buffer.from(this.buf.subarray(off + 4, off + 4 + len));
+        for (let i = 0; i < data.length; i++) data[i] ^= mask[i & 3];
+        this.buf = this.buf.subarray(off + 4 + len);
+        if (op === 8) {
+          this.close(1000);
+          return;
+        }
+        if (op === 9) this.socket.write(encodeFrame(data.toString(), 10));
+        else if (op === 1) this.onText(data.toString());
+      }
+    }
+
+    onText(text) {
+      let m;
+      try {
+        m = JSON.parse(text);
+      } catch {
+        return this.queue({ type: 'error', message: 'Invalid message format', code: 'bad_json' });
+      }
+      if (!m || typeof m.type !== 'string') return this.queue({ type: 'error', message: 'Invalid message format', code: 'bad_json' });
+      switch (m.type) {
+        case 'set_username':
+          this.name = typeof m.username === 'string' ? Array.from(m.username.replace(/[\p{Cc}\p{Cf}]/gu, '').trim()).slice(0, 20).join('') : '';
+          presence();
+          break;
+        case 'ping':
+          this.queue({ type: 'pong', timestamp: Date.now() });
+          break;
+        case 'pixel_update': {
+          if (blackhole) break;
+          const id = typeof m.id === 'string' ? m.id : undefined;
+          const ok = Number.isInteger(m.x) && Number.isInteger(m.y) && m.x >= 0 && m.y >= 0 && m.x < W && m.y < H && HEX.test(m.color);
+          if (!ok) return this.queue({ type: 'error', message: 'Invalid pixel data', code: 'bad_pixel', id });
+          const t = Date.now();
+          this.tokens = Math.min(burst, this.tokens + ((t - this.tokenAt) / 1000) * rate);
+          this.tokenAt = t;
+          if (this.tokens < 1) return this.queue({ type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id });
+          this.tokens--;
+          place(m.x, m.y, m.color, this.name, { client: this, id });
+          break;
+        }
+        case 'cursor':
+          if (typeof m.x !== 'number') {
+            cursorState.delete(this.id);
+            cursorGone.add(this.id);
+          } else {
+            cursorState.set(this.id, { clientId: this.id, username: this.name || 'Anonymous', x: m.x, y: m.y });
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  // Cursors are coalesced and sent a few times a second, like the gateway does.
+  timers.push(setInterval(() => {
+    const changed = [...cursorState.values()].filter((c) => {
+      const key = `${c.x},${c.y},${c.username}`;
+      if (cursorSent.get(c.clientId) === key) return false;
+      cursorSent.set(c.clientId, key);
+      return true;
+    });
+    const gone = [...cursorGone];
+    cursorGone.clear();
+    for (const id of gone) cursorSent.delete(id);
+    if (!changed.length && !gone.length) return;
+    for (const c of clients) c.queue({ type: 'cursors', cursors: changed, gone });
+  }, 150));
+
+  for (let b = 0; b < botCount; b++) {
+    const bot = { id: `bot_${b}`, name: BOT_NAMES[b % BOT_NAMES.length], color: BOT_COLORS[b % BOT_COLORS.length], x: Math.random() * W, y: Math.random() * H, a: Math.random() * 6.28 };
+    bots.push(bot);
+    timers.push(setInterval(() => {
+      bot.a += (Math.random() - 0.5) * 0.8;
+      bot.x = Math.min(W - 0.5, Math.max(0.5, bot.x + Math.cos(bot.a) * 0.6));
+      bot.y = Math.min(H - 0.5, Math.max(0.5, bot.y + Math.sin(bot.a) * 0.6));
+      cursorState.set(bot.id, { clientId: bot.id, username: bot.name, x: bot.x, y: bot.y });
+      if (Math.random() < 0.5) place(Math.floor(bot.x), Math.floor(bot.y), bot.color, bot.name, null);
+    }, 120));
+  }
+  timers.push(setInterval(presence, 5000));
+
+  const control = {
+    restart: () => { for (const c of [...clients]) c.close(1012); },
+    drop: () => { for (const c of [...clients]) { c.socket.destroy(); c.gone(); } },
+    forget: () => { history = []; },
+    setSilent: (on) => { silent = !!on; },
+    setBlackhole: (on) => { blackhole = !!on; },
+    /** Server-side truth, for assertions. */
+    state: () => ({ seq, clients: clients.size, pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
+  };
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const p = url.pathname;
+    const json = (code, body) => {
+      res.writeHead(code, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && p.startsWith('/__dev/')) {
+      const on = url.searchParams.get('on') === '1';
+      if (p === '/__dev/restart') control.restart();
+      else if (p === '/__dev/drop') control.drop();
+      else if (p === '/__dev/forget') control.forget();
+      else if (p === '/__dev/silent') control.setSilent(on);
+      else if (p === '/__dev/blackhole') control.setBlackhole(on);
+      return json(200, { ok: true });
+    }
+    if (p === '/config.js') {
+      res.writeHead(200, { 'Content-Type': 'text/javascript' });
+      return res.end('window.APP_CONFIG = { WS_URL: "", API_URL: "" };\n');
+    }
+    if (p === '/api/canvas/raw') {
+      res.writeHead(200, {
+        'Content-Type': 'application/octet-stream', 'X-Canvas-Width': W, 'X-Canvas-Height': H, 'X-Canvas-Seq': seq,
+        'Access-Control-Expose-Headers': 'X-Canvas-Width, X-Canvas-Height, X-Canvas-Seq', 'Cache-Control': 'no-store',
+      });
+      return res.end(Buffer.from(pixels));
+    }
+    if (p === '/api/canvas') {
+      const px = {};
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[`${x},${y}`] = hexOf(pixels, y * W + x);
+      return json(200, { width: W, height: H, pixels: px, seq });
+    }
+    const pm = /^\/api\/pixel\/(-?\d+)\/(-?\d+)$/.exec(p);
+    if (pm) {
+      const x = +pm[1];
+      const y = +pm[2];
+      if (x < 0 || y < 0 || x >= W || y >= H) return json(400, { error: 'Coordinates out of bounds' });
+      return json(200, { x, y, ...control.state().pixel(x, y) });
+    }
+    // Static files, never outside ROOT.
+    let rel;
+    try {
+      rel = normalize(decodeURIComponent(p === '/' ? '/index.html' : p));
+    } catch {
+      return json(400, { error: 'Bad path' });
+    }
+    const file = join(ROOT, rel);
+    if (!file.startsWith(ROOT + sep)) return json(404, { error: 'Not found' });
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
+      res.end(body);
+    } catch {
+      json(404, { error: 'Not found' });
+    }
+  });
+
+  server.on('upgrade', (req, socket) => {
+    const url = new URL(req.url, 'http://x');
+    const key = req.headers['sec-websocket-key'];
+    if ((url.pathname !== '/ws' && url.pathname !== '/') || !key) return socket.destroy();
+    const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+    const protos = String(req.headers['sec-websocket-protocol'] || '').split(',').map((s) => s.trim());
+    const v2 = protos.includes('pixel.v2');
+    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`,
+      ...(v2 ? ['Sec-WebSocket-Protocol: pixel.v2'] : []), '', ''].join('\r\n'));
+    const s = url.searchParams.get('since');
+    const since = s !== null && /^\d+$/.test(s) ? Number(s) : null;
+    clients.add(new Client(socket, v2, since));
+    presence();
+  });
+
+  return new Promise((resolve) => {
+    server.listen(port, '127.0.0.1', () => {
+      const actual = server.address().port;
+      resolve({
+        url: `http://127.0.0.1:${actual}`,
+        port: actual,
+        ...control,
+        close: () => new Promise((done) => {
+          for (const t of timers) clearInterval(t);
+          control.drop();
+          server.close(() => done());
+        }),
+      });
+    });
+  });
+}
+
+// Run from the command line (but not when `node --test ui/test/` picks this
+// file up: every .mjs under a test/ directory is run as a test file).
+if (!process.env.NODE_TEST_CONTEXT && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const env = process.env;
+  const srv = await startDevServer({
+    port: Number(env.PORT || 8099),
+    width: Number(env.WIDTH || 50),
+    height: Number(env.HEIGHT || 50),
+    bots: Number(env.BOTS || 0),
+    history: Number(env.HISTORY || 10000),
+    rate: Number(env.PIXEL_RATE || 20),
+    burst: Number(env.PIXEL_BURST || 40),
+  });
+  console.log(`devserver on ${srv.url} (${env.WIDTH || 50}x${env.HEIGHT || 50}, ${env.BOTS || 0} bots)`);
+}
