@@ -1,0 +1,389 @@
+// Package redistest starts a throw-away Redis in Docker for tests, with
+// testcontainers-go.
+//
+// Two ways to get one:
+//
+//   - Start gives a test its own container, terminated when the test ends.
+//     Only such a container may be stopped and started again, or paused
+//     (outage tests): it keeps its host port and, thanks to the append-only
+//     file, its data.
+//   - Shared gives every test of a test binary the same container, so a
+//     package's tests do not each pay a second for a fresh one. Users of
+//     Shared must call Flush before relying on an empty Redis, must not run
+//     such tests in parallel with each other, and must never Stop it.
+//
+// A package using Shared terminates the container from TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		redistest.Cleanup()
+//		os.Exit(code)
+//	}
+//
+// The image comes from PIXEL_REDIS_IMAGE (default redis:7-alpine, which a
+// developer's machine pulls; CI builds pixel-redis:local with
+// scripts/redis-image.sh because it cannot pull). When Docker is unreachable
+// tests are skipped with a message saying so, except under CI=true, where a
+// missing Docker is a failure rather than silently untested code.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	dockerclient "github.com/moby/moby/client"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/pixelplayground/pixelplayground/adapters/redisconn"
+)
+
+// ImageEnv names the environment variable that picks the Redis image.
+const ImageEnv = "PIXEL_REDIS_IMAGE"
+
+// DefaultImage is the image used when ImageEnv is unset.
+const DefaultImage = "redis:7-alpine"
+
+// Label marks every container this package starts, so a CI script can remove
+// any that a killed test binary left behind:
+// docker rm -f $(docker ps -aq --filter label=pixelplayground.test=redis)
+const Label = "pixelplayground.test"
+
+// How long a container may take to start, and Redis to answer PING after a
+// (re)start, before the test fails. A restart replays the append-only file.
+const (
+	startTimeout = 60 * time.Second
+	readyTimeout = 20 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// Redis is one running (or stopped) Redis container.
+type Redis struct {
+	container *tcredis.RedisContainer
+	addr      string // 127.0.0.1:<fixed host port>
+	port      int
+}
+
+// Start runs a Redis container for this test alone and terminates it when
+// the test ends.
+func Start(t testing.TB) *Redis {
+	t.Helper()
+	requireDocker(t)
+	r, err := start(context.Background(), tclog.TestLogger(t))
+	if r != nil {
+		t.Cleanup(func() {
+			if err := r.terminate(); err != nil {
+				t.Errorf("redistest: terminate container: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("redistest: start Redis (%s): %v", image(), err)
+	}
+	return r
+}
+
+var shared struct {
+	once sync.Once
+	r    *Redis
+	err  error
+}
+
+// Shared returns the test binary's shared Redis, starting it on first use.
+// It is never stopped; call Flush for a clean slate and Cleanup from
+// TestMain to terminate it.
+func Shared(t testing.TB) *Redis {
+	t.Helper()
+	requireDocker(t)
+	shared.once.Do(func() {
+		// Not the test's logger: the container outlives the first test.
+		shared.r, shared.err = start(context.Background(), quietLogger{})
+	})
+	if shared.err != nil {
+		t.Fatalf("redistest: start the shared Redis (%s): %v", image(), shared.err)
+	}
+	return shared.r
+}
+
+// Cleanup terminates the shared container, if one was started. Call it from
+// TestMain after m.Run; it is safe to call when Shared was never used.
+func Cleanup() {
+	if shared.r == nil {
+		return
+	}
+	if err := shared.r.terminate(); err != nil {
+		fmt.Fprintf(os.Stderr, "redistest: terminate the shared Redis: %v\n", err)
+	}
+	shared.r = nil
+}
+
+// Addr is host:port for clients, on the loopback interface.
+func (r *Redis) Addr() string { return r.addr }
+
+// Port is the fixed host port, the same across Stop and Start.
+func (r *Redis) Port() int { return r.port }
+
+// Client returns a new client built the way the apps build theirs (with
+// redisconn, so the same fail-fast timeouts), closed when the test ends.
+func (r *Redis) Client(t testing.TB) *goredis.Client {
+	t.Helper()
+	c, err := redisconn.New(redisconn.Options{Host: "127.0.0.1", Port: r.port})
+	if err != nil {
+		t.Fatalf("redistest: client: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Stop stops the container (Redis shuts down cleanly, flushing its
+// append-only file); clients then get connection errors until Start.
+func (r *Redis) Stop(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout+5*time.Second)
+	defer cancel()
+	timeout := stopTimeout
+	if err := r.container.Stop(ctx, &timeout); err != nil {
+		t.Fatalf("redistest: stop Redis: %v", err)
+	}
+}
+
+// Start starts a stopped container again, on the same host port and with the
+// data it had, and returns once Redis answers PING (it replays its
+// append-only file first).
+func (r *Redis) Start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := r.container.Start(ctx); err != nil {
+		t.Fatalf("redistest: restart Redis: %v", err)
+	}
+	if err := r.waitReady(ctx); err != nil {
+		t.Fatalf("redistest: Redis not ready after restart: %v", err)
+	}
+}
+
+// Pause freezes Redis without closing anything: connections stay open and
+// new ones are even accepted, but nothing is answered, as when the network
+// silently drops packets. Only a client's own timeouts notice.
+func (r *Redis) Pause(t testing.TB) {
+	t.Helper()
+	r.dockerCall(t, "pause", func(ctx context.Context, dc *testcontainers.DockerClient, id string) error {
+		_, err := dc.ContainerPause(ctx, id, dockerclient.ContainerPauseOptions{})
+		return err
+	})
+}
+
+// Unpause lets a paused Redis carry on.
+func (r *Redis) Unpause(t testing.TB) {
+	t.Helper()
+	r.dockerCall(t, "unpause", func(ctx context.Context, dc *testcontainers.DockerClient, id string) error {
+		_, err := dc.ContainerUnpause(ctx, id, dockerclient.ContainerUnpauseOptions{})
+		return err
+	})
+}
+
+func (r *Redis) dockerCall(t testing.TB, what string, call func(context.Context, *testcontainers.DockerClient, string) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dc, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatalf("redistest: %s: docker client: %v", what, err)
+	}
+	defer dc.Close()
+	if err := call(ctx, dc, r.container.GetContainerID()); err != nil {
+		t.Fatalf("redistest: %s: %v", what, err)
+	}
+}
+
+// Flush deletes every key in every database.
+func (r *Redis) Flush(t testing.TB) {
+	t.Helper()
+	c := r.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatalf("redistest: FLUSHALL: %v", err)
+	}
+}
+
+func start(ctx context.Context, logger tclog.Logger) (*Redis, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var lastErr error
+	// Between finding a free port and Docker binding it another process may
+	// take it; a second or third try gets another port.
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ctr, err := tcredis.Run(ctx, image(),
+			testcontainers.WithLogger(logger),
+			// Works for both the official image (its entrypoint prepends
+			// redis-server to flags) and ours (the entrypoint is redis-server):
+			// persist every write so a restart keeps the data, skip RDB dumps.
+			testcontainers.WithCmd("--appendonly", "yes", "--save", ""),
+			testcontainers.WithLabels(map[string]string{Label: "redis"}),
+			// A fixed host port survives a restart; an ephemeral one would not.
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.PortBindings = network.PortMap{
+					network.MustParsePort("6379/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}},
+				}
+			}),
+			// The module's log wait would be satisfied at once by a restart
+			// (the old line is still in the log), so readiness is checked
+			// with PING below instead; the port check skips the in-container
+			// probe, which needs a shell our scratch image lacks.
+			testcontainers.WithWaitStrategy(wait.ForListeningPort("6379/tcp").SkipInternalCheck().WithStartupTimeout(startTimeout)),
+		)
+		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port}
+		if ctr != nil {
+			r.container = ctr
+		}
+		if err != nil {
+			lastErr = err
+			if r.container != nil {
+				_ = r.terminate()
+			}
+			if isPortConflict(err) {
+				continue
+			}
+			return nil, err
+		}
+		if err := r.waitReady(ctx); err != nil {
+			_ = r.terminate()
+			return nil, err
+		}
+		return r, nil
+	}
+	return nil, lastErr
+}
+
+func (r *Redis) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	c := goredis.NewClient(&goredis.Options{Addr: r.addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	for {
+		err := c.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no PONG from %s: %w", r.addr, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Redis) terminate() error {
+	if r == nil || r.container == nil {
+		return nil
+	}
+	err := testcontainers.TerminateContainer(r.container, testcontainers.StopTimeout(0))
+	r.container = nil
+	return err
+}
+
+func image() string {
+	if img := strings.TrimSpace(os.Getenv(ImageEnv)); img != "" {
+		return img
+	}
+	return DefaultImage
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func isPortConflict(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "address already in use") || strings.Contains(msg, "port is already allocated")
+}
+
+var dockerCheck struct {
+	once sync.Once
+	err  error
+}
+
+// requireDocker skips (or, under CI, fails) when no Docker engine answers.
+func requireDocker(t testing.TB) {
+	t.Helper()
+	dockerCheck.once.Do(func() {
+		configureTestcontainers()
+		dockerCheck.err = pingDocker()
+	})
+	if dockerCheck.err == nil {
+		return
+	}
+	msg := fmt.Sprintf("redistest: Docker is not reachable, so the Redis tests cannot run (%v); "+
+		"start a Docker engine (see docs / .ci/run) or set DOCKER_HOST", dockerCheck.err)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func pingDocker() (err error) {
+	// testcontainers panics on some broken Docker setups; treat that as absent.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("docker client panicked: %v", p)
+		}
+	}()
+	provider, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(quietLogger{}))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := provider.Health(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// configureTestcontainers applies the settings our machines need (see the
+// toolchain notes) unless the environment already chose: the reaper image
+// cannot be pulled without a registry (and every container here is
+// terminated explicitly anyway), and a local engine is reached on localhost,
+// not on the address testcontainers guesses when it thinks it runs inside a
+// container.
+func configureTestcontainers() {
+	setDefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+	if host := os.Getenv("DOCKER_HOST"); host == "" || strings.HasPrefix(host, "unix://") {
+		setDefault("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+	}
+}
+
+func setDefault(name, value string) {
+	if _, ok := os.LookupEnv(name); !ok {
+		_ = os.Setenv(name, value)
+	}
+}
+
+// quietLogger drops testcontainers' progress lines for containers that
+// outlive any one test (a test's logger must not be used after it ends).
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

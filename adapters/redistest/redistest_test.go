@@ -1,0 +1,55 @@
+package redistest_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/pixelplayground/pixelplayground/adapters/redistest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.Cleanup()
+	os.Exit(code)
+}
+
+func TestRestartKeepsPortAndData(t *testing.T) {
+	ctx := context.Background()
+	r := redistest.Start(t)
+	addr := r.Addr()
+	c := r.Client(t)
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	r.Stop(t)
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("PING succeeded while the container is stopped")
+	}
+	r.Start(t)
+
+	if r.Addr() != addr {
+		t.Fatalf("address changed across a restart: %s -> %s", addr, r.Addr())
+	}
+	got, err := c.Get(ctx, "k").Result()
+	if err != nil || got != "v" {
+		t.Fatalf("after restart GET k = %q, %v; want v", got, err)
+	}
+}
+
+func TestSharedIsOneContainerAndFlushEmptiesIt(t *testing.T) {
+	ctx := context.Background()
+	a, b := redistest.Shared(t), redistest.Shared(t)
+	if a != b || a.Addr() != b.Addr() {
+		t.Fatalf("Shared started two containers: %s and %s", a.Addr(), b.Addr())
+	}
+	c := a.Client(t)
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a.Flush(t)
+	if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Fatalf("after Flush DBSIZE = %d, %v; want 0", n, err)
+	}
+}
