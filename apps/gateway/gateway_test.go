@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/adapters/redistest"
+	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
+	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.Cleanup()
+	os.Exit(code)
+}
+
+// waitFor reads c's messages until one of type T satisfies ok.
+func waitFor[T wsclient.Message](t *testing.T, c *wsclient.Client, within time.Duration, ok func(T) bool) T {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case m := <-c.Messages():
+			if v, is := m.(T); is && ok(v) {
+				return v
+			}
+		case <-c.Done():
+			t.Fatalf("connection closed while waiting: %+v", c.Closed())
+		case <-deadline:
+			var zero T
+			t.Fatalf("no matching %s within %s", zero.Type(), within)
+		}
+	}
+}
+
+func dial(t *testing.T, url, name string) *wsclient.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := wsclient.Dial(ctx, url, wsclient.Options{Username: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func getJSON(t *testing.T, url string, into any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+// TestGatewaysShareRedis: two gateway processes and the api on one Redis.
+// Clients on different gateways receive each other's pixels, all of them,
+// in the same seq order; presence counts both; a gateway killed with
+// SIGKILL stops being counted within seconds.
+func TestGatewaysShareRedis(t *testing.T) {
+	r := redistest.Start(t)
+	env := []string{"REDIS_URL=redis://" + r.Addr() + "/0"}
+	gwBin := testbin.Build(t, "./apps/gateway")
+	gw1, gw2 := testbin.Start(t, gwBin, env...), testbin.Start(t, gwBin, env...)
+	api := testbin.Start(t, testbin.Build(t, "./apps/api"), env...)
+
+	alice, bob := dial(t, gw1.WS("/ws"), "Alice"), dial(t, gw2.WS("/"), "Bob")
+	for _, c := range []*wsclient.Client{alice, bob} {
+		waitFor(t, c, 10*time.Second, func(u wsclient.UserList) bool {
+			return len(u.Users) == 2 && u.Users[0] == "Alice" && u.Users[1] == "Bob"
+		})
+	}
+	const each = 30
+	for i := 0; i < each; i++ {
+		if err := alice.PlacePixel(i%50, 0, "#FF0000", "a"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.PlacePixel(i%50, 0, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // inside the default 20/s per connection
+	}
+	orders := make([][]uint64, 2)
+	for k, c := range []*wsclient.Client{alice, bob} {
+		for len(orders[k]) < 2*each {
+			p := waitFor(t, c, 10*time.Second, func(wsclient.PixelUpdated) bool { return true })
+			orders[k] = append(orders[k], p.Seq)
+		}
+	}
+	for i := range orders[0] {
+		if orders[0][i] != orders[1][i] || (i > 0 && orders[0][i] != orders[0][i-1]+1) {
+			t.Fatalf("delivery orders differ or skip at %d: %v vs %v", i, orders[0], orders[1])
+		}
+	}
+	var canvas struct {
+		Seq    uint64
+		Pixels map[string]string
+	}
+	getJSON(t, api.URL("/api/canvas"), &canvas)
+	if canvas.Seq != orders[0][len(orders[0])-1] {
+		t.Fatalf("api snapshot seq %d, last delivered %d", canvas.Seq, orders[0][len(orders[0])-1])
+	}
+	var health struct {
+		Redis       string
+		Connections int
+		Users       []string
+	}
+	getJSON(t, gw1.URL("/health"), &health)
+	if health.Redis != "connected" || health.Connections != 1 || len(health.Users) != 1 || health.Users[0] != "Alice" {
+		t.Fatalf("gateway 1 health = %+v", health)
+	}
+
+	gw2.Kill()
+	start := time.Now()
+	waitFor(t, alice, 20*time.Second, func(s wsclient.Stats) bool { return s.ActiveUsers == 1 })
+	t.Logf("a SIGKILLed gateway stopped being counted after %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// TestRedisOutage: while Redis is down the gateway keeps its connections,
+// answers writes with `unavailable`, reports it on /health and /ready, and
+// recovers by itself when Redis returns, data intact.
+func TestRedisOutage(t *testing.T) {
+	r := redistest.Start(t)
+	env := []string{"REDIS_URL=redis://" + r.Addr() + "/0"}
+	gw := testbin.Start(t, testbin.Build(t, "./apps/gateway"), env...)
+	c := dial(t, gw.WS("/ws"), "Carol")
+	if err := c.PlacePixel(1, 1, "#123456", "before"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, 5*time.Second, func(p wsclient.PixelUpdated) bool { return p.ID == "before" })
+
+	r.Stop(t)
+	if err := c.PlacePixel(2, 2, "#654321", "during"); err != nil {
+		t.Fatal(err)
+	}
+	e := waitFor(t, c, 15*time.Second, func(e wsclient.Error) bool { return e.ID == "during" })
+	if e.Code != "unavailable" {
+		t.Fatalf("error during outage = %+v", e)
+	}
+	var health struct{ Redis string }
+	getJSON(t, gw.URL("/health"), &health)
+	if health.Redis != "disconnected" {
+		t.Fatalf("health during outage = %+v", health)
+	}
+	var ready map[string]any
+	if code := getJSON(t, gw.URL("/ready"), &ready); code != http.StatusServiceUnavailable {
+		t.Fatalf("/ready during outage = %d %v", code, ready)
+	}
+	if err := c.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, 5*time.Second, func(wsclient.Pong) bool { return true })
+
+	r.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 0; ; attempt++ {
+		id := "after" + strconv.Itoa(attempt)
+		if err := c.PlacePixel(3, 3, "#ABCDEF", id); err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		func() {
+			timeout := time.After(5 * time.Second)
+			for {
+				select {
+				case m := <-c.Messages():
+					switch v := m.(type) {
+					case wsclient.PixelUpdated:
+						if v.ID == id {
+							ok = v.Seq == 2 // the write before the outage survived it
+							if !ok {
+								t.Fatalf("seq after outage = %d, want 2", v.Seq)
+							}
+							return
+						}
+					case wsclient.Error:
+						if v.ID == id {
+							return
+						}
+					}
+				case <-timeout:
+					return
+				}
+			}
+		}()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gateway did not recover within 30s of Redis returning")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	getJSON(t, gw.URL("/health"), &health)
+	if health.Redis != "connected" {
+		t.Fatalf("health after recovery = %+v", health)
+	}
+}
