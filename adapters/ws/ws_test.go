@@ -162,7 +162,7 @@ func (c *client) send(v any) {
 // cursor traffic unless asked for.
 func (c *client) next(typ string) map[string]any {
 	c.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		select {
 		case m := <-c.msgs:
@@ -176,7 +176,7 @@ func (c *client) next(typ string) map[string]any {
 		case <-c.done:
 			c.t.Fatalf("waiting for %s: connection closed: %v", typ, c.err)
 		case <-deadline:
-			c.t.Fatalf("no %s within 5s", typ)
+			c.t.Fatalf("no %s within 15s", typ)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func (c *client) next(typ string) map[string]any {
 // waitFor returns the first message of type typ that satisfies ok.
 func (c *client) waitFor(typ string, ok func(map[string]any) bool) map[string]any {
 	c.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		select {
 		case m := <-c.msgs:
@@ -194,7 +194,7 @@ func (c *client) waitFor(typ string, ok func(map[string]any) bool) map[string]an
 		case <-c.done:
 			c.t.Fatalf("waiting for %s: connection closed: %v", typ, c.err)
 		case <-deadline:
-			c.t.Fatalf("no matching %s within 5s", typ)
+			c.t.Fatalf("no matching %s within 15s", typ)
 		}
 	}
 }
