@@ -73,6 +73,7 @@ type Hub struct {
 	repairing    bool
 	pending      map[domain.Seq]domain.Event
 	progressMark domain.Seq // what had been delivered at the previous sync
+	retryAfter   time.Time  // a failed repair is not retried before this
 	draining     atomic.Bool
 	presenceKick chan struct{}
 	remoteKick   chan struct{}
@@ -102,6 +103,7 @@ type seqInput struct {
 	repair   bool // events are a repair result (or a failed one)
 	complete bool
 	latest   domain.Seq // for repair results: the store's latest when fetched
+	failed   bool       // for repair results: the store could not be read
 	sync     bool       // check the store's latest seq
 	force    bool       // repair without waiting for a second look
 }
@@ -282,7 +284,7 @@ func (h *Hub) lastSeq() domain.Seq {
 }
 
 func (h *Hub) startRepair(after domain.Seq) {
-	if h.repairing {
+	if h.repairing || time.Now().Before(h.retryAfter) {
 		return
 	}
 	h.repairing = true
@@ -294,7 +296,7 @@ func (h *Hub) startRepair(after domain.Seq) {
 		if err != nil {
 			h.o.Metrics.StoreErrors.Inc()
 			h.log.Warn("gap repair failed; will retry at next sync", "after", after, "err", err)
-			h.send(seqInput{repair: true, complete: true})
+			h.send(seqInput{repair: true, failed: true})
 			return
 		}
 		h.send(seqInput{repair: true, events: events, complete: complete, latest: latest})
@@ -303,6 +305,12 @@ func (h *Hub) startRepair(after domain.Seq) {
 
 func (h *Hub) repairDone(in seqInput) {
 	h.repairing = false
+	if in.failed {
+		// The store is unreachable; the sync tick retries once it answers
+		// again, instead of a tight loop of failures.
+		h.retryAfter = time.Now().Add(h.o.SyncInterval)
+		return
+	}
 	if !in.complete {
 		// History no longer reaches back to what we delivered: we cannot
 		// replay, so jump to the store's position and tell every client to

@@ -590,3 +590,46 @@ func FuzzDecodeInbound(f *testing.F) {
 		_, _ = rawNumber(m.Since)
 	})
 }
+
+// flakyHistory fails Since while down and counts the calls.
+type flakyHistory struct {
+	ports.CanvasStore
+	mu    sync.Mutex
+	down  bool
+	calls int
+}
+
+func (f *flakyHistory) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+	f.mu.Lock()
+	f.calls++
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		return nil, false, ports.ErrUnavailable
+	}
+	return f.CanvasStore.Since(ctx, after, limit)
+}
+
+func TestFailedRepairsAreRetriedAtTheSyncPaceNotInALoop(t *testing.T) {
+	lost := membus.New()
+	fh := &flakyHistory{down: true}
+	h := newHarness(t, harnessOptions{storeBus: lost, syncInterval: 50 * time.Millisecond,
+		wrap: func(s ports.CanvasStore) ports.CanvasStore { fh.CanvasStore = s; return fh }})
+	c := h.dial("")
+	if _, err := h.store.Place(context.Background(), []domain.Write{{Pixel: domain.Pixel{X: 1, Y: 1, Color: 7}}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	fh.mu.Lock()
+	calls := fh.calls
+	fh.down = false
+	fh.mu.Unlock()
+	// One second at a 50 ms sync pace allows about 20 attempts; a loop
+	// would make thousands.
+	if calls == 0 || calls > 40 {
+		t.Fatalf("history was read %d times in 1s while failing", calls)
+	}
+	if m := c.next("pixel_updated"); m["seq"] != 1.0 {
+		t.Fatalf("after the store answered again: %v", m)
+	}
+}
