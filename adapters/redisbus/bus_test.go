@@ -3,7 +3,6 @@ package redisbus_test
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,11 +13,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	redistest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 func TestContract(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) func() ports.Bus {

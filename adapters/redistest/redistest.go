@@ -387,3 +387,13 @@ func setDefault(name, value string) {
 type quietLogger struct{}
 
 func (quietLogger) Printf(string, ...any) {}
+
+// Main is a TestMain for packages that use Shared: it runs the tests, then
+// terminates the shared container.
+//
+//	func TestMain(m *testing.M) { redistest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}

@@ -2,17 +2,12 @@ package redistest_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/pixelplayground/pixelplayground/adapters/redistest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	redistest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 func TestRestartKeepsPortAndData(t *testing.T) {
 	ctx := context.Background()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -14,11 +13,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	redistest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 // waitFor reads c's messages until one of type T satisfies ok.
 func waitFor[T wsclient.Message](t *testing.T, c *wsclient.Client, within time.Duration, ok func(T) bool) T {
