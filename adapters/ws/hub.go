@@ -404,17 +404,18 @@ func (h *Hub) deliver(e domain.Event) {
 // since, the connection first receives everything after it from history.
 //
 // `connected` carries the canvas's latest seq (the store's, which may be
-// ahead of what this gateway has delivered yet): the connection receives
-// every event after this gateway's position, which includes everything after
-// the seq it is told, and a resuming client can tell a lagging gateway from
-// a store that lost data.
+// ahead of what this gateway has delivered yet), and the connection then
+// receives exactly the events after it: a resuming client can tell a
+// lagging gateway from a store that lost data, and nobody is sent an event
+// older than what it was told.
 func (h *Hub) register(c *Conn, since *domain.Seq) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout/5)
 	storeSeq, _ := h.o.Store.LatestSeq(ctx) // unreachable store: this gateway's position is the best we know
 	cancel()
 	h.mu.Lock()
-	c.deliver(encodeConnected(c.id, max(storeSeq, h.last), h.size), 0)
-	c.lastSeq = h.last
+	told := max(storeSeq, h.last)
+	c.deliver(encodeConnected(c.id, told, h.size), 0)
+	c.lastSeq = told // what lies at or below it is in the snapshot the client loads
 	if since != nil {
 		c.catchingUp = true
 	}
