@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 func TestValidateApp(t *testing.T) { testbin.ValidateApp(t, spec, options, nil) }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/redistest"
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
-	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 func TestValidateApp(t *testing.T) {

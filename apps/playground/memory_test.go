@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 // TestIdleMemoryPerConnection measures what an idle WebSocket connection

@@ -20,7 +20,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/redistest"
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
-	"github.com/pixelplayground/pixelplayground/apps/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 

@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 // testBudget bounds a whole test: the browser runs under a context with this
@@ -371,7 +373,7 @@ func (c serverCanvas) ordered() []string {
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-func getCanvas(t *testing.T, srv *process) serverCanvas {
+func getCanvas(t *testing.T, srv *testbin.Process) serverCanvas {
 	t.Helper()
 	var c serverCanvas
 	getJSON(t, srv.URL("/api/canvas"), &c)
@@ -382,7 +384,7 @@ func getCanvas(t *testing.T, srv *process) serverCanvas {
 }
 
 // serverPixel is GET /api/pixel/{x}/{y}'s colour.
-func serverPixel(t *testing.T, srv *process, x, y int) string {
+func serverPixel(t *testing.T, srv *testbin.Process, x, y int) string {
 	t.Helper()
 	var px struct{ Color string }
 	getJSON(t, srv.URL(fmt.Sprintf("/api/pixel/%d/%d", x, y)), &px)
@@ -412,7 +414,7 @@ type pixelWrite struct {
 }
 
 // putPixels writes a batch through the REST API.
-func putPixels(t *testing.T, srv *process, pixels []pixelWrite) {
+func putPixels(t *testing.T, srv *testbin.Process, pixels []pixelWrite) {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"pixels": pixels})
 	if err != nil {
@@ -453,7 +455,7 @@ func diffPixels(width int, page, server []string) (count int, sample []string) {
 
 // waitSameAsServer polls until the page shows exactly GET /api/canvas, pixel
 // for pixel, with the same seq, and returns that snapshot.
-func waitSameAsServer(t *testing.T, p *page, srv *process, timeout time.Duration) serverCanvas {
+func waitSameAsServer(t *testing.T, p *page, srv *testbin.Process, timeout time.Duration) serverCanvas {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

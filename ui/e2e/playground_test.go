@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/pixelplayground/pixelplayground/apps/testbin"
 )
 
 const white = "#FFFFFF"
 
 // startPlayground runs the real all-in-one binary with its own data
 // directory.
-func startPlayground(t *testing.T, env ...string) (*process, []string) {
+func startPlayground(t *testing.T, env ...string) (*testbin.Process, []string) {
 	t.Helper()
-	bin := buildCommand(t, "./apps/playground")
+	bin := testbin.Build(t, "./apps/playground")
 	env = append([]string{"DATA_DIR=" + t.TempDir()}, env...)
-	return startProcess(t, bin, freePort(t), env...), env
+	return testbin.StartOnPort(t, bin, testbin.FreePort(t), env...), env
 }
 
 // TestTwoArtistsSeeEachOther: two people with different names draw, and
@@ -174,7 +176,7 @@ func TestServerRestartBothPagesResync(t *testing.T) {
 	putPixels(t, srv, []pixelWrite{{X: 30, Y: 30, Color: "#0000EA"}, {X: 31, Y: 30, Color: "#820080"}})
 	waitSameAsServer(t, second, srv, 10*time.Second)
 
-	if err := srv.terminate(t, 15*time.Second); err != nil {
+	if err := srv.Terminate(t, 15*time.Second); err != nil {
 		t.Fatalf("playground exit after SIGTERM: %v", err)
 	}
 	for _, p := range []*page{first, second} {
@@ -182,7 +184,7 @@ func TestServerRestartBothPagesResync(t *testing.T) {
 	}
 	first.screenshot("server-down")
 
-	srv = startProcess(t, buildCommand(t, "./apps/playground"), srv.Port, env...)
+	srv = testbin.StartOnPort(t, testbin.Build(t, "./apps/playground"), srv.Port, env...)
 	// Writes made right after the restart must reach the pages too, whether
 	// they land before or after the pages reconnect.
 	putPixels(t, srv, []pixelWrite{{X: 45, Y: 45, Color: "#CF6EE4"}, {X: 2, Y: 2, Color: "#222222"}})

@@ -6,6 +6,8 @@ package testbin
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,13 +25,18 @@ import (
 var (
 	mu    sync.Mutex
 	built = map[string]string{}
-	dir   string
 )
 
 // Build compiles the command in package pkg (e.g. "./apps/gateway",
 // relative to the module root) once per test binary and returns the path.
 // The race detector is left out: these binaries are under test as
 // processes, and the in-process tests already run with -race.
+//
+// Binaries go to one folder per checkout under the system's temp folder,
+// reused from run to run (go build's cache makes a rebuild cheap), so test
+// runs leave nothing new behind. Packages tested in parallel may build the
+// same command at once: each builds to a private name and renames it into
+// place, which is atomic, and a process still running the old file keeps it.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -37,31 +44,42 @@ func Build(t testing.TB, pkg string) string {
 	if p, ok := built[pkg]; ok {
 		return p
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "pixel-testbin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = d
+	root := ModuleRoot(t)
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "pixelplayground-testbin-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	out := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = ModuleRoot(t)
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, pkg)
+	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
 	}
 	built[pkg] = out
 	return out
 }
 
-// ModuleRoot is the directory holding go.mod.
+// ModuleRoot is the directory holding go.mod, found by walking up from
+// this file.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("cannot locate the module root")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatalf("no go.mod above %s", file)
+		}
+	}
 }
 
 // FreePort returns a loopback port nobody listens on right now.
