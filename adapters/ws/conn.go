@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -195,7 +196,9 @@ func (c *Conn) setDeadline(read bool, d time.Duration) error {
 	if read {
 		return c.ws.SetReadDeadline(time.Now().Add(d))
 	}
-	return c.ws.SetWriteDeadline(time.Now().Add(d))
+	// On the socket itself: our data frames bypass gorilla's writer, whose
+	// SetWriteDeadline only applies to its own writes.
+	return c.ws.NetConn().SetWriteDeadline(time.Now().Add(d))
 }
 
 // writeLoop is the connection's only writer of data frames; it also sends
@@ -221,7 +224,20 @@ func (c *Conn) writeLoop() {
 	}
 }
 
+// writeFrames sends every queued message in one write(2): each is still its
+// own WebSocket text frame, so v1 clients see exactly what one-message writes
+// would give them, but a burst costs the kernel one send instead of one per
+// message (which dominated the gateway's CPU under fan-out). v2 clients get
+// the queued messages grouped into batch frames.
+//
+// The frames are encoded here rather than through gorilla's message writer,
+// which flushes once per message. That is safe because this goroutine is the
+// only writer of data frames, and control frames (WriteControl from other
+// goroutines) go out in single Write calls, which the kernel socket never
+// interleaves with ours.
 func (c *Conn) writeFrames(frames [][]byte) error {
+	bufp := writeBufs.Get().(*[]byte)
+	buf, sent := (*bufp)[:0], 0
 	if c.v2 && len(frames) > 1 {
 		for len(frames) > 0 {
 			n, size := 0, 0
@@ -229,31 +245,52 @@ func (c *Conn) writeFrames(frames [][]byte) error {
 				size += len(frames[n]) + 1
 				n++
 			}
-			frame := frames[0]
+			msg := frames[0]
 			if n > 1 {
-				frame = encodeBatch(frames[:n])
+				msg = encodeBatch(frames[:n])
 			}
-			if err := c.write(frame); err != nil {
-				return err
-			}
+			buf = appendTextFrame(buf, msg)
 			frames = frames[n:]
+			sent++
 		}
-		return nil
-	}
-	for _, f := range frames {
-		if err := c.write(f); err != nil {
-			return err
+	} else {
+		for _, f := range frames {
+			buf = appendTextFrame(buf, f)
 		}
+		sent = len(frames)
 	}
-	return nil
+	err := c.setDeadline(false, writeWait)
+	if err == nil {
+		c.hub.o.Metrics.FramesOut.Add(float64(sent))
+		_, err = c.ws.NetConn().Write(buf)
+	}
+	if cap(buf) <= maxPooledWriteBuf {
+		*bufp = buf
+		writeBufs.Put(bufp)
+	}
+	return err
 }
 
-func (c *Conn) write(frame []byte) error {
-	if err := c.setDeadline(false, writeWait); err != nil {
-		return err
+// writeBufs lends write buffers to connections while they write, so an idle
+// connection holds none.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledWriteBuf keeps one huge burst from pinning a huge buffer.
+const maxPooledWriteBuf = 256 << 10
+
+// appendTextFrame appends one final, unmasked text frame (RFC 6455 §5.2).
+func appendTextFrame(b, payload []byte) []byte {
+	const finText = 0x80 | websocket.TextMessage
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, finText, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, finText, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	c.hub.o.Metrics.FramesOut.Inc()
-	return c.ws.WriteMessage(websocket.TextMessage, frame)
+	return append(b, payload...)
 }
 
 // readLoop runs in the upgrade handler's goroutine until the peer goes away
