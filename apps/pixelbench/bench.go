@@ -17,6 +17,8 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
 	"github.com/pixelplayground/pixelplayground/domain"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 // Bounds on a run, so a typo cannot turn the tool into a denial of service
@@ -372,10 +374,10 @@ type bench struct {
 	phase                                atomic.Value // string: ramp, steady, drain
 	sizeMismatch                         atomic.Bool  // the URLs disagree on the canvas size
 
-	e2e, fanOut shardedHistogram
+	e2e, fanOut measure.Sharded
 
 	mu          sync.Mutex
-	connectTime histogram
+	connectTime measure.Histogram
 	live        map[*benchConn]struct{}
 	peakOpen    int
 	folded      connTotals
@@ -621,7 +623,7 @@ func (b *bench) connect(ctx context.Context, s *slot) (*benchConn, error) {
 		}
 	}
 	b.mu.Lock()
-	b.connectTime.record(took)
+	b.connectTime.Record(took)
 	b.live[cn] = struct{}{}
 	b.peakOpen = max(b.peakOpen, len(b.live))
 	b.mu.Unlock()
@@ -724,12 +726,12 @@ func (b *bench) measure(cn *benchConn, m wsclient.PixelUpdated, now time.Time) {
 	if g := b.geom.Load(); g != nil {
 		if n, ok := g.writeOf(m.X, m.Y, m.Color); ok {
 			if sent, ok := b.ring.lookup(n); ok {
-				b.e2e.record(cn.no, now.Sub(b.epoch)-sent)
+				b.e2e.Record(cn.no, now.Sub(b.epoch)-sent)
 			}
 		}
 	}
 	if m.Timestamp > 0 {
-		b.fanOut.record(cn.no, time.Duration((float64(now.UnixMicro())/1000-m.Timestamp)*float64(time.Millisecond)))
+		b.fanOut.Record(cn.no, time.Duration((float64(now.UnixMicro())/1000-m.Timestamp)*float64(time.Millisecond)))
 	}
 }
 
@@ -868,7 +870,7 @@ func (b *bench) fill(res *Result, sampled int, steadyDeliveries uint64, steadyFo
 	res.Connections = ConnStats{
 		Attempts: b.attempts.Load(), Succeeded: b.succeeded.Load(), Failed: b.failed.Load(),
 		PeakOpen: b.peakOpen, Churned: b.churned.Load(), Dropped: b.dropped.Load(),
-		ConnectTime: b.connectTime.summary(), Failures: b.failures, DropCodes: b.dropCodes,
+		ConnectTime: summary(&b.connectTime), Failures: b.failures, DropCodes: b.dropCodes,
 	}
 	if a := res.Connections.Attempts; a > 0 {
 		res.Connections.SuccessRate = float64(res.Connections.Succeeded) / float64(a)
@@ -891,8 +893,8 @@ func (b *bench) fill(res *Result, sampled int, steadyDeliveries uint64, steadyFo
 		res.Deliveries.Completeness = float64(t.inOrder) / float64(t.inOrder+t.missing)
 	}
 	res.ErrorsByCode = b.errorsBy
-	res.Latency.EndToEnd = b.e2e.merged().summary()
-	res.Latency.FanOut = b.fanOut.merged().summary()
+	res.Latency.EndToEnd = summary(b.e2e.Merged())
+	res.Latency.FanOut = summary(b.fanOut.Merged())
 	if !b.ackSeen.Load() && sent > 0 {
 		res.Warnings = append(res.Warnings, "no write id came back: the server does not echo ids, so acks are not counted")
 	}
@@ -961,7 +963,7 @@ func (b *bench) startProgress(w io.Writer) (stop func()) {
 			}
 			now, cur, sent := time.Now(), b.totals(), b.sent.Load()
 			secs := now.Sub(prevAt).Seconds()
-			e2e := b.e2e.merged()
+			e2e := b.e2e.Merged()
 			b.mu.Lock()
 			var errs uint64
 			for _, n := range b.errorsBy {
@@ -972,7 +974,7 @@ func (b *bench) startProgress(w io.Writer) (stop func()) {
 			fmt.Fprintf(w, "%6.1fs %-6s open %d/%d  sent %.0f/s  delivered %.0f/s  missing %d  errors %d  e2e p50 %.1fms p99 %.1fms\n",
 				now.Sub(start).Seconds(), phase, b.openConns(), b.cfg.Clients,
 				float64(sent-prevSent)/secs, float64(cur.delivered-prev.delivered)/secs, cur.missing, errs,
-				ms(e2e.quantile(0.5)), ms(e2e.quantile(0.99)))
+				ms(e2e.Quantile(0.5)), ms(e2e.Quantile(0.99)))
 			prev, prevSent, prevAt = cur, sent, now
 		}
 	}()

@@ -18,13 +18,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 func main() {
@@ -210,10 +211,10 @@ func printTable(w io.Writer, r *Result) {
 		cs.Succeeded, cs.Attempts, 100*cs.SuccessRate, cs.PeakOpen, cs.Churned, cs.Dropped)
 	row("connect time", "%s", latencyLine(cs.ConnectTime))
 	if len(cs.Failures) > 0 {
-		row("connect failures", "%s", counts(cs.Failures))
+		row("connect failures", "%s", measure.FormatCounts(cs.Failures, " "))
 	}
 	if len(cs.DropCodes) > 0 {
-		row("drops by close code", "%s", counts(cs.DropCodes))
+		row("drops by close code", "%s", measure.FormatCounts(cs.DropCodes, " "))
 	}
 	ws := r.Writes
 	row("writes", "%d sent (%.1f/s), %d acked, %d refused, %d unanswered, %d send errors, %d skipped",
@@ -222,7 +223,7 @@ func printTable(w io.Writer, r *Result) {
 	row("deliveries", "%d total, %.0f/s steady", ds.Total, ds.PerSecond)
 	row("completeness", "%.4f%% (%d missing in %d clients, %d out of order, %d without seq)",
 		100*ds.Completeness, ds.Missing, ds.ClientsGaps, ds.OutOfOrder, ds.WithoutSeq)
-	row("errors by code", "%s", counts(r.ErrorsByCode))
+	row("errors by code", "%s", measure.FormatCounts(r.ErrorsByCode, " "))
 	row("latency e2e", "%s", latencyLine(r.Latency.EndToEnd))
 	row("latency fan-out", "%s", latencyLine(r.Latency.FanOut))
 	for _, wn := range r.Warnings {
@@ -236,20 +237,4 @@ func latencyLine(l LatencySummary) string {
 		return "no samples"
 	}
 	return fmt.Sprintf("p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.Count)
-}
-
-func counts(m map[string]uint64) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
 	"github.com/pixelplayground/pixelplayground/domain"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 // Chaos timing that the old scripts had no variable for.
@@ -293,13 +295,13 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	rep.add("clients dropped", "%d of %d, %d drops (close codes %s), %d reconnected (%.0f%%)",
-		dropped, numClients, reconnects, countsByCode(codes), reconnects-unfinished, 100*float64(reconnects-unfinished)/float64(max(reconnects, 1)))
+		dropped, numClients, reconnects, measure.FormatCounts(codes, ", "), reconnects-unfinished, 100*float64(reconnects-unfinished)/float64(max(reconnects, 1)))
 	rep.add("recovery ms (drop→resumed)", "p50 %s  p99 %s  max %s", ms(percentile(recovery, 0.5)), ms(percentile(recovery, 0.99)), ms(percentile(recovery, 1)))
 	rep.add("live again ms (drop→next event)", "p50 %s  p99 %s  max %s", ms(percentile(firstEvent, 0.5)), ms(percentile(firstEvent, 0.99)), ms(percentile(firstEvent, 1)))
 	rep.add("replayed on resume", "%d events, %d snapshot reloads, %d seqs skipped, %d duplicated", replayed, reloads, gaps, dups)
 	rep.add("writes", "%d sent, %d confirmed, %d refused, %d unanswered (connection lost first); %d not sent (no connection), %d failed to send",
 		sent, acked, refused, sent-acked-refused, notConn, sendFail)
-	rep.add("errors by code", "%s", countsByCode(errs))
+	rep.add("errors by code", "%s", measure.FormatCounts(errs, ", "))
 	rep.add("confirmed writes", "%d final, %d overwritten by a higher seq, %d lost", finalWins, overwritten, lost)
 	rep.add("final canvases", "%d of %d identical to the server's snapshot at seq %d", identical, numClients, snap.Seq)
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
 	"github.com/pixelplayground/pixelplayground/domain"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 // restWriters is how many REST clients write every target pixel in every
@@ -313,7 +315,7 @@ func TestConcurrentWrites(t *testing.T) {
 				t.Errorf("client %s: last write to (%d,%d) it received is %s at seq %d, the winner is %s at seq %d", cl.name, p[0], p[1], m.Color, m.Seq, w.color, w.seq)
 			}
 		}
-		errs := countsByCode(cl.errors)
+		errs := measure.FormatCounts(cl.errors, ", ")
 		cl.mu.Unlock()
 		if errs != "none" {
 			t.Errorf("client %s: errors %s", cl.name, errs)

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/bits"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -490,91 +488,6 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
-}
-
-// latencyHist is a log-linear histogram of durations in microseconds,
-// exact below 128 µs and within 1/64 above, safe for concurrent adds.
-// Long runs deliver too many events to keep each latency.
-type latencyHist struct {
-	counts [histBuckets]atomic.Uint64
-	n      atomic.Uint64
-	max    atomic.Int64
-}
-
-const (
-	histExact   = 128 // values below are their own bucket
-	histSub     = 64  // buckets per power of two above
-	histBuckets = histExact + 48*histSub
-)
-
-func histBucket(us uint64) int {
-	if us < histExact {
-		return int(us)
-	}
-	shift := bits.Len64(us) - 7 // mantissa in [64, 128)
-	b := histExact + (shift-1)*histSub + int(us>>shift) - histSub
-	return min(b, histBuckets-1)
-}
-
-// histValue is the middle of bucket b.
-func histValue(b int) uint64 {
-	if b < histExact {
-		return uint64(b)
-	}
-	shift := (b-histExact)/histSub + 1
-	mantissa := uint64((b-histExact)%histSub + histSub)
-	return mantissa<<shift + (uint64(1)<<shift)/2
-}
-
-func (h *latencyHist) add(d time.Duration) {
-	if d < 0 {
-		d = 0
-	}
-	h.counts[histBucket(uint64(d/time.Microsecond))].Add(1)
-	h.n.Add(1)
-	for {
-		m := h.max.Load()
-		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
-			return
-		}
-	}
-}
-
-func (h *latencyHist) count() uint64 { return h.n.Load() }
-
-func (h *latencyHist) quantile(q float64) time.Duration {
-	n := h.n.Load()
-	if n == 0 {
-		return 0
-	}
-	rank := uint64(math.Ceil(q * float64(n)))
-	var seen uint64
-	for b := range h.counts {
-		seen += h.counts[b].Load()
-		if seen >= rank {
-			return min(time.Duration(histValue(b))*time.Microsecond, h.maxValue())
-		}
-	}
-	return h.maxValue()
-}
-
-func (h *latencyHist) maxValue() time.Duration { return time.Duration(h.max.Load()) }
-
-// countsByCode renders error counts as "code=n, ...", or "none".
-func countsByCode(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func mergeCounts(into, from map[string]int) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 // TestLoadBalancing is suite 1: four gateway processes behind a round-robin
@@ -208,7 +210,7 @@ func TestLoadBalancing(t *testing.T) {
 			t.Errorf("client %s: %v; want %d in order and nothing else", names[i], &seqs, total)
 		}
 		if acked != perClient || len(errs) > 0 {
-			t.Errorf("client %s: %d of %d writes confirmed, errors %s", names[i], acked, perClient, countsByCode(errs))
+			t.Errorf("client %s: %d of %d writes confirmed, errors %s", names[i], acked, perClient, measure.FormatCounts(errs, ", "))
 		}
 		p.mu.Lock()
 		missing, twice := 0, 0

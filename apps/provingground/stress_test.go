@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
+
+	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
 )
 
 // churnLifetime is how long a churning client stays: long enough to draw
@@ -32,7 +34,7 @@ type stressRun struct {
 
 	nextWrite atomic.Int64
 	sendNanos []atomic.Int64 // send time of write n at n % sendRing, ns after epoch
-	latency   latencyHist
+	latency   measure.Sharded
 
 	mu           sync.Mutex
 	connectTimes []time.Duration
@@ -51,7 +53,7 @@ func (s *stressRun) onPixel(m wsclient.PixelUpdated, at time.Time) {
 		return
 	}
 	if sent := s.sendNanos[n%sendRing].Load(); sent > 0 {
-		s.latency.add(at.Sub(s.epoch) - time.Duration(sent))
+		s.latency.Record(uint64(n), at.Sub(s.epoch)-time.Duration(sent))
 	}
 }
 
@@ -269,14 +271,15 @@ func TestStressWithChurn(t *testing.T) {
 		succeeded, s.attempts, 100*float64(succeeded)/float64(max(s.attempts, 1)), steady, ramp.Round(time.Millisecond), len(s.churners))
 	rep.add("connect time ms", "p50 %s  p95 %s  p99 %s  max %s", ms(percentile(s.connectTimes, 0.5)),
 		ms(percentile(s.connectTimes, 0.95)), ms(percentile(s.connectTimes, 0.99)), ms(percentile(s.connectTimes, 1)))
-	rep.add("writes", "%d sent, %d confirmed, %d send errors, errors by code: %s", written, acked, s.sendErrors, countsByCode(errs))
+	rep.add("writes", "%d sent, %d confirmed, %d send errors, errors by code: %s", written, acked, s.sendErrors, measure.FormatCounts(errs, ", "))
 	pixelsIn := float64(acked) / sendingTime.Seconds()
 	deliveriesOut := float64(deliveriesDuring) / sendingTime.Seconds()
 	rep.add("pixels/s in", "%.1f", pixelsIn)
 	rep.add("deliveries/s out", "%.0f (while sending)", deliveriesOut)
 	rep.add("broadcast multiplier", "%.1f deliveries per write", float64(s.deliveries.Load())/float64(max(acked, 1)))
+	lat := s.latency.Merged()
 	rep.add("latency ms (send→receive)", "p50 %s  p95 %s  p99 %s  max %s  (%d deliveries timed)",
-		ms(s.latency.quantile(0.5)), ms(s.latency.quantile(0.95)), ms(s.latency.quantile(0.99)), ms(s.latency.maxValue()), s.latency.count())
+		ms(lat.Quantile(0.5)), ms(lat.Quantile(0.95)), ms(lat.Quantile(0.99)), ms(lat.Max()), lat.Count())
 	rep.add("completeness, steady", "%v", &steadySeqs)
 	rep.add("completeness, churned", "%v (while open)", &churnSeqs)
 	for i := range c.gateways {
@@ -294,7 +297,7 @@ func TestStressWithChurn(t *testing.T) {
 		t.Errorf("%d of %d churned clients, while open: %v", churnDirty, len(s.churners), &churnSeqs)
 	}
 	if s.sendErrors > 0 || len(errs) > 0 || acked != written {
-		t.Errorf("%d writes sent, %d confirmed, %d send errors, server errors: %s", written, acked, s.sendErrors, countsByCode(errs))
+		t.Errorf("%d writes sent, %d confirmed, %d send errors, server errors: %s", written, acked, s.sendErrors, measure.FormatCounts(errs, ", "))
 	}
 	if s.nextWrite.Load() > maxWriteNumber {
 		t.Errorf("more than %d writes: they can no longer be told apart; shorten the run", maxWriteNumber)
