@@ -660,3 +660,62 @@ func TestAppendTextFrameLengths(t *testing.T) {
 		}
 	}
 }
+
+func TestGapBeyondHistoryTellsClientsToReload(t *testing.T) {
+	lost := membus.New() // the hub never hears these events: only repair can
+	h := newHarness(t, harnessOptions{storeBus: lost, historySize: 5, syncInterval: 30 * time.Millisecond})
+	c := h.dial("")
+	writes := make([]domain.Write, 20) // more than history keeps
+	for i := range writes {
+		writes[i] = domain.Write{Pixel: domain.Pixel{X: i, Y: 0, Color: 1}}
+	}
+	if _, err := h.store.Place(context.Background(), writes); err != nil {
+		t.Fatal(err)
+	}
+	m := c.next("resumed")
+	if m["recovered"] != false {
+		t.Fatalf("resumed = %v", m)
+	}
+	// What history still holds after the jump is delivered, in order,
+	// ending at the store's latest.
+	last := m["seq"].(float64)
+	for last < 20 {
+		p := c.next("pixel_updated")
+		if p["seq"] != last+1 {
+			t.Fatalf("after the jump to %v: %v", m["seq"], p)
+		}
+		last = p["seq"].(float64)
+	}
+}
+
+// shrinkingStore pretends the backend lost its data: its latest seq drops.
+type shrinkingStore struct {
+	ports.CanvasStore
+	mu   sync.Mutex
+	lost bool
+}
+
+func (s *shrinkingStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+	s.mu.Lock()
+	lost := s.lost
+	s.mu.Unlock()
+	if lost {
+		return 0, nil
+	}
+	return s.CanvasStore.LatestSeq(ctx)
+}
+
+func TestStoreThatLostDataTellsClientsToReload(t *testing.T) {
+	ss := &shrinkingStore{}
+	h := newHarness(t, harnessOptions{syncInterval: 30 * time.Millisecond,
+		wrap: func(s ports.CanvasStore) ports.CanvasStore { ss.CanvasStore = s; return ss }})
+	c := h.dial("")
+	c.send(pixel(1, 1, "#FF0000", "w"))
+	c.next("pixel_updated")
+	ss.mu.Lock()
+	ss.lost = true
+	ss.mu.Unlock()
+	if m := c.next("resumed"); m["recovered"] != false || m["seq"] != 0.0 {
+		t.Fatalf("resumed = %v", m)
+	}
+}
