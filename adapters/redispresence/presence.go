@@ -1,11 +1,13 @@
 // Package redispresence is the registry of live gateways, on Redis.
 //
-// Each gateway's entry is a string key with a TTL, presence:gw:<id>, so an
+// Each gateway's entry is a string key with a TTL, {presence}:gw:<id>, so an
 // entry of a gateway that died disappears on its own. Listing must not scan
 // the keyspace (KEYS and SCAN are slow on a big Redis and block it), so a
-// sorted set, presence:gateways, indexes the ids, scored by when their entry
-// expires; List prunes expired ids from it and reads the entries with one
-// MGET, skipping any that expired in between.
+// sorted set, {presence}:gateways, indexes the ids, scored by when their
+// entry expires; List prunes expired ids from it and reads the entries with
+// one MGET, skipping any that expired in between. The {presence} hash tag
+// puts every key in one slot, so the script and the MGET also work on a
+// Redis Cluster.
 package redispresence
 
 import (
@@ -26,8 +28,8 @@ import (
 
 // Keys; see docs/architecture.md.
 const (
-	KeyEntryPrefix = "presence:gw:"
-	KeyIndex       = "presence:gateways"
+	KeyEntryPrefix = "{presence}:gw:"
+	KeyIndex       = "{presence}:gateways"
 )
 
 // KeyEntry is the key of one gateway's entry.
@@ -56,7 +58,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 `)
 
-// entry is the JSON stored under presence:gw:<id>.
+// entry is the JSON stored under {presence}:gw:<id>.
 type entry struct {
 	GatewayID   string   `json:"gw"`
 	Connections int      `json:"n"`

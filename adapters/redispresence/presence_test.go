@@ -23,6 +23,17 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestContractOnClusterNode runs the same contract on a one-node Redis
+// Cluster, where a script or an MGET whose keys span slots fails with
+// CROSSSLOT: presence's keys must share one hash slot.
+func TestContractOnClusterNode(t *testing.T) {
+	r := redistest.StartClusterNode(t)
+	presencetest.Run(t, func(t *testing.T) func() ports.Presence {
+		r.Flush(t)
+		return func() ports.Presence { return redispresence.New(r.Client(t)) }
+	})
+}
+
 // TestIndexIsPrunedAndKeysExpire checks the layout: the entry key carries
 // the TTL, and List drops ids whose entries lapsed from the index, so the
 // index does not grow with every gateway that ever lived.

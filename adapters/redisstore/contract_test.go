@@ -22,3 +22,18 @@ func TestContract(t *testing.T) {
 		return s, redisbus.New(r.Client(t))
 	})
 }
+
+// TestContractOnClusterNode runs the same contract on a one-node Redis
+// Cluster, where a script whose keys span slots fails with CROSSSLOT: the
+// store's keys must share one hash slot.
+func TestContractOnClusterNode(t *testing.T) {
+	r := redistest.StartClusterNode(t)
+	storetest.Run(t, func(t *testing.T, cfg storetest.Config) (ports.CanvasStore, ports.Bus) {
+		r.Flush(t)
+		s, err := redisstore.Open(context.Background(), r.Client(t), redisstore.Options{Size: cfg.Size, HistorySize: cfg.HistorySize})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s, redisbus.New(r.Client(t))
+	})
+}

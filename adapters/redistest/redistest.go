@@ -220,7 +220,48 @@ func (r *Redis) Flush(t testing.TB) {
 	}
 }
 
-func start(ctx context.Context, logger tclog.Logger) (*Redis, error) {
+// StartClusterNode runs, for this test alone, a Redis with cluster mode on
+// that owns all 16384 slots: a one-node Redis Cluster. A plain client works
+// against it, yet Redis enforces the cluster's rules, so a script or a
+// multi-key command whose keys hash to different slots fails with CROSSSLOT
+// just as it would on a real Cluster.
+func StartClusterNode(t testing.TB) *Redis {
+	t.Helper()
+	requireDocker(t)
+	r, err := start(context.Background(), tclog.TestLogger(t), "--cluster-enabled", "yes")
+	if r != nil {
+		t.Cleanup(func() {
+			if err := r.terminate(); err != nil {
+				t.Errorf("redistest: terminate container: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("redistest: start Redis (%s) in cluster mode: %v", image(), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	c := r.Client(t)
+	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
+		t.Fatalf("redistest: assign every slot to the node: %v", err)
+	}
+	// The node serves keys only once it considers the cluster healthy.
+	for {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("redistest: cluster state never became ok: %v %q", err, info)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// start runs a container; args are redis-server flags added to the
+// defaults.
+func start(ctx context.Context, logger tclog.Logger, args ...string) (*Redis, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	var lastErr error
@@ -236,7 +277,7 @@ func start(ctx context.Context, logger tclog.Logger) (*Redis, error) {
 			// Works for both the official image (its entrypoint prepends
 			// redis-server to flags) and ours (the entrypoint is redis-server):
 			// persist every write so a restart keeps the data, skip RDB dumps.
-			testcontainers.WithCmd("--appendonly", "yes", "--save", ""),
+			testcontainers.WithCmd(append([]string{"--appendonly", "yes", "--save", ""}, args...)...),
 			testcontainers.WithLabels(map[string]string{Label: "redis"}),
 			// A fixed host port survives a restart; an ephemeral one would not.
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
