@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/pixelplayground/pixelplayground/adapters/jsonx"
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 
@@ -38,16 +39,7 @@ type event struct {
 // PixelBody is the part of a pixel event's encoding that does not depend on
 // the seq and timestamp (no braces, no leading comma).
 func PixelBody(w domain.Write) []byte {
-	b := make([]byte, 0, 96)
-	b = append(b, `"x":`...)
-	b = strconv.AppendInt(b, int64(w.X), 10)
-	b = append(b, `,"y":`...)
-	b = strconv.AppendInt(b, int64(w.Y), 10)
-	b = append(b, `,"c":"`...)
-	b = append(b, w.Color.String()...)
-	b = append(b, `","u":`...)
-	b = appendString(b, w.Username)
-	return appendOrigin(b, w.Origin)
+	return appendPixelBody(make([]byte, 0, 96), w)
 }
 
 // ResetBody is PixelBody's counterpart for a reset.
@@ -55,38 +47,47 @@ func ResetBody(o domain.Origin) []byte {
 	return appendOrigin(make([]byte, 0, 64), o)[1:] // drop the leading comma
 }
 
+func appendPixelBody(b []byte, w domain.Write) []byte {
+	b = append(b, `"x":`...)
+	b = strconv.AppendInt(b, int64(w.X), 10)
+	b = append(b, `,"y":`...)
+	b = strconv.AppendInt(b, int64(w.Y), 10)
+	b = append(b, `,"c":"`...)
+	b = append(b, w.Color.String()...)
+	b = append(b, `","u":`...)
+	b = jsonx.AppendString(b, w.Username)
+	return appendOrigin(b, w.Origin)
+}
+
 func appendOrigin(b []byte, o domain.Origin) []byte {
 	b = append(b, `,"gw":`...)
-	b = appendString(b, o.GatewayID)
+	b = jsonx.AppendString(b, o.GatewayID)
 	b = append(b, `,"cid":`...)
-	b = appendString(b, o.ClientID)
+	b = jsonx.AppendString(b, o.ClientID)
 	b = append(b, `,"id":`...)
-	return appendString(b, o.WriteID)
+	return jsonx.AppendString(b, o.WriteID)
 }
 
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
-}
-
-// EncodeEvent encodes an event for the bus and the history.
+// EncodeEvent encodes an event for the bus and the history, in one
+// allocation for the usual event.
 func EncodeEvent(e domain.Event) []byte {
-	kind, body := KindPixel, []byte(nil)
-	switch e.Kind {
-	case domain.PixelPlaced:
-		body = PixelBody(domain.Write{Pixel: e.Pixel, Username: e.Username, Origin: e.Origin})
-	case domain.CanvasReset:
-		kind, body = KindReset, ResetBody(e.Origin)
+	kind := KindPixel
+	if e.Kind == domain.CanvasReset {
+		kind = KindReset
 	}
-	b := make([]byte, 0, 48+len(body))
+	b := make([]byte, 0, 160)
 	b = append(b, `{"k":"`...)
 	b = append(b, kind...)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
 	b = append(b, `,"ts":`...)
 	b = strconv.AppendInt(b, int64(e.Time), 10)
-	b = append(b, ',')
-	b = append(b, body...)
+	if e.Kind == domain.CanvasReset {
+		b = appendOrigin(b, e.Origin) // brings its own leading comma
+	} else {
+		b = append(b, ',')
+		b = appendPixelBody(b, domain.Write{Pixel: e.Pixel, Username: e.Username, Origin: e.Origin})
+	}
 	return append(b, '}')
 }
 

@@ -1,16 +1,16 @@
 // Package httpx holds the small pieces of HTTP and JSON output that every
-// inbound adapter must produce identically: wire timestamps, JSON strings
-// that are safe inside HTML, JSON error bodies and the JSON 404/405 handlers.
+// inbound adapter must produce identically: wire timestamps, JSON error
+// bodies and the JSON 404/405 handlers.
 // The old system answered some errors with Express's HTML pages; sharing
 // these keeps every app on JSON.
 package httpx
 
 import (
 	"time"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pixelplayground/pixelplayground/adapters/jsonx"
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 
@@ -61,60 +61,6 @@ func ISOTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-const lowerHex = "0123456789abcdef"
-
-// AppendJSONString writes s as a JSON string. Like encoding/json it escapes
-// <, > and & (so a value cannot close a <script> element), U+2028 and U+2029
-// (line terminators in older JavaScript) and replaces invalid UTF-8 with
-// U+FFFD, but without reflection or allocation.
-func AppendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', lowerHex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
 // WriteJSON sends a JSON body that the caller already encoded.
 func WriteJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
@@ -127,7 +73,7 @@ func WriteJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 func Error(ctx *fasthttp.RequestCtx, status int, message string) {
 	BuildBody(ctx, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
-		b = AppendJSONString(b, message)
+		b = jsonx.AppendString(b, message)
 		return append(b, '}')
 	})
 	ctx.SetStatusCode(status)

@@ -51,29 +51,6 @@ func TestISOTime(t *testing.T) {
 	}
 }
 
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `"</script><script>alert(1)</script>`, "a&b", "line\nbreak\ttab\r\x00\x1f",
-		"back\\slash", "日本語", "bad\xffutf8\xc3", "\u2028\u2029", "é\u0301"} {
-		got := AppendJSONString(nil, s)
-		want, _ := json.Marshal(s)
-		if string(got) != string(want) {
-			t.Errorf("AppendJSONString(%q) = %s, encoding/json says %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("<b>&</b>\u2028")
-	f.Add("\xff\xfe")
-	f.Fuzz(func(t *testing.T, s string) {
-		got := AppendJSONString(nil, s)
-		want, _ := json.Marshal(s)
-		if string(got) != string(want) {
-			t.Fatalf("AppendJSONString(%q) = %s, encoding/json says %s", s, got, want)
-		}
-	})
-}
-
 func TestErrorAndNotFoundAreJSON(t *testing.T) {
 	for _, tc := range []struct {
 		h      fasthttp.RequestHandler

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/adapters/httpx"
+	"github.com/pixelplayground/pixelplayground/adapters/jsonx"
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 
@@ -39,7 +40,7 @@ func (a *API) getPixel(ctx *fasthttp.RequestCtx) {
 			b = append(b, `,"seq":`...)
 			b = strconv.AppendUint(b, info.Seq, 10)
 			b = append(b, `,"username":`...)
-			b = httpx.AppendJSONString(b, domain.DisplayName(info.Username))
+			b = jsonx.AppendString(b, domain.DisplayName(info.Username))
 			b = append(b, `,"timestamp":`...)
 			b = httpx.AppendMillis(b, info.Time)
 		}
@@ -94,7 +95,7 @@ func (a *API) putPixel(ctx *fasthttp.RequestCtx) {
 		b = strconv.AppendUint(b, e.Seq, 10)
 		if w.Origin.WriteID != "" {
 			b = append(b, `,"id":`...)
-			b = httpx.AppendJSONString(b, w.Origin.WriteID)
+			b = jsonx.AppendString(b, w.Origin.WriteID)
 		}
 		return append(b, '}')
 	})
@@ -141,7 +142,7 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 			a.m.PixelsRejected.WithLabelValues(bad.reason).Add(float64(len(items)))
 			httpx.BuildBody(ctx, func(b []byte) []byte {
 				b = append(b, `{"error":`...)
-				b = httpx.AppendJSONString(b, "Invalid pixel at index "+strconv.Itoa(i)+": "+bad.message)
+				b = jsonx.AppendString(b, "Invalid pixel at index "+strconv.Itoa(i)+": "+bad.message)
 				b = append(b, `,"index":`...)
 				b = strconv.AppendInt(b, int64(i), 10)
 				return append(b, '}')

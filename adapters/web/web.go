@@ -25,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/adapters/httpx"
+	"github.com/pixelplayground/pixelplayground/adapters/jsonx"
 )
 
 // Options configures the web adapter.
@@ -193,9 +194,9 @@ func cacheControl(urlPath string) string {
 // string or a surrounding <script> element.
 func ConfigScript(wsURL, apiURL string) []byte {
 	b := []byte("window.APP_CONFIG = { WS_URL: ")
-	b = httpx.AppendJSONString(b, wsURL)
+	b = jsonx.AppendString(b, wsURL)
 	b = append(b, ", API_URL: "...)
-	b = httpx.AppendJSONString(b, apiURL)
+	b = jsonx.AppendString(b, apiURL)
 	return append(b, " };\n"...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/pixelplayground/pixelplayground/adapters/httpx"
+	"github.com/pixelplayground/pixelplayground/adapters/jsonx"
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 
@@ -44,7 +45,7 @@ func encodeEvent(e domain.Event, writeID string) []byte {
 		b = append(b, `,"color":"`...)
 		b = append(b, e.Pixel.Color.String()...)
 		b = append(b, `","username":`...)
-		b = httpx.AppendJSONString(b, domain.DisplayName(e.Username))
+		b = jsonx.AppendString(b, domain.DisplayName(e.Username))
 		b = append(b, `,"timestamp":`...)
 		b = httpx.AppendMillis(b, e.Time)
 		b = append(b, `,"seq":`...)
@@ -52,7 +53,7 @@ func encodeEvent(e domain.Event, writeID string) []byte {
 	}
 	if writeID != "" {
 		b = append(b, `,"id":`...)
-		b = httpx.AppendJSONString(b, writeID)
+		b = jsonx.AppendString(b, writeID)
 	}
 	return append(b, '}')
 }
