@@ -310,14 +310,14 @@ func (p *page) setName(name string) {
 		chromedp.KeyEvent(name),
 		chromedp.KeyEvent(kb.Enter),
 	)
-	p.waitState("named "+name, 5*time.Second, func(s uiState) bool { return s.Username == name })
+	p.waitState("named "+name, 15*time.Second, func(s uiState) bool { return s.Username == name })
 }
 
 // pickColor clicks the palette swatch of the colour.
 func (p *page) pickColor(hex string) {
 	p.t.Helper()
 	p.do(chromedp.Click(chromedp.CSS(`.swatch[data-color="` + hex + `"]`)))
-	p.waitState("holding "+hex, 5*time.Second, func(s uiState) bool { return strings.EqualFold(s.Color, hex) })
+	p.waitState("holding "+hex, 15*time.Second, func(s uiState) bool { return strings.EqualFold(s.Color, hex) })
 }
 
 // press types keys on whatever has focus (the page's shortcuts listen on

@@ -32,13 +32,13 @@ async function setup(t, serverOpts = {}, pageOpts = {}) {
     await srv.close();
   });
   await page.navigate(`${srv.url}/`);
-  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 10000);
+  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
   const hook = {
     state: () => page.evaluate('window.__pixelPlayground.state()'),
     pixelAt: (x, y) => page.evaluate(`window.__pixelPlayground.pixelAt(${x}, ${y})`),
     confirmedAt: (x, y) => page.evaluate(`window.__pixelPlayground.confirmedAt(${x}, ${y})`),
     point: (x, y) => page.evaluate(`window.__pixelPlayground.clientPointOf(${x}, ${y})`),
-    settled: () => page.waitFor('window.__pixelPlayground.state().connected && window.__pixelPlayground.state().pendingCount === 0', 5000),
+    settled: () => page.waitFor('window.__pixelPlayground.state().connected && window.__pixelPlayground.state().pendingCount === 0', 15000),
   };
   return { srv, page, hook };
 }
@@ -158,7 +158,7 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
   const before = (await hook.state()).clientId;
   const t0 = Date.now();
   srv.restart();
-  await page.waitFor(`window.__pixelPlayground.state().connected && window.__pixelPlayground.state().clientId !== ${JSON.stringify(before)}`, 3000);
+  await page.waitFor(`window.__pixelPlayground.state().connected && window.__pixelPlayground.state().clientId !== ${JSON.stringify(before)}`, 10000);
   assert.ok(Date.now() - t0 < 1500, `reconnect took ${Date.now() - t0} ms`);
 
   // The server applied our write but the echo was lost with the socket:
@@ -198,7 +198,7 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
   srv2.drop();
   const other = await openSocket(srv2.port);
   other.send({ type: 'pixel_update', x: 40, y: 40, color: '#0000EA' });
-  await page.waitFor('window.__pixelPlayground.pixelAt(40, 40) === "#0000EA"', 5000);
+  await page.waitFor('window.__pixelPlayground.pixelAt(40, 40) === "#0000EA"', 15000);
   other.close();
 });
 
@@ -215,7 +215,7 @@ test('collaboration: cursors, names, others\' pixels, rollback on rate limit', {
   assert.equal(cur.username, '<img src=x onerror=a');
   other.send({ type: 'pixel_update', x: 41, y: 40, color: '#02BE01' });
   await page.waitFor('window.__pixelPlayground.pixelAt(41, 40) === "#02BE01"');
-  await page.waitFor('document.getElementById("activity").textContent.includes("<img src=x")', 3000);
+  await page.waitFor('document.getElementById("activity").textContent.includes("<img src=x")', 10000);
   assert.equal(await page.evaluate('document.querySelector(".rc-name img, .artist img, .activity img")'), null);
   other.send({ type: 'cursor' });
   await page.waitFor('window.__pixelPlayground.state().cursors.length === 0');

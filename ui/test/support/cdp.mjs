@@ -83,7 +83,7 @@ export async function launchPage({ width = 1280, height = 800, mobile = false } 
     return r.result.value;
   };
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const waitFor = async (expression, timeoutMs = 5000) => {
+  const waitFor = async (expression, timeoutMs = 15000) => {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await evaluate(expression).catch(() => false);
