@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -745,6 +746,19 @@ func TestAppsAreConfiguredForTheCluster(t *testing.T) {
 				t.Errorf("%s: REDIS_HOST=%q REDIS_PORT=%q do not name the redis Service", app, host, port)
 			}
 			checkOptionalRedisPassword(t, app, c)
+			if app == "api" {
+				// Behind the ingress every request comes from a proxy: without
+				// trusting it, all clients would share one REST rate bucket.
+				v, _ := envValue(t, objs, c, "TRUSTED_PROXIES")
+				if v == "" {
+					t.Errorf("api: TRUSTED_PROXIES unset, so every client behind the ingress shares one rate bucket")
+				}
+				for _, cidr := range strings.Split(v, ",") {
+					if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); v != "" && err != nil {
+						t.Errorf("api: TRUSTED_PROXIES=%q: %v", v, err)
+					}
+				}
+			}
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -61,6 +62,12 @@ type Options struct {
 	// RateLimit limits write requests per client IP (one token per request,
 	// a batch included); zero means no limit.
 	RateLimit domain.RateRule
+	// TrustedProxies are the proxies (an ingress, a load balancer) whose
+	// X-Forwarded-For is believed when telling clients apart for
+	// RateLimit. Without them, behind a proxy every client would share the
+	// proxy's address and bucket; from anyone else the header is ignored,
+	// since a client could otherwise pick a fresh address per request.
+	TrustedProxies []netip.Prefix
 }
 
 // API serves the REST endpoints.
@@ -106,7 +113,7 @@ func New(o Options) *API {
 		a.maxBatch = DefaultMaxBatch
 	}
 	if o.RateLimit.PerSecond > 0 && o.RateLimit.Burst > 0 {
-		a.limiter = newIPLimiter(o.RateLimit)
+		a.limiter = newIPLimiter(o.RateLimit, o.TrustedProxies)
 	}
 	a.accepted = a.m.PixelsAccepted.WithLabelValues("rest")
 	return a

@@ -54,7 +54,8 @@ func (a *API) getPixel(ctx *fasthttp.RequestCtx) {
 // read: the per-IP rate limit and the body size. It answers and returns
 // false when the request is refused.
 func (a *API) admitWrite(ctx *fasthttp.RequestCtx) bool {
-	if a.limiter != nil && !a.limiter.allow(ctx.RemoteIP().String(), a.clock.Now()) {
+	if a.limiter != nil && !a.limiter.allowRequest(ctx, a.clock.Now()) {
+		a.m.RateLimited.WithLabelValues("rest").Inc()
 		ctx.Response.Header.Set("Retry-After", "1")
 		a.reject(ctx, fasthttp.StatusTooManyRequests, reasonRateLimited, msgRateLimited, 1)
 		return false

@@ -1,8 +1,12 @@
 package rest
 
 import (
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/domain"
 )
@@ -12,12 +16,11 @@ import (
 // flood from this many addresses one extra burst each.
 const maxTrackedIPs = 100_000
 
-// ipLimiter is one token bucket per client IP for write requests. Behind a
-// proxy every client shares the proxy's address, so the app should only
-// enable it where clients connect directly (or set a generous rule).
+// ipLimiter is one token bucket per client IP for write requests.
 type ipLimiter struct {
-	rule domain.RateRule
-	idle time.Duration // after this long unused a bucket is full again
+	rule    domain.RateRule
+	idle    time.Duration // after this long unused a bucket is full again
+	proxies []netip.Prefix
 
 	mu        sync.Mutex
 	buckets   map[string]*ipBucket
@@ -29,9 +32,52 @@ type ipBucket struct {
 	seen   time.Time
 }
 
-func newIPLimiter(rule domain.RateRule) *ipLimiter {
+func newIPLimiter(rule domain.RateRule, proxies []netip.Prefix) *ipLimiter {
 	refill := time.Duration(float64(rule.Burst) / rule.PerSecond * float64(time.Second))
-	return &ipLimiter{rule: rule, idle: max(refill, time.Minute), buckets: map[string]*ipBucket{}}
+	return &ipLimiter{rule: rule, idle: max(refill, time.Minute), proxies: proxies, buckets: map[string]*ipBucket{}}
+}
+
+// clientIP is the address a request's bucket is keyed by: the peer, or,
+// when the peer is a trusted proxy, the nearest address in
+// X-Forwarded-For that is not itself a trusted proxy. Each proxy appends
+// the address it received the request from, so the rightmost entries are
+// the ones our own proxies wrote; everything left of the first untrusted
+// one may be forged by the client and is ignored.
+func (l *ipLimiter) clientIP(peer netip.Addr, forwardedFor [][]byte) netip.Addr {
+	peer = peer.Unmap()
+	if !l.trusted(peer) {
+		return peer
+	}
+	client := peer
+	for i := len(forwardedFor) - 1; i >= 0; i-- {
+		hops := strings.Split(string(forwardedFor[i]), ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return client // garbage: stop at the last address we believe
+			}
+			client = a.Unmap()
+			if !l.trusted(client) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+func (l *ipLimiter) trusted(a netip.Addr) bool {
+	for _, p := range l.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowRequest takes a token from the bucket of the request's client.
+func (l *ipLimiter) allowRequest(ctx *fasthttp.RequestCtx, now time.Time) bool {
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	return l.allow(l.clientIP(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)).String(), now)
 }
 
 func (l *ipLimiter) allow(ip string, now time.Time) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -590,10 +591,13 @@ func TestRateLimitPerIP(t *testing.T) {
 	if got := counterValue(t, h.metrics.PixelsRejected.WithLabelValues(reasonRateLimited)); got != 1 {
 		t.Errorf("PixelsRejected{rate_limited} = %v", got)
 	}
+	if got := counterValue(t, h.metrics.RateLimited.WithLabelValues("rest")); got != 1 {
+		t.Errorf("RateLimited{rest} = %v", got)
+	}
 }
 
 func TestIPLimiterForgetsIdleBuckets(t *testing.T) {
-	l := newIPLimiter(domain.RateRule{PerSecond: 10, Burst: 1})
+	l := newIPLimiter(domain.RateRule{PerSecond: 10, Burst: 1}, nil)
 	now := testEpoch
 	for i := 0; i < 100; i++ {
 		l.allow(strconv.Itoa(i), now)
@@ -605,4 +609,73 @@ func TestIPLimiterForgetsIdleBuckets(t *testing.T) {
 	if len(l.buckets) != 1 {
 		t.Errorf("%d buckets after the idle ones expired, want 1", len(l.buckets))
 	}
+}
+
+// TestRateLimitBehindTrustedProxy: behind our ingress every request comes
+// from the proxy, so the client is read from X-Forwarded-For, but only when
+// a trusted proxy wrote it; anyone else sending the header is limited by
+// their own address, however many addresses they claim.
+func TestRateLimitBehindTrustedProxy(t *testing.T) {
+	h := newHarness(t, size5x4, func(o *Options) {
+		o.RateLimit = domain.RateRule{PerSecond: 1, Burst: 1}
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")}
+	})
+	body := `{"x":1,"y":1,"color":"#FFFFFF"}`
+	put := func(peer, xff string) int {
+		return h.doFrom(peer, "PUT", "/api/pixel", body, "X-Forwarded-For", xff).StatusCode()
+	}
+	// Two clients through the same ingress pod get a bucket each.
+	if put("10.42.0.7", "203.0.113.5") != 200 || put("10.42.0.7", "203.0.113.6") != 200 {
+		t.Fatal("two clients behind the proxy share a bucket")
+	}
+	if got := put("10.42.0.7", "203.0.113.5"); got != 429 {
+		t.Errorf("a client's second write through the proxy = %d, want 429", got)
+	}
+	// A client forging the header through the proxy: the proxy appends
+	// the real address, which is the one that counts.
+	if got := put("10.42.0.7", "198.18.0.1, 203.0.113.6"); got != 429 {
+		t.Errorf("a forged hop before the real client = %d, want 429", got)
+	}
+	// Straight from the internet the header is not believed.
+	if put("198.51.100.9", "192.0.2.1") != 200 {
+		t.Fatal("first direct write refused")
+	}
+	if got := put("198.51.100.9", "192.0.2.2"); got != 429 {
+		t.Errorf("a direct client claiming a new address each time = %d, want 429", got)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	l := newIPLimiter(domain.RateRule{PerSecond: 1, Burst: 1}, []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")})
+	for _, tc := range []struct {
+		peer string
+		xff  []string
+		want string
+	}{
+		{"203.0.113.1", nil, "203.0.113.1"},
+		{"203.0.113.1", []string{"192.0.2.1"}, "203.0.113.1"}, // untrusted peer: header ignored
+		{"10.1.2.3", nil, "10.1.2.3"},                         // a trusted peer with no header is the client
+		{"10.1.2.3", []string{"192.0.2.1"}, "192.0.2.1"},
+		{"10.1.2.3", []string{"192.0.2.9, 192.0.2.1, 10.0.0.5"}, "192.0.2.1"}, // two of our proxies
+		{"10.1.2.3", []string{"192.0.2.9", "192.0.2.1"}, "192.0.2.1"},         // repeated header lines
+		{"10.1.2.3", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},              // all ours: the leftmost
+		{"10.1.2.3", []string{"nonsense, 192.0.2.1"}, "192.0.2.1"},
+		{"10.1.2.3", []string{"192.0.2.1, nonsense"}, "10.1.2.3"}, // our proxy never writes garbage
+		{"10.1.2.3", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"fd00::1", []string{"::ffff:192.0.2.1"}, "192.0.2.1"},
+	} {
+		got := l.clientIP(netip.MustParseAddr(tc.peer), bytesOf(tc.xff))
+		if got.String() != tc.want {
+			t.Errorf("clientIP(%s, %q) = %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+func bytesOf(ss []string) [][]byte {
+	var out [][]byte
+	for _, s := range ss {
+		out = append(out, []byte(s))
+	}
+	return out
 }

@@ -150,3 +150,31 @@ func TestPlaygroundEndToEnd(t *testing.T) {
 		t.Fatalf("canvas after SIGTERM and restart: seq %d, 0,0=%s", afterTerm.Seq, afterTerm.Pixels["0,0"])
 	}
 }
+
+// TestRESTWritesAreLimitedPerClient checks the wiring of REST_RATE,
+// REST_BURST and TRUSTED_PROXIES (the rules themselves are tested in
+// adapters/rest). The rate is so low that no token comes back during the
+// test, whatever the machine's speed.
+func TestRESTWritesAreLimitedPerClient(t *testing.T) {
+	bin := testbin.Build(t, "./apps/playground")
+	p := testbin.Start(t, bin, "DATA_DIR="+t.TempDir(), "REST_RATE=0.001", "REST_BURST=2", "TRUSTED_PROXIES=127.0.0.1")
+	put := func(client string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(`{"x":1,"y":1,"color":"#123456"}`))
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := put("203.0.113.1"); got != want {
+			t.Fatalf("write %d from one client = %d, want %d", i+1, got, want)
+		}
+	}
+	if got := put("203.0.113.2"); got != 200 {
+		t.Errorf("another client behind the same proxy = %d, want 200", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type Config struct {
 	HistorySize     int
 	PixelRate       domain.RateRule
 	CursorRate      domain.RateRule
+	RESTRate        domain.RateRule // zero: REST writes are not limited
+	TrustedProxies  []netip.Prefix
 	OperatorToken   string
 	CORSOrigins     []string
 	WSURL, APIURL   string
@@ -57,6 +60,7 @@ const (
 	DataDir    Setting = "data-dir"
 	History    Setting = "history"
 	Rates      Setting = "rates"
+	RESTLimit  Setting = "rest-limit"
 	Operator   Setting = "operator"
 	CORS       Setting = "cors"
 	ClientURLs Setting = "client-urls"
@@ -126,6 +130,33 @@ func options(defaultPort int) []option {
 		{Rates, "pixel-burst", "PIXEL_BURST", "40", "pixel burst per connection", intOpt(func(c *Config) *int { return &c.PixelRate.Burst }, 1, 1_000_000)},
 		{Rates, "cursor-rate", "CURSOR_RATE", "30", "cursor messages per second per connection", floatOpt(func(c *Config) *float64 { return &c.CursorRate.PerSecond })},
 		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
+		{RESTLimit, "rest-rate", "REST_RATE", "50", "REST write requests per second per client IP (0: no limit)", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 || f > 1e6 {
+				return fmt.Errorf("want a number from 0 (no limit) up, got %q", v)
+			}
+			c.RESTRate.PerSecond = f
+			return nil
+		}},
+		{RESTLimit, "rest-burst", "REST_BURST", "100", "REST write request burst per client IP", intOpt(func(c *Config) *int { return &c.RESTRate.Burst }, 1, 1_000_000)},
+		{RESTLimit, "trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For names the client IP (unset: the peer is the client)", func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("want CIDRs such as 10.0.0.0/8, got %q", f)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		}},
 		{Operator, "operator-token", "OPERATOR_TOKEN", "", "token required by POST /api/canvas/reset (unset: reset disabled)", strOpt(func(c *Config) *string { return &c.OperatorToken })},
 		{CORS, "cors-origins", "CORS_ORIGINS", "*", "comma-separated origins allowed to call the API", func(c *Config, v string) error {
 			c.CORSOrigins = nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,60 @@ func TestHelpListsExactlyTheAppsSettings(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "DATA_DIR") {
 		t.Error("help lists DATA_DIR, which the gateway does not take")
+	}
+}
+
+func TestRESTLimitAndTrustedProxies(t *testing.T) {
+	spec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit}}
+	c, err := Load(spec, nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RESTRate.PerSecond != 50 || c.RESTRate.Burst != 100 || c.TrustedProxies != nil {
+		t.Fatalf("defaults: rate %+v, proxies %v", c.RESTRate, c.TrustedProxies)
+	}
+	c, err = Load(spec, []string{"--rest-rate", "0"}, env(map[string]string{"TRUSTED_PROXIES": " 10.42.0.0/16, 192.168.1.7 ,fd00::/8,"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if c.RESTRate.PerSecond != 0 || strings.Join(got, " ") != "10.42.0.0/16 192.168.1.7/32 fd00::/8" {
+		t.Fatalf("rate %+v, proxies %v", c.RESTRate, got)
+	}
+	_, err = Load(spec, nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,ingress", "REST_RATE": "-1"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") || !strings.Contains(err.Error(), "REST_RATE") {
+		t.Errorf("bad values: %v", err)
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table true:
+// every variable an app reads is there with its default.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{} // variable -> its table row
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		for _, name := range strings.Split(cells[1], ",") {
+			rows[strings.Trim(strings.TrimSpace(name), "`")] = line
+		}
+	}
+	for _, o := range options(8080) {
+		row, ok := rows[o.env]
+		if !ok {
+			t.Errorf("README's configuration table has no row for %s", o.env)
+			continue
+		}
+		if o.def != "" && o.env != "PORT" && !strings.Contains(strings.Split(row, "|")[2], o.def) {
+			t.Errorf("README gives %s's default as %q; it is %s", o.env, strings.TrimSpace(strings.Split(row, "|")[2]), o.def)
+		}
 	}
 }

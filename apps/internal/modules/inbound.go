@@ -23,6 +23,7 @@ func newAPI(cfg config.Config, store ports.CanvasStore, m *metrics.Metrics, cloc
 	return rest.New(rest.Options{
 		Store: store, Metrics: m, Clock: clock, Backend: string(backend),
 		OperatorToken: cfg.OperatorToken, CORSOrigins: cfg.CORSOrigins,
+		RateLimit: cfg.RESTRate, TrustedProxies: cfg.TrustedProxies,
 	})
 }
 
