@@ -81,8 +81,15 @@ type Redis struct {
 // the test ends.
 func Start(t testing.TB) *Redis {
 	t.Helper()
+	return startForTest(t)
+}
+
+// startForTest starts a container with extra redis-server flags and
+// terminates it when the test ends.
+func startForTest(t testing.TB, args ...string) *Redis {
+	t.Helper()
 	requireDocker(t)
-	r, err := start(context.Background(), tclog.TestLogger(t))
+	r, err := start(context.Background(), tclog.TestLogger(t), args...)
 	if r != nil {
 		t.Cleanup(func() {
 			if err := r.terminate(); err != nil {
@@ -91,7 +98,7 @@ func Start(t testing.TB) *Redis {
 		})
 	}
 	if err != nil {
-		t.Fatalf("redistest: start Redis (%s): %v", image(), err)
+		t.Fatalf("redistest: start Redis (%s %v): %v", image(), args, err)
 	}
 	return r
 }
@@ -227,18 +234,7 @@ func (r *Redis) Flush(t testing.TB) {
 // just as it would on a real Cluster.
 func StartClusterNode(t testing.TB) *Redis {
 	t.Helper()
-	requireDocker(t)
-	r, err := start(context.Background(), tclog.TestLogger(t), "--cluster-enabled", "yes")
-	if r != nil {
-		t.Cleanup(func() {
-			if err := r.terminate(); err != nil {
-				t.Errorf("redistest: terminate container: %v", err)
-			}
-		})
-	}
-	if err != nil {
-		t.Fatalf("redistest: start Redis (%s) in cluster mode: %v", image(), err)
-	}
+	r := startForTest(t, "--cluster-enabled", "yes")
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	c := r.Client(t)
