@@ -182,6 +182,19 @@ func (r *Redis) Start(t testing.TB) {
 	}
 }
 
+// Kill ends Redis with SIGKILL, as the kernel's OOM killer or a crashed
+// node would: no clean shutdown, no final flush. Start brings it back with
+// what its append-only file holds. Redis writes the file before it replies,
+// so every acknowledged write survives a process kill; only a crash of the
+// machine itself can lose the last second (appendfsync everysec).
+func (r *Redis) Kill(t testing.TB) {
+	t.Helper()
+	r.dockerCall(t, "kill", func(ctx context.Context, dc *testcontainers.DockerClient, id string) error {
+		_, err := dc.ContainerKill(ctx, id, dockerclient.ContainerKillOptions{Signal: "KILL"})
+		return err
+	})
+}
+
 // Pause freezes Redis without closing anything: connections stay open and
 // new ones are even accepted, but nothing is answered, as when the network
 // silently drops packets. Only a client's own timeouts notice.

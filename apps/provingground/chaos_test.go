@@ -92,7 +92,7 @@ func (c *chaosClient) draw(n int) {
 // (PIXELS_PER_SECOND each) while every CHAOS_INTERVAL seconds, for
 // TEST_DURATION seconds, one gateway is SIGKILLed and started again on the
 // same port; then Redis is stopped for a few seconds and started again
-// (same container, data intact). It proves that every dropped client
+// (same container, data intact), and later SIGKILLed and started again. It proves that every dropped client
 // reconnects, that every client's canvas ends identical to the server's
 // snapshot (resume lost nothing), and that no write the server confirmed
 // is missing from the final canvas. wsclient.Resilient redials one URL, so
@@ -171,6 +171,15 @@ func TestChaos(t *testing.T) {
 	c.redis.Start(t)
 	rep.add("Redis outage", "stopped for %s (restart included: %s), same container and data",
 		redisDownFor, time.Since(outageStart).Round(100*time.Millisecond))
+	time.Sleep(drawAfterChaos)
+	// A crash this time: no clean shutdown, so what comes back is what the
+	// append-only file held when the process died.
+	crashStart := time.Now()
+	c.redis.Kill(t)
+	time.Sleep(redisDownFor)
+	c.redis.Start(t)
+	rep.add("Redis crash", "SIGKILLed, down for %s (restart included: %s), back from its append-only file",
+		redisDownFor, time.Since(crashStart).Round(100*time.Millisecond))
 	time.Sleep(drawAfterChaos)
 	stopDrawing()
 
