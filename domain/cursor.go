@@ -53,6 +53,28 @@ func (b *CursorBoard) Leave(clientID string) {
 // Empty reports whether there is nothing to flush.
 func (b *CursorBoard) Empty() bool { return len(b.moved) == 0 && len(b.gone) == 0 }
 
+// Restore puts back what a Flush returned when passing it on failed, so
+// the next flush carries it again; news about the same client that arrived
+// meanwhile is newer and wins.
+func (b *CursorBoard) Restore(moved []Cursor, gone []string) {
+	for _, c := range moved {
+		if !b.knows(c.ClientID) {
+			b.moved[c.ClientID] = c
+		}
+	}
+	for _, id := range gone {
+		if !b.knows(id) {
+			b.gone[id] = struct{}{}
+		}
+	}
+}
+
+func (b *CursorBoard) knows(clientID string) bool {
+	_, moved := b.moved[clientID]
+	_, gone := b.gone[clientID]
+	return moved || gone
+}
+
 // Flush returns and clears what changed since the last flush, sorted by
 // client id so the output is deterministic.
 func (b *CursorBoard) Flush() (moved []Cursor, gone []string) {

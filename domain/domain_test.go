@@ -234,6 +234,24 @@ func TestTokenBucket(t *testing.T) {
 	}
 }
 
+func TestCursorBoardRestoresWhatFailedToGoOut(t *testing.T) {
+	b := NewCursorBoard()
+	b.Move(Cursor{ClientID: "a", X: 1})
+	b.Move(Cursor{ClientID: "b", X: 2})
+	b.Leave("c")
+	b.Leave("d")
+	moved, gone := b.Flush()
+	// Meanwhile: a moved again, d came back.
+	b.Move(Cursor{ClientID: "a", X: 9})
+	b.Move(Cursor{ClientID: "d", X: 4})
+	b.Restore(moved, gone)
+	moved, gone = b.Flush()
+	if len(moved) != 3 || moved[0].X != 9 || moved[1].ClientID != "b" || moved[2].ClientID != "d" ||
+		len(gone) != 1 || gone[0] != "c" {
+		t.Fatalf("after restore: moved %+v gone %v; want a at 9, b, d, and c gone", moved, gone)
+	}
+}
+
 func TestCursorBoardCoalesces(t *testing.T) {
 	b := NewCursorBoard()
 	if !b.Empty() {

@@ -22,7 +22,7 @@ type Metrics struct {
 	FramesOut       prometheus.Counter
 	PixelsAccepted  *prometheus.CounterVec // by source: ws, rest
 	PixelsRejected  *prometheus.CounterVec // by reason: error code
-	RateLimited     *prometheus.CounterVec // by kind: pixel, cursor, rest
+	RateLimited     *prometheus.CounterVec // by kind: pixel, cursor, resume, rest
 	SlowClients     prometheus.Counter
 	FanoutLatency   prometheus.Histogram
 	StoreErrors     prometheus.Counter

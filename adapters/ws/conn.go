@@ -33,6 +33,10 @@ const (
 	// bound.
 	maxQueuedFrames = 4096
 	maxQueuedBytes  = 4 << 20
+	// maxReplay is the most events a resume or a gap repair replays. It is
+	// half the send queue, so a replay never trips the slow-client check
+	// by itself; beyond it the client reloads its snapshot instead.
+	maxReplay = maxQueuedFrames / 2
 	// maxBatchBytes caps one pixel.v2 batch frame.
 	maxBatchBytes = 64 << 10
 	// maxBacklog bounds what a resuming connection accumulates while its
@@ -347,10 +351,17 @@ func (c *Conn) handle(data []byte) {
 	case "cursor":
 		c.handleCursor(m)
 	case "resume":
-		if f, err := rawNumber(m.Since); err == nil && f >= 0 && f == float64(uint64(f)) {
-			c.hub.resumeLive(c, uint64(f))
-		} else {
+		f, err := rawNumber(m.Since)
+		switch {
+		case err != nil || f < 0 || f != float64(uint64(f)):
 			c.enqueue(encodeError(codeBadJSON, msgBadJSON, ""))
+		case !c.pixelBucket.Allow(c.hub.o.Clock.Now()):
+			// Each resume reads history from the store: a client looping on
+			// it must not turn into a load on Redis.
+			c.hub.o.Metrics.RateLimited.WithLabelValues("resume").Inc()
+			c.enqueue(encodeError(codeRateLimited, msgRateLimited, ""))
+		default:
+			c.hub.resumeLive(c, uint64(f))
 		}
 	}
 }

@@ -90,7 +90,12 @@ func (h *Hub) cursorLoop(ctx context.Context) {
 		if out.GatewayID != "" {
 			pctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 			if err := h.o.Bus.Publish(pctx, ports.ChannelCursors, busmsg.EncodeCursors(out)); err != nil {
+				// Try again next flush: a lost "gone" would leave a ghost
+				// cursor on every other gateway.
 				h.log.Debug("cursor publish failed", "err", err)
+				h.cursorMu.Lock()
+				h.localCursor.Restore(out.Moved, out.Gone)
+				h.cursorMu.Unlock()
 			}
 			cancel()
 		}

@@ -50,7 +50,7 @@ type HubOptions struct {
 	Log          *slog.Logger
 	PixelRate    domain.RateRule
 	CursorRate   domain.RateRule
-	HistoryLimit int // most events one resume may replay; 0 means all kept
+	HistoryLimit int // most events one resume may replay; 0 means maxReplay
 	SyncInterval time.Duration
 	CursorFlush  time.Duration
 }
@@ -291,8 +291,14 @@ func (h *Hub) startRepair(after domain.Seq) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
 		defer cancel()
-		latest, _ := h.o.Store.LatestSeq(ctx)
-		events, complete, err := h.o.Store.Since(ctx, after, 0)
+		latest, err := h.o.Store.LatestSeq(ctx)
+		var events []domain.Event
+		var complete bool
+		if err == nil {
+			// One more than we would replay, to tell "exactly that many"
+			// from "too many".
+			events, complete, err = h.o.Store.Since(ctx, after, maxReplay+1)
+		}
 		if err != nil {
 			h.o.Metrics.StoreErrors.Inc()
 			h.log.Warn("gap repair failed; will retry at next sync", "after", after, "err", err)
@@ -311,7 +317,17 @@ func (h *Hub) repairDone(in seqInput) {
 		h.retryAfter = time.Now().Add(h.o.SyncInterval)
 		return
 	}
-	if !in.complete {
+	if len(in.events) > maxReplay {
+		// Too far behind to replay through every client's send queue (it
+		// would overflow and close them all as slow): jump to the store's
+		// position and let every client reload its snapshot. What lies
+		// beyond arrives live or through the next repair.
+		if in.latest > h.lastSeq() {
+			h.log.Warn("gap too large to replay; clients will reload", "from", h.lastSeq(), "to", in.latest, "events", len(in.events))
+			h.jumpTo(in.latest)
+		}
+		in.events = nil
+	} else if !in.complete {
 		// History no longer reaches back to what we delivered: we cannot
 		// replay, so jump to the store's position and tell every client to
 		// reload its snapshot rather than show a canvas with holes.
@@ -330,13 +346,26 @@ func (h *Hub) repairDone(in seqInput) {
 }
 
 // jumpTo moves the sequencer to seq without delivering what lies between and
-// sends every connection `resumed` with recovered=false.
+// sends every connection `resumed` with recovered=false, after which each
+// receives exactly the events above seq. The move may be backwards (the
+// store lost data and reuses seqs), so every connection's position moves
+// with it; one still catching up from history is closed with 1012 instead,
+// since its replay was read from the store as it was before.
 func (h *Hub) jumpTo(seq domain.Seq) {
 	frame := encodeResumed(seq, false)
 	h.mu.Lock()
+	back := seq < h.last
 	h.last = seq
 	for c := range h.conns {
-		c.deliver(frame, seq)
+		switch {
+		case c.catchingUp && back:
+			go c.closeWith(closeServiceRestart, "canvas store restarted")
+		case c.catchingUp:
+			c.deliver(frame, 0) // after its replay, whose resumed it overrides
+		default:
+			c.lastSeq = seq
+			c.enqueue(frame)
+		}
 	}
 	h.mu.Unlock()
 	for s := range h.pending {
@@ -436,10 +465,20 @@ func (h *Hub) register(c *Conn, since *domain.Seq) {
 func (h *Hub) resume(c *Conn, since domain.Seq) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
 	defer cancel()
-	events, complete, err := h.o.Store.Since(ctx, since, h.o.HistoryLimit)
+	limit := maxReplay
+	if h.o.HistoryLimit > 0 {
+		limit = min(limit, h.o.HistoryLimit)
+	}
+	// One more than we replay: a client further behind than that reloads
+	// its snapshot, which is cheaper for both sides than thousands of
+	// frames and cannot overflow its send queue.
+	events, complete, err := h.o.Store.Since(ctx, since, limit+1)
 	if err != nil {
 		h.o.Metrics.StoreErrors.Inc()
 		h.log.Warn("resume: history unavailable", "client", c.id, "since", since, "err", err)
+	}
+	if len(events) > limit {
+		complete = false
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -563,13 +602,15 @@ func (h *Hub) Shutdown(ctx context.Context) {
 		go func() { defer wg.Done(); c.closeWith(closeServiceRestart, "service restart") }()
 	}
 	wg.Wait()
+	// The loops stop first: the presence loop could otherwise announce
+	// this gateway again right after it withdrew.
+	if h.stop != nil {
+		h.stop()
+	}
+	h.wg.Wait()
 	if h.o.Presence != nil {
 		if err := h.o.Presence.Withdraw(ctx, h.o.GatewayID); err == nil {
 			_ = h.o.Bus.Publish(ctx, ports.ChannelUserEvents, []byte(h.o.GatewayID))
 		}
 	}
-	if h.stop != nil {
-		h.stop()
-	}
-	h.wg.Wait()
 }

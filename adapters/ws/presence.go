@@ -16,7 +16,7 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 	refresh := time.NewTicker(domain.PresenceRefresh)
 	defer refresh.Stop()
 	var others []domain.GatewayPresence // last good list, for when the registry is unreachable
-	var lastFull time.Time
+	var listedAt, lastFull time.Time
 	for {
 		local, remote := false, false
 		select {
@@ -46,7 +46,14 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 		lctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 		entries, err := h.o.Presence.List(lctx)
 		cancel()
+		if err != nil && time.Since(listedAt) > domain.PresenceTTL {
+			// Unreachable for longer than an entry lives: the other
+			// gateways' entries would have expired by now, so stop
+			// counting them rather than show the dead forever.
+			others = others[:0]
+		}
 		if err == nil {
+			listedAt = time.Now()
 			others = others[:0]
 			live := map[string]bool{h.o.GatewayID: true}
 			for _, e := range entries {

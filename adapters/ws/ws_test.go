@@ -40,6 +40,7 @@ type harnessOptions struct {
 	pixelRate    domain.RateRule
 	ping         time.Duration
 	historySize  int
+	historyLimit int // the hub's HistoryLimit (HISTORY_SIZE in the apps)
 	syncInterval time.Duration
 	storeBus     ports.Bus // the bus the store publishes on, if not the hub's
 	wrap         func(ports.CanvasStore) ports.CanvasStore
@@ -67,7 +68,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	m := metrics.New()
 	hub := NewHub(HubOptions{
 		GatewayID: "gw_test", Store: store, Bus: bus, Presence: mempresence.New(system.NewClock()), Clock: system.NewClock(),
-		Metrics: m, PixelRate: o.pixelRate, SyncInterval: o.syncInterval, CursorFlush: 20 * time.Millisecond,
+		Metrics: m, PixelRate: o.pixelRate, HistoryLimit: o.historyLimit, SyncInterval: o.syncInterval, CursorFlush: 20 * time.Millisecond,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
