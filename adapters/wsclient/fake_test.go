@@ -246,6 +246,27 @@ func (f *fakeServer) reset() uint64 {
 	return f.seq
 }
 
+// rollback makes the server forget every event after seq, as a store that
+// lost its last writes, and tells every client so the way the gateway
+// does: resumed with recovered=false at seq. Later writes reuse the seqs.
+func (f *fakeServer) rollback(seq uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.canvas = domain.NewCanvas(f.size)
+	kept := f.history[:0]
+	for _, e := range f.history {
+		if e.seq <= seq {
+			f.canvas.Apply(e.event)
+			kept = append(kept, e)
+		}
+	}
+	f.history, f.seq = kept, seq
+	frame := mustMarshal(map[string]any{"type": "resumed", "seq": seq, "recovered": false})
+	for c := range f.conns {
+		c.send(frame)
+	}
+}
+
 // trimHistory keeps only the last n events, so older resumes fail.
 func (f *fakeServer) trimHistory(n int) {
 	f.mu.Lock()

@@ -326,12 +326,18 @@ func (r *Resilient) reload(s *session, m Resumed) {
 		r.lastSeq = max(r.lastSeq, m.Seq)
 		return
 	}
-	if snap.Seq < r.lastSeq {
+	switch {
+	case m.Seq < r.lastSeq:
+		// The server went back (its store lost writes we had seen) and
+		// will reuse those seqs: the snapshot is the truth now.
+		r.lastSeq = snap.Seq
+	case snap.Seq < r.lastSeq:
 		r.problem("snapshot at seq %d is older than seq %d already applied", snap.Seq, r.lastSeq)
+	default:
+		r.lastSeq = snap.Seq
 	}
 	r.canvas = domain.CanvasFromSnapshot(snap)
 	r.snapSeq = snap.Seq
-	r.lastSeq = max(r.lastSeq, snap.Seq)
 	r.stats.Reloads++
 	if s.rec >= 0 {
 		r.stats.Reconnects[s.rec].Reloaded = true

@@ -132,6 +132,34 @@ func TestResilientReloadsWhenHistoryIsGone(t *testing.T) {
 	}
 }
 
+// A server whose store lost its last writes says resumed(recovered=false)
+// at a seq below ours: the client must take the snapshot as it now is and
+// accept the seqs the server reuses, not count them as duplicates.
+func TestResilientFollowsAStoreThatWentBack(t *testing.T) {
+	f := newFakeServer(t, 4, 4)
+	r := newResilient(t, f, ResilientOptions{APIURL: f.apiURL()})
+	for i := range 5 {
+		f.place(domain.Pixel{X: i % 4, Y: i / 4, Color: 0x111111}, "", nil, "")
+	}
+	waitSeq(t, r, 5)
+	f.rollback(2)
+	deadline := time.Now().Add(waitLimit)
+	for r.Stats().Reloads == 0 { // the reload sees the store at seq 2
+		if time.Now().After(deadline) {
+			t.Fatal("no reload after the rollback")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range 4 {
+		f.place(domain.Pixel{X: i, Y: 3, Color: 0x222222}, "", nil, "")
+	}
+	waitSeq(t, r, 6)
+	sameCanvas(t, r.Snapshot(), f.snapshot())
+	if st := r.Stats(); st.Reloads != 1 || st.Duplicates != 0 || st.Gaps != 0 || len(st.Problems) != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestResilientWithoutAPIRecordsTheHole(t *testing.T) {
 	f := newFakeServer(t, 4, 4)
 	for range 3 {
