@@ -281,3 +281,37 @@ test('a bad size is refused', () => {
   assert.throws(() => new Board(0, 5), RangeError);
   assert.throws(() => new Board(5.5, 5), RangeError);
 });
+
+test('who painted a pixel: an answer about a write before the snapshot is not outdated', () => {
+  // GET /api/pixel answers with the pixel's own last write, usually far
+  // below the snapshot's seq; only a newer live event makes it outdated.
+  const { b } = setup(4, 3, 100);
+  const i = b.index(1, 1);
+  assert.equal(b.isOlderThanLive(i, 40), false, 'written before the snapshot');
+  assert.equal(b.isOlderThanLive(i, 100), false);
+  assert.equal(b.isOlderThanLive(i, 0), false, 'never painted');
+  b.applyPixel(ev(1, 1, '#FF0000', 120));
+  assert.equal(b.isOlderThanLive(i, 110), true, 'a live event changed it while we asked');
+  assert.equal(b.isOlderThanLive(i, 120), false, 'the answer is about that same event');
+  assert.equal(b.isOlderThanLive(i, 130), false, 'the answer is ahead of the stream');
+  assert.equal(b.isOlderThanLive(b.index(2, 2), 40), false, 'other pixels are unaffected');
+  b.loadSnapshot(new Uint8Array(4 * 3 * 3).fill(255), 150);
+  assert.equal(b.isOlderThanLive(i, 110), false, 'a new snapshot forgets live seqs');
+});
+
+test('a pixel refused because too many writes wait stays paintable in the same stroke', async () => {
+  const { Stroke } = await import('../static/js/lib/line.js');
+  const b = new Board(10, 1, { maxPending: 3 });
+  b.loadSnapshot(new Uint8Array(10 * 3).fill(255), 1);
+  const s = new Stroke(10, 1);
+  // The app's painter: done when the pixel shows the colour, else refused.
+  const paint = (x, y) => !!b.paint(x, y, RED) || b.displayedRGB(b.index(x, y)) === RED;
+  assert.deepEqual(s.moveTo(0.5, 0.5, paint), [[0, 0]]);
+  assert.deepEqual(s.moveTo(5.5, 0.5, paint), [[1, 0], [2, 0]], 'the board is full after three');
+  assert.equal(b.pendingCount, 3);
+  // The server confirms them; the drag comes back over the refused pixels.
+  for (const w of [...b.writes.values()]) b.applyPixel({ ...ev(w.x, w.y, w.hex, 2 + w.x), id: w.id });
+  assert.equal(b.pendingCount, 0);
+  assert.deepEqual(s.moveTo(2.5, 0.5, paint), [[5, 0], [4, 0], [3, 0]]);
+  for (let x = 0; x <= 5; x++) assert.equal(b.displayedRGB(x), RED, `pixel ${x}`);
+});

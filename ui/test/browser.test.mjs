@@ -285,3 +285,170 @@ test('phone: tap, finger drag, pinch, drawer', { skip, timeout: 60000 }, async (
   assert.equal(await page.evaluate('document.getElementById("side-panel").classList.contains("open")'), true);
   assert.equal(await page.evaluate('document.getElementById("open-artists").getAttribute("aria-expanded")'), 'true');
 });
+
+// What the page says through its polite live region, in order.
+const RECORD_ANNOUNCEMENTS = `(() => {
+  window.__said = [];
+  const a = document.getElementById('announcer');
+  new MutationObserver(() => { if (a.textContent) window.__said.push(a.textContent.trim()); })
+    .observe(a, { childList: true, characterData: true, subtree: true });
+})()`;
+
+test('hover card: who painted a pixel from before the page loaded, asked once', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+  const other = await openSocket(srv.port);
+  t.after(() => other.close());
+  other.send({ type: 'set_username', username: 'Ada' });
+  other.send({ type: 'pixel_update', x: 6, y: 7, color: '#E50000' });
+  for (let i = 0; i < 5; i++) other.send({ type: 'pixel_update', x: 30 + i, y: 30, color: '#0083C7' });
+  await page.waitFor('window.__pixelPlayground.pixelAt(34, 30) === "#0083C7"');
+  // A fresh page: (6, 7) was painted long before the snapshot's seq.
+  await page.navigate(`${srv.url}/`);
+  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
+  assert.ok((await hook.state()).seq > srv.state().pixel(6, 7).seq);
+  const p = await hook.point(6, 7);
+  await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
+  await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Ada · ")', 5000);
+  assert.match(await page.evaluate('document.getElementById("sb-who").textContent'), /^#E50000 · Ada · /);
+  // Cached: the card is refreshed every second but the server is not asked again.
+  await page.sleep(2500);
+  assert.deepEqual(srv.state().pixelLookups.filter((k) => k === '6,7'), ['6,7']);
+  assert.match(await page.evaluate('document.getElementById("hc-who").textContent'), /^Ada · /);
+});
+
+test('activity list: entries stay clickable and focusable while others draw', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+  const other = await openSocket(srv.port);
+  other.send({ type: 'set_username', username: 'Bob' });
+  let n = 0;
+  const drawing = setInterval(() => {
+    other.send({ type: 'pixel_update', x: 30 + (n % 10), y: 36, color: n % 2 ? '#E50000' : '#0083C7' });
+    n++;
+  }, 70);
+  t.after(() => {
+    clearInterval(drawing);
+    other.close();
+  });
+  await page.waitFor('document.querySelector("#activity button")');
+  await page.evaluate('window.__entry = document.querySelector("#activity button")');
+
+  // Keyboard focus on an entry survives the updates; its text does not
+  // change under a screen reader, the others' does.
+  await page.evaluate('window.__entry.focus()');
+  const label = await page.evaluate('window.__entry.getAttribute("aria-label")');
+  await page.sleep(1200);
+  assert.equal(await page.evaluate('document.activeElement === window.__entry'), true, 'focus stayed on the entry');
+  assert.equal(await page.evaluate('document.querySelector("#activity button") === window.__entry'), true, 'same node');
+  assert.equal(await page.evaluate('window.__entry.getAttribute("aria-label")'), label);
+  await page.evaluate('window.__entry.blur()');
+  await page.waitFor(`window.__entry.getAttribute("aria-label") !== ${JSON.stringify(label)}`, 3000);
+  assert.equal(await page.evaluate('document.querySelector("#activity button") === window.__entry'), true, 'updated in place');
+
+  // A slow click (the list is re-rendered several times meanwhile) lands and
+  // jumps to the pixel the entry showed when it was pressed.
+  const b = await centreOf(page, '#activity button');
+  await page.mouse('mouseMoved', b.x, b.y, { buttons: 0 });
+  await page.mouse('mousePressed', b.x, b.y);
+  const title = await page.evaluate('window.__entry.title');
+  await page.sleep(800);
+  await page.mouse('mouseReleased', b.x, b.y);
+  const [, x, y] = /\((\d+), (\d+)\)/.exec(title).map(Number);
+  const v = (await hook.state()).view;
+  assert.ok(v.scale >= 12, 'zoomed in to the pixel');
+  const centre = await page.evaluate('(() => { const r = document.getElementById("canvas").getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()');
+  const pt = await hook.point(x, y);
+  assert.ok(Math.abs(pt.x - centre.x) < 1 && Math.abs(pt.y - centre.y) < 1, `pixel ${x},${y} is centred`);
+});
+
+test('keyboard painting is announced; a lost connection is announced once', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+  await page.evaluate(RECORD_ANNOUNCEMENTS);
+
+  // The cursor's position and colour once it rests, not for every step.
+  await page.evaluate('document.getElementById("canvas").focus()');
+  for (let i = 0; i < 4; i++) await page.key('ArrowRight');
+  await page.sleep(700);
+  const [x, y] = (await page.evaluate('document.getElementById("sb-coords").textContent')).split(', ').map(Number);
+  assert.deepEqual(await page.evaluate('window.__said'), [`${x}, ${y}, White`]);
+  await page.key('Enter', { text: '\r' });
+  assert.equal(await page.evaluate('window.__said.at(-1)'), `Painted ${x}, ${y}, Black`);
+  await hook.settled();
+  await page.key('Enter', { text: '\r' });
+  assert.equal(await page.evaluate('window.__said.at(-1)'), `${x}, ${y} is already Black`);
+
+  // The server goes away: several retries (0.1, 0.2, 0.4, 0.8 s …), one message.
+  await page.evaluate('window.__said = []');
+  await srv.close();
+  await page.waitFor('!window.__pixelPlayground.state().connected');
+  await page.sleep(2500);
+  assert.deepEqual(await page.evaluate('window.__said'), ['Connection lost. Reconnecting.']);
+  const srv2 = await startDevServer({ port: srv.port });
+  t.after(() => srv2.close());
+  await hook.settled();
+  assert.deepEqual(await page.evaluate('window.__said'), ['Connection lost. Reconnecting.', 'Live again.']);
+});
+
+test('colour picker, page hide and show, name length, zoom readout', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t);
+
+  // Dragging through the system picker: X goes back to the colour from before it.
+  assert.equal((await hook.state()).color, '#222222');
+  await page.evaluate(`(() => {
+    const c = document.getElementById('color-input');
+    for (const v of ['#ff0000', '#00ff00', '#0000ff']) { c.value = v; c.dispatchEvent(new Event('input', { bubbles: true })); }
+    c.dispatchEvent(new Event('change', { bubbles: true }));
+  })()`);
+  assert.equal((await hook.state()).color, '#0000FF');
+  await page.evaluate('document.activeElement && document.activeElement.blur()');
+  await page.key('x', { text: 'x' });
+  assert.equal((await hook.state()).color, '#222222');
+  await page.key('x', { text: 'x' });
+  assert.equal((await hook.state()).color, '#0000FF');
+
+  // Leaving the page (it may be kept in the back/forward cache) drops what
+  // only holds while connected; coming back reconnects.
+  const other = await openSocket(srv.port);
+  t.after(() => other.close());
+  other.send({ type: 'set_username', username: 'Cy' });
+  other.send({ type: 'cursor', x: 10.5, y: 10.5 });
+  await page.waitFor('window.__pixelPlayground.state().cursors.length === 1');
+  await page.evaluate('window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true }))');
+  const hidden = await hook.state();
+  assert.equal(hidden.connected, false);
+  assert.deepEqual(hidden.cursors, []);
+  assert.notEqual(hidden.connection, 'live');
+  assert.equal(await page.evaluate('document.getElementById("side-panel").classList.contains("stale")'), true);
+  await page.evaluate('window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true }))');
+  await page.waitFor('window.__pixelPlayground.state().connected && window.__pixelPlayground.state().cursors.length === 1', 10000);
+
+  // 20 characters as the server counts them: 20 emoji, not 10 (UTF-16 units).
+  const box = await centreOf(page, '#username');
+  await page.click(box.x, box.y);
+  await page.send('Input.insertText', { text: '😀'.repeat(25) });
+  assert.equal(await page.evaluate('Array.from(document.getElementById("username").value).length'), 20);
+  await page.key('Enter', { text: '\r' });
+  await page.waitFor(`window.__pixelPlayground.state().username === ${JSON.stringify('😀'.repeat(20))}`);
+
+  // The zoom readout is not a live region (it would talk on every wheel tick).
+  assert.equal(await page.evaluate(`(() => {
+    const z = document.getElementById('zoom-readout');
+    return !z.closest('output, [aria-live], [role="status"], [role="log"]');
+  })()`), true);
+});
+
+test('phone at 360 px: the toolbar fits, the artists drawer opens', { skip, timeout: 60000 }, async (t) => {
+  const { page } = await setup(t, {}, { width: 360, height: 740, mobile: true });
+  const r = await page.evaluate(`(() => {
+    const tb = document.querySelector('.toolbar');
+    const a = document.getElementById('open-artists').getBoundingClientRect();
+    return { inner: innerWidth, left: a.left, right: a.right, scroll: tb.scrollWidth, client: tb.clientWidth, doc: document.documentElement.scrollWidth };
+  })()`);
+  assert.equal(r.inner, 360);
+  assert.ok(r.left >= 0 && r.right <= r.inner, `artists button at ${r.left}..${r.right} of ${r.inner}`);
+  assert.ok(r.scroll <= r.client, `toolbar needs ${r.scroll} px, has ${r.client}`);
+  assert.ok(r.doc <= r.inner, 'no horizontal overflow');
+  const b = await centreOf(page, '#open-artists');
+  await page.touch('touchStart', [b]);
+  await page.touch('touchEnd', []);
+  await page.waitFor('document.getElementById("side-panel").classList.contains("open")', 3000);
+});

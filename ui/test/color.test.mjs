@@ -62,3 +62,11 @@ test('palette has 16 distinct valid colours', () => {
   assert.equal(new Set(PALETTE.map((p) => p.hex)).size, 16);
   for (const p of PALETTE) assert.ok(isHexColor(p.hex) && p.hex === p.hex.toUpperCase() && p.name);
 });
+
+test('colorLabel: palette names, else the hex code', async () => {
+  const { colorLabel } = await import('../static/js/lib/color.js');
+  assert.equal(colorLabel('#E50000'), 'Red');
+  assert.equal(colorLabel('#e50000'), 'Red');
+  assert.equal(colorLabel('#123456'), '#123456');
+  assert.equal(colorLabel('nope'), '');
+});

@@ -69,6 +69,8 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
   const cursorSent = new Map();
   const timers = [];
   const bots = [];
+  /** GET /api/pixel/x/y requests, as 'x,y', in order. */
+  const pixelLookups = [];
 
   function stamp() {
     // Strictly increasing ms with a µs fraction, like the real server.
@@ -291,7 +293,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     setSilent: (on) => { silent = !!on; },
     setBlackhole: (on) => { blackhole = !!on; },
     /** Server-side truth, for assertions. */
-    state: () => ({ seq, clients: clients.size, pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
+    state: () => ({ seq, clients: clients.size, pixelLookups: [...pixelLookups], pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
   };
 
   const server = createServer(async (req, res) => {
@@ -331,6 +333,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       const x = +pm[1];
       const y = +pm[2];
       if (x < 0 || y < 0 || x >= W || y >= H) return json(400, { error: 'Coordinates out of bounds' });
+      pixelLookups.push(`${x},${y}`);
       return json(200, { x, y, ...control.state().pixel(x, y) });
     }
     // Static files, never outside ROOT.

@@ -58,3 +58,24 @@ test('stroke clips to the canvas but keeps the line going', () => {
   assert.deepEqual(s.moveTo(1.5, 2.5), [[0, 2], [1, 2]]);
   assert.deepEqual(s.moveTo(7, 2.5), [[2, 2], [3, 2], [4, 2]]);
 });
+
+test('stroke with a painter: a pixel is done only when painted', () => {
+  const s = new Stroke(10, 1);
+  let budget = 2;
+  const painted = [];
+  const paint = (x, y) => {
+    if (budget === 0) return false;
+    budget--;
+    painted.push([x, y]);
+    return true;
+  };
+  assert.deepEqual(s.moveTo(0.5, 0.5, paint), [[0, 0]]);
+  // Only one more fits: the rest of this segment is not marked as done.
+  assert.deepEqual(s.moveTo(4.5, 0.5, paint), [[1, 0]]);
+  assert.equal(s.size, 2);
+  budget = 10;
+  // Back over the same pixels: the ones never painted are offered again.
+  assert.deepEqual(s.moveTo(1.5, 0.5, paint), [[4, 0], [3, 0], [2, 0]]);
+  assert.deepEqual(s.moveTo(4.5, 0.5, paint), []);
+  assert.deepEqual(painted, [[0, 0], [1, 0], [4, 0], [3, 0], [2, 0]]);
+});

@@ -113,3 +113,23 @@ test('describeError covers the documented codes', () => {
   assert.equal(describeError(null, 'Invalid pixel data'), 'Invalid pixel data');
   assert.match(describeError('rate_limited'), /slow down/i);
 });
+
+test('limitCodePoints keeps a name field to 20 characters as the server counts them', async () => {
+  const { limitCodePoints } = await import('../static/js/lib/protocol.js');
+  const emoji = '😀'.repeat(25);
+  // maxlength="20" would have stopped at 10 emoji (20 UTF-16 units).
+  const r = limitCodePoints(emoji, emoji.length);
+  assert.equal(Array.from(r.value).length, 20);
+  assert.equal(r.value, '😀'.repeat(20));
+  assert.equal(r.caret, r.value.length);
+  assert.deepEqual(limitCodePoints('😀'.repeat(20), 40), { value: '😀'.repeat(20), caret: 40 }, 'fits: unchanged');
+  // What was just pasted (before the caret) is cut, not the end of the name.
+  const pasted = 'abc' + 'XYZ'.repeat(7) + 'def'; // 27 code points, caret after the paste
+  const p = limitCodePoints(pasted, 3 + 21);
+  assert.equal(p.value, 'abc' + 'XYZ'.repeat(7).slice(0, 14) + 'def');
+  assert.equal(p.caret, 17);
+  // A surrogate pair is never split.
+  const q = limitCodePoints('a'.repeat(19) + '😀😀', 21);
+  assert.equal(q.value, 'a'.repeat(19) + '😀');
+  assert.equal(q.caret, 19);
+});

@@ -12,9 +12,10 @@
 // Pixel writes are only sent while live, paced by a token bucket a little
 // under the server's default rate so long strokes are not refused halfway.
 
+import { StatusAnnouncer } from './lib/announcer.js';
 import { Board } from './lib/board.js';
 import { Backoff, TokenBucket } from './lib/backoff.js';
-import { hexToInt, intToHex, normalizeHex, PALETTE } from './lib/color.js';
+import { colorLabel, hexToInt, intToHex, normalizeHex, PALETTE } from './lib/color.js';
 import { Connection } from './lib/connection.js';
 import { RemoteCursors, throttle } from './lib/cursors.js';
 import { resolveEndpoints, withSince } from './lib/endpoints.js';
@@ -22,7 +23,8 @@ import { countdown, exportScale, fileStamp, timeAgo, zoomPercent } from './lib/f
 import { Stroke } from './lib/line.js';
 import { loadPrefs, pushRecent, saveColor, saveGrid, saveRecent, saveUsername } from './lib/prefs.js';
 import {
-  decodeFrame, describeError, encodeCursor, encodeCursorLeave, encodePixelUpdate, encodeSetUsername, sanitizeUsername,
+  decodeFrame, describeError, encodeCursor, encodeCursorLeave, encodePixelUpdate, encodeSetUsername, limitCodePoints,
+  sanitizeUsername,
 } from './lib/protocol.js';
 import {
   clampView, ensureVisible, fitView, pixelAt, screenToCanvas, visibleRange, zoomAt, zoomLimits, zoomTo,
@@ -41,6 +43,8 @@ const CONFIRM_TIMEOUT_MS = 10000;
 const RESUME_WAIT_MS = 8000;
 const HOVER_FETCH_DELAY_MS = 250;
 const CURSOR_INTERVAL_MS = 66; // ~15 per second
+/** The keyboard cursor's position is announced once it rests this long. */
+const KEY_CURSOR_ANNOUNCE_MS = 350;
 const DRAWING_BADGE_MS = 4000;
 /** Live events kept while a snapshot reload is in flight. */
 const MAX_BUFFERED = 250000;
@@ -76,6 +80,8 @@ export class App {
     this.username = prefs.username;
     this.color = prefs.color;
     this.prevColor = null;
+    /** The colour before the system colour picker started changing it. */
+    this.pickerFrom = null;
     this.recent = prefs.recent;
     this.grid = prefs.grid;
     this.tool = 'brush';
@@ -104,6 +110,7 @@ export class App {
     this.hover = null;
     this.hoverPos = null;
     this.keyCursor = null;
+    this.keyAnnounceTimer = null;
     this.hoverFetch = null;
     this.hoverTimer = null;
     this.stroke = null;
@@ -120,7 +127,7 @@ export class App {
     this.raf = 0;
     this.cursorShown = false;
     this.lastCursorSent = '';
-    this.lastAnnounced = '';
+    this.statusAnnouncer = new StatusAnnouncer();
     this.idPrefix = randomId(6) + '-';
     this.coarsePointer = !!(win.matchMedia && win.matchMedia('(pointer: coarse)').matches);
   }
@@ -265,7 +272,7 @@ export class App {
       }
     }
     this.renderer.loadFrom(this.board);
-    this.pixelInfo.clear();
+    this.forgetPixelInfo();
     this.$('loading').hidden = true;
     if (sizeChanged) this.fit();
     this.updatePending();
@@ -351,7 +358,7 @@ export class App {
         } else if (this.board) {
           this.board.reset(m.seq);
           this.renderer.loadFrom(this.board);
-          this.pixelInfo.clear();
+          this.forgetPixelInfo();
           this.activity.clear();
           this.updateHoverInfo();
           this.requestRender();
@@ -529,15 +536,22 @@ export class App {
 
   strokeTo(cx, cy) {
     if (!this.stroke) return;
-    let fullWarned = false;
-    for (const [x, y] of this.stroke.moveTo(cx, cy)) {
-      if (this.board.isFull) {
-        if (!fullWarned) this.toaster.show('Too many pixels waiting to be sent; slow down a moment', 'error');
-        fullWarned = true;
-        break;
+    const board = this.board;
+    const now = Date.now();
+    let refused = false;
+    // A pixel counts as done for this stroke only once it shows the colour:
+    // one refused because too many writes are waiting is painted when the
+    // drag passes over it again.
+    this.stroke.moveTo(cx, cy, (x, y) => {
+      if (board.paint(x, y, this.strokeColor, now)) {
+        this.strokeCount++;
+        return true;
       }
-      if (this.board.paint(x, y, this.strokeColor, Date.now())) this.strokeCount++;
-    }
+      if (board.displayedRGB(board.index(x, y)) === this.strokeColor) return true;
+      refused = true;
+      return false;
+    });
+    if (refused) this.toaster.show('Too many pixels waiting to be sent; slow down a moment', 'error');
     this.pump();
   }
 
@@ -561,11 +575,18 @@ export class App {
     if (this.tool === 'picker') this.setTool('brush');
   }
 
-  setColor(hex) {
+  /**
+   * @param {string} hex
+   * @param {{remember?: boolean}} [o] remember: the colour left becomes the
+   *   "previous colour" (X); false for the picker's steps while it is dragged
+   */
+  setColor(hex, { remember = true } = {}) {
     const c = normalizeHex(hex);
     if (!c) return;
+    // A colour chosen any other way ends a picker session that sent no `change`.
+    if (remember) this.pickerFrom = null;
     if (c !== this.color) {
-      this.prevColor = this.color;
+      if (remember) this.prevColor = this.color;
       this.color = c;
       saveColor(this.storage, c);
     }
@@ -749,6 +770,14 @@ export class App {
     }, this.hoverPos, w, h);
   }
 
+  /** The board was replaced or wiped: who painted what is to be asked again. */
+  forgetPixelInfo() {
+    this.pixelInfo.clear();
+    // An answer in flight describes the canvas before; it must not be cached.
+    if (this.hoverFetch) this.hoverFetch.abort();
+    this.hoverFetch = null;
+  }
+
   async fetchPixelInfo(x, y) {
     if (!this.board) return;
     if (this.hoverFetch) this.hoverFetch.abort();
@@ -756,18 +785,23 @@ export class App {
     this.hoverFetch = ctl;
     const board = this.board;
     const i = board.index(x, y);
+    const knownBefore = board.knownSeq(i);
     let entry;
     try {
       const res = await fetch(`${this.endpoints.apiBase}/api/pixel/${x}/${y}`, { signal: ctl.signal, cache: 'no-store' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const j = await res.json();
+      // The answer's seq is the pixel's own last write, usually far below the
+      // snapshot's seq: that is fine. It is only out of date when a live event
+      // changed the pixel to something newer while we asked (that event
+      // already recorded who painted it).
       const seq = Number.isSafeInteger(j.seq) && j.seq >= 0 ? j.seq : null;
-      // A live event may have changed the pixel while we asked; it is newer.
-      if (seq !== null && seq < board.knownSeq(i)) return;
+      if (seq !== null ? board.isOlderThanLive(i, seq) : board.knownSeq(i) !== knownBefore) return;
       let username = typeof j.username === 'string' && j.username ? j.username : null;
       const painted = seq !== null ? seq > 0 : normalizeHex(j.color) !== '#FFFFFF';
       if (painted && !username) username = seq !== null ? 'Anonymous' : 'someone';
-      entry = { username, timestamp: Number.isFinite(j.timestamp) ? j.timestamp : null, known: Math.max(seq ?? 0, board.knownSeq(i)) };
+      // Valid for as long as the board knows of no newer write to the pixel.
+      entry = { username, timestamp: Number.isFinite(j.timestamp) ? j.timestamp : null, known: board.knownSeq(i) };
     } catch (err) {
       if (err && err.name === 'AbortError') return;
       entry = { username: null, timestamp: null, known: board.knownSeq(i), error: true };
@@ -821,13 +855,34 @@ export class App {
     $('toggle-grid').addEventListener('click', () => this.toggleGrid());
     $('toggle-grid').setAttribute('aria-pressed', String(this.grid));
     $('swap-color').addEventListener('click', () => this.swapColor());
-    $('color-input').addEventListener('input', (e) => this.setColor(e.target.value));
+    // The system picker sends `input` for every step of a drag and `change`
+    // once it is done: only the colour from before it is "previous".
+    $('color-input').addEventListener('input', (e) => {
+      if (this.pickerFrom === null) this.pickerFrom = this.color;
+      this.setColor(e.target.value, { remember: false });
+    });
+    $('color-input').addEventListener('change', (e) => {
+      const from = this.pickerFrom ?? this.color;
+      this.pickerFrom = null;
+      this.setColor(e.target.value, { remember: false });
+      if (from !== this.color) this.prevColor = from;
+    });
     $('conn').addEventListener('click', () => this.conn && this.conn.retryNow());
 
     const name = $('username');
     name.value = this.username;
     let nameTimer = null;
-    name.addEventListener('input', () => {
+    // 20 characters as the server counts them (code points), not the UTF-16
+    // units `maxlength` would count. Not in the middle of an IME composition.
+    const limitName = () => {
+      const r = limitCodePoints(name.value, name.selectionEnd ?? name.value.length);
+      if (r.value === name.value) return;
+      name.value = r.value;
+      name.setSelectionRange(r.caret, r.caret);
+    };
+    name.addEventListener('compositionend', limitName);
+    name.addEventListener('input', (e) => {
+      if (!e.isComposing) limitName();
       clearTimeout(nameTimer);
       nameTimer = setTimeout(() => this.commitName(false), 600);
     });
@@ -971,35 +1026,28 @@ export class App {
     const now = Date.now();
     let state;
     let label;
-    let announce;
     const cs = this.conn ? this.conn.state : 'idle';
     if (!this.board) {
       if (this.loadError) {
         state = 'error';
         label = `Can't load canvas · retry in ${countdown(this.loadRetryAt - now)}`;
-        announce = 'The canvas could not be loaded. Retrying.';
         this.$('loading-text').textContent = `Can't load the canvas from the server (${this.loadError}). Retrying…`;
       } else {
         state = 'connecting';
         label = 'Loading…';
-        announce = 'Loading the canvas.';
       }
     } else if (cs === 'open') {
       state = this.phase === 'live' ? 'live' : 'syncing';
       label = this.phase === 'live' ? 'Live' : 'Syncing…';
-      announce = this.phase === 'live' ? 'Connected. The canvas is live.' : 'Connected. Catching up…';
     } else if (cs === 'waiting') {
       state = 'waiting';
       label = `Reconnecting in ${countdown((this.conn.retryAt ?? now) - now)}`;
-      announce = 'Connection lost. Reconnecting.';
     } else if (cs === 'offline') {
       state = 'offline';
       label = 'Offline';
-      announce = 'You are offline. Drawing will be sent when you are back online.';
     } else {
       state = 'connecting';
       label = this.everLive ? 'Reconnecting…' : 'Connecting…';
-      announce = this.everLive ? 'Reconnecting.' : 'Connecting.';
     }
     pill.dataset.state = state;
     text.textContent = label;
@@ -1007,10 +1055,10 @@ export class App {
     // Only a useful button while a retry is pending; otherwise it is a status.
     pill.tabIndex = state === 'waiting' ? 0 : -1;
     pill.setAttribute('aria-label', state === 'waiting' ? `${label}. Retry now` : `Connection: ${label}`);
-    if (announce !== this.lastAnnounced) {
-      this.lastAnnounced = announce;
-      this.announce(announce);
-    }
+    // Once when the connection is lost, once when it is live again: not on
+    // every retry of the countdown.
+    const announce = this.statusAnnouncer.update(this.board ? state : this.loadError ? 'error' : 'loading');
+    if (announce) this.announce(announce);
     // Say plainly when what is on screen may be out of date.
     const banner = this.$('stale-banner');
     const stale = this.board && this.everLive && state !== 'live';
@@ -1039,9 +1087,12 @@ export class App {
     }
   }
 
+  /** Say something through the polite live region (#announcer). */
   announce(text) {
     const a = this.$('announcer');
-    a.textContent = text;
+    // The same words again (painting the same pixel twice) are no change to
+    // the region and would be skipped: vary them invisibly.
+    a.textContent = a.textContent === text ? `${text}\u00a0` : text;
   }
 
   // ---------------------------------------------------------------- input wiring
@@ -1110,11 +1161,10 @@ export class App {
         case 'Enter':
           if (!onCanvas || !this.keyCursor) return;
           if (this.effectiveTool() === 'picker') {
+            clearTimeout(this.keyAnnounceTimer);
             this.pickAt(this.keyCursor.x, this.keyCursor.y);
           } else {
-            this.beginStroke();
-            this.strokeTo(this.keyCursor.x + 0.5, this.keyCursor.y + 0.5);
-            this.endStroke();
+            this.paintAtKeyCursor();
           }
           this.updateHoverInfo();
           break;
@@ -1165,6 +1215,28 @@ export class App {
     this.hover = null;
     this.updateHoverInfo();
     this.requestRender();
+    // The canvas is a picture: say where the cursor is and what is there,
+    // once it rests (holding an arrow key would otherwise queue dozens).
+    clearTimeout(this.keyAnnounceTimer);
+    this.keyAnnounceTimer = setTimeout(() => {
+      const c = this.keyCursor;
+      if (!c || !this.board || this.doc.activeElement !== this.canvas) return;
+      this.announce(`${c.x}, ${c.y}, ${colorLabel(this.board.displayedHex(c.x, c.y))}`);
+    }, KEY_CURSOR_ANNOUNCE_MS);
+  }
+
+  /** Enter on the canvas: paint the pixel under the keyboard cursor and say what happened. */
+  paintAtKeyCursor() {
+    const { x, y } = this.keyCursor;
+    clearTimeout(this.keyAnnounceTimer);
+    const before = this.board.displayedHex(x, y);
+    this.beginStroke();
+    this.strokeTo(x + 0.5, y + 0.5);
+    this.endStroke();
+    const label = colorLabel(this.color);
+    if (before === this.color) this.announce(`${x}, ${y} is already ${label}`);
+    else if (this.board.displayedHex(x, y) === this.color) this.announce(`Painted ${x}, ${y}, ${label}`);
+    else this.announce(`Not painted: too many pixels are waiting to be sent`);
   }
 
   setupLifecycle() {
@@ -1181,10 +1253,17 @@ export class App {
     });
     win.addEventListener('pagehide', () => {
       this.cursorAt(null, null);
-      if (this.conn) this.conn.stop();
+      if (!this.conn || this.conn.state === 'stopped') return;
+      this.conn.stop();
+      // stop() closes without the close callback. The page may be kept in the
+      // back/forward cache and shown again later: it must come back as "not
+      // live" (no old cursors or artists, writes in doubt rather than timed
+      // out), exactly as after any other close.
+      this.onClose();
     });
     win.addEventListener('pageshow', (e) => {
-      // Back/forward cache restored the page: everything we knew may be old.
+      // Back/forward cache restored the page: everything we knew may be old;
+      // reconnecting resumes from our seq (or reloads the snapshot).
       if (e.persisted && this.conn && this.conn.state === 'stopped') this.conn.start();
     });
     // Moving the window to a screen with another pixel ratio changes no CSS

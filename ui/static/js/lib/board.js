@@ -57,6 +57,17 @@ export class Board {
     return s === undefined ? this.baseSeq : s;
   }
 
+  /**
+   * Whether what the server said about pixel i at seq (its last write, e.g.
+   * from GET /api/pixel) is older than a live event already applied here.
+   * A seq below the snapshot's is normal (the pixel's own write happened
+   * before the snapshot) and not outdated.
+   */
+  isOlderThanLive(i, seq) {
+    const live = this.seqs.get(i);
+    return live !== undefined && seq < live;
+  }
+
   confirmedRGB(i) {
     const o = i * 3;
     return (this.confirmed[o] << 16) | (this.confirmed[o + 1] << 8) | this.confirmed[o + 2];

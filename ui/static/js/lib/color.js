@@ -112,3 +112,14 @@ export const PALETTE = Object.freeze([
   { hex: '#CF6EE4', name: 'Lilac' },
   { hex: '#820080', name: 'Purple' },
 ]);
+
+/**
+ * A colour as a person would say it: the palette's name ('Red'), else the
+ * hex code. For screen-reader announcements.
+ */
+export function colorLabel(hex) {
+  const c = normalizeHex(hex);
+  if (!c) return '';
+  const p = PALETTE.find((q) => q.hex === c);
+  return p ? p.name : c;
+}

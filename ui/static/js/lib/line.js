@@ -41,8 +41,19 @@ export class Stroke {
     this.last = null;
   }
 
-  /** New pixels reached by moving to canvas point (x, y) (fractional allowed). */
-  moveTo(x, y) {
+  /**
+   * New pixels reached by moving to canvas point (x, y) (fractional allowed).
+   *
+   * With `paint`, each new pixel is handed to it in order and counts as done
+   * only when it returns true; on false the pixel stays new (a later pass
+   * over it in this stroke offers it again) and the rest of this segment is
+   * skipped the same way, e.g. while too many writes are waiting to be sent.
+   * @param {number} x
+   * @param {number} y
+   * @param {(x: number, y: number) => boolean} [paint]
+   * @returns {Array<[number, number]>} the pixels now done
+   */
+  moveTo(x, y, paint) {
     const px = Math.floor(x);
     const py = Math.floor(y);
     const pts = this.last ? linePixels(this.last[0], this.last[1], px, py) : [[px, py]];
@@ -52,6 +63,7 @@ export class Stroke {
       if (qx < 0 || qy < 0 || qx >= this.width || qy >= this.height) continue;
       const key = qy * this.width + qx;
       if (this.seen.has(key)) continue;
+      if (paint && !paint(qx, qy)) break;
       this.seen.add(key);
       fresh.push([qx, qy]);
     }

@@ -138,6 +138,31 @@ export function sanitizeUsername(s) {
   return cps.length > MAX_USERNAME ? cps.slice(0, MAX_USERNAME).join('').trim() : cleaned;
 }
 
+/**
+ * Keep a text field within max code points (the server's 20 characters; the
+ * `maxlength` attribute would count UTF-16 units and allow only 10 emoji).
+ * Like `maxlength`, what does not fit of what was just typed or pasted (the
+ * text before the caret) is dropped, not the end of the name.
+ * @param {string} value
+ * @param {number} caret the caret's offset in UTF-16 units (selectionEnd)
+ * @returns {{value: string, caret: number}} unchanged when it fits
+ */
+export function limitCodePoints(value, caret, max = MAX_USERNAME) {
+  const cps = Array.from(value);
+  if (cps.length <= max) return { value, caret };
+  caret = Math.max(0, Math.min(value.length, caret));
+  // Code points before the caret (a caret inside a surrogate pair counts it).
+  const before = Array.from(value.slice(0, caret));
+  const after = Array.from(value.slice(caret));
+  let excess = cps.length - max;
+  const cut = Math.min(excess, before.length);
+  before.length -= cut;
+  excess -= cut;
+  if (excess) after.length -= excess;
+  const head = before.join('');
+  return { value: head + after.join(''), caret: head.length };
+}
+
 export function encodeSetUsername(username) {
   return JSON.stringify({ type: 'set_username', username: sanitizeUsername(username) });
 }

@@ -116,6 +116,15 @@ export function renderArtists(listEl, extraEl, countEl, badgeEl, { users, active
  * Live activity: one entry per person while they keep drawing ("Bob painted
  * 14 pixels"), moved to the top on each new pixel, so a busy canvas stays
  * readable.
+ *
+ * Each entry keeps its list item and button for as long as it is listed, and
+ * a render only changes the text that changed: a button is never replaced
+ * under the pointer (a click on it would be lost) or under the keyboard focus
+ * (focus would fall back to <body>). While the pointer is pressed in the list
+ * nothing changes at all; while the focus is in it, texts are updated but
+ * nothing is added, removed or moved (the focused entry keeps its words, so a
+ * screen reader is not read a new name every second). What was held back is
+ * done once the pointer is released or the focus leaves.
  */
 export class ActivityFeed {
   constructor(listEl, emptyEl, onJump, { max = 10, mergeMs = 8000 } = {}) {
@@ -126,6 +135,27 @@ export class ActivityFeed {
     this.mergeMs = mergeMs;
     this.entries = [];
     this.dirty = false;
+    /** entry -> its DOM nodes */
+    this.nodes = new Map();
+    this.pressed = false;
+    this.held = false;
+    const doc = listEl.ownerDocument;
+    const release = () => {
+      if (!this.pressed) return;
+      this.pressed = false;
+      // After the click that this release makes (same task), not before it.
+      setTimeout(() => this.flush(), 0);
+    };
+    listEl.addEventListener('pointerdown', () => {
+      this.pressed = true;
+    });
+    // The press may end anywhere, or not be reported at all.
+    doc.addEventListener('pointerup', release, true);
+    doc.addEventListener('pointercancel', release, true);
+    doc.defaultView?.addEventListener('blur', release);
+    listEl.addEventListener('focusout', (e) => {
+      if (!e.relatedTarget || !listEl.contains(e.relatedTarget)) setTimeout(() => this.flush(), 0);
+    });
   }
 
   add(name, x, y, hex, nowMs) {
@@ -153,30 +183,97 @@ export class ActivityFeed {
     this.dirty = true;
   }
 
-  /** Rebuild the list (called about once a second at most). */
+  /** The user is working in the list: do not move things under them. */
+  get busy() {
+    const active = this.listEl.ownerDocument.activeElement;
+    return this.pressed || (!!active && this.listEl.contains(active));
+  }
+
+  /** Finish a render that was held back. */
+  flush() {
+    if (this.held && !this.busy) this.render(Date.now(), true);
+  }
+
+  /**
+   * Bring the list up to date (called a few times a second at most); force
+   * refreshes the times ("5 s ago") even when nothing new happened.
+   */
   render(nowMs, force = false) {
-    if (!this.dirty && !force) return;
+    if (!this.dirty && !force && !this.held) return;
+    if (this.pressed) {
+      this.held = true;
+      return;
+    }
+    const active = this.listEl.ownerDocument.activeElement;
+    const focusInside = !!active && this.listEl.contains(active);
     this.dirty = false;
-    const items = this.entries.map((e) => {
-      const li = el('li');
-      const b = el('button');
-      b.type = 'button';
-      const chip = el('span', 'act-chip');
-      chip.style.backgroundColor = e.hex;
-      const body = el('span', 'act-body');
-      const top = el('span', 'act-top');
-      top.append(el('span', 'act-name', e.name), el('span', 'act-time', timeAgo(e.at, nowMs)));
-      const what = e.count > 1 ? `${e.count} pixels, last at (${e.x}, ${e.y})` : `a pixel at (${e.x}, ${e.y})`;
-      body.append(top, el('span', 'act-what', what));
-      b.title = `Go to (${e.x}, ${e.y})`;
-      b.setAttribute('aria-label', `${e.name} painted ${what}, ${timeAgo(e.at, nowMs)}. Go there.`);
-      b.append(chip, body);
-      b.addEventListener('click', () => this.onJump(e.x, e.y));
-      li.append(b);
-      return li;
-    });
-    this.listEl.replaceChildren(...items);
-    this.emptyEl.hidden = items.length > 0;
+    this.held = focusInside;
+    const listed = new Set(this.entries);
+    for (const e of this.entries) {
+      let n = this.nodes.get(e);
+      if (!n) {
+        if (focusInside) continue; // added once the focus leaves
+        n = this.makeNode();
+        this.nodes.set(e, n);
+      }
+      if (n.button !== active) this.fill(n, e, nowMs);
+    }
+    if (focusInside) return;
+    for (const [e, n] of this.nodes) {
+      if (!listed.has(e)) {
+        n.li.remove();
+        this.nodes.delete(e);
+      }
+    }
+    // Move only what is out of place.
+    let at = this.listEl.firstChild;
+    for (const e of this.entries) {
+      const li = this.nodes.get(e).li;
+      if (li === at) at = at.nextSibling;
+      else this.listEl.insertBefore(li, at);
+    }
+    this.emptyEl.hidden = this.entries.length > 0;
+  }
+
+  makeNode() {
+    const li = el('li');
+    const button = el('button');
+    button.type = 'button';
+    const chip = el('span', 'act-chip');
+    const body = el('span', 'act-body');
+    const top = el('span', 'act-top');
+    const name = el('span', 'act-name');
+    const time = el('span', 'act-time');
+    const what = el('span', 'act-what');
+    top.append(name, time);
+    body.append(top, what);
+    button.append(chip, body);
+    li.append(button);
+    const n = { li, button, chip, name, time, what, x: 0, y: 0, shown: {} };
+    // Where the entry said it was when it was clicked, not where it has moved on to since.
+    button.addEventListener('click', () => this.onJump(n.x, n.y));
+    return n;
+  }
+
+  /** Set what changed, and only that. */
+  fill(n, e, nowMs) {
+    const ago = timeAgo(e.at, nowMs);
+    const what = e.count > 1 ? `${e.count} pixels, last at (${e.x}, ${e.y})` : `a pixel at (${e.x}, ${e.y})`;
+    const want = {
+      hex: e.hex, name: e.name, ago, what,
+      title: `Go to (${e.x}, ${e.y})`,
+      label: `${e.name} painted ${what}, ${ago}. Go there.`,
+    };
+    const was = n.shown;
+    if (was.hex !== want.hex) n.chip.style.backgroundColor = want.hex;
+    if (was.name !== want.name) n.name.textContent = want.name;
+    if (was.ago !== want.ago) n.time.textContent = want.ago;
+    if (was.what !== want.what) n.what.textContent = want.what;
+    if (was.title !== want.title) n.button.title = want.title;
+    if (was.label !== want.label) n.button.setAttribute('aria-label', want.label);
+    n.shown = want;
+    n.x = e.x;
+    n.y = e.y;
   }
 }
 
