@@ -3,8 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +180,35 @@ func TestRESTWritesAreLimitedPerClient(t *testing.T) {
 	}
 	if got := put("203.0.113.2"); got != 200 {
 		t.Errorf("another client behind the same proxy = %d, want 200", got)
+	}
+}
+
+// TestSIGTERMWithAStalledClient: a client that sends half a request and
+// stops holds its connection until the read timeout, longer than
+// SHUTDOWN_TIMEOUT. Waiting for it must not use up the stop timeout: the
+// store still writes its final checkpoint and the process exits 0.
+func TestSIGTERMWithAStalledClient(t *testing.T) {
+	bin := testbin.Build(t, "./apps/playground")
+	data := t.TempDir()
+	p := testbin.Start(t, bin, "DATA_DIR="+data, "SHUTDOWN_TIMEOUT=3s")
+	req, _ := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(`{"x":1,"y":1,"color":"#ff0000"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT /api/pixel: %v %v", resp, err)
+	}
+	stalled, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if _, err := stalled.Write([]byte("GET /api/can")); err != nil {
+		t.Fatal(err)
+	}
+	// The server has to have accepted the connection before it is told to stop.
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Terminate(t, 15*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM with a stalled client: %v\n%s", err, p.Logs())
+	}
+	if _, err := os.Stat(filepath.Join(data, "snapshot")); err != nil {
+		t.Fatalf("no final checkpoint: %v\n%s", err, p.Logs())
 	}
 }

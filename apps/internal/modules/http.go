@@ -28,6 +28,13 @@ const (
 	// maxRequestBodySize is far above the largest legitimate request (a
 	// PUT /api/pixels batch of 1000 pixels is about 40 KB).
 	maxRequestBodySize = 1 << 20
+	// stopReserve is the part of SHUTDOWN_TIMEOUT kept back from draining
+	// clients for the stop hooks that run after the server's (the embedded
+	// store's final checkpoint, closing Redis): a client that holds a
+	// connection open (a request trickled in is only given up after
+	// readTimeout, longer than the default stop timeout) must not use it all.
+	// Never more than half the time there is.
+	stopReserve = 2 * time.Second
 )
 
 // HTTP provides the router every app registers its routes on; Serve starts
@@ -100,10 +107,31 @@ func Serve(p serveParams) {
 		OnStop: func(ctx context.Context) error {
 			p.Draining.Store(true)
 			p.Log.Info("draining")
+			ctx, cancel := keepBack(ctx, stopReserve)
+			defer cancel()
 			for _, d := range p.Drainers {
 				d.Drain(ctx)
 			}
-			return srv.ShutdownWithContext(ctx)
+			if err := srv.ShutdownWithContext(ctx); err != nil {
+				// The connections left are cut when the process exits; the
+				// hooks after this one still get their turn.
+				p.Log.Warn("stopped waiting for open HTTP connections", "err", err)
+			}
+			return nil
 		},
 	})
+}
+
+// keepBack returns a context that ends reserve before ctx's deadline (or
+// halfway to it, if that is sooner), so that what runs after a step bounded
+// by it still has time.
+func keepBack(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	if half := time.Until(deadline) / 2; reserve > half {
+		reserve = half
+	}
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
 }
