@@ -437,11 +437,20 @@ func (h *Hub) deliver(e domain.Event) {
 // receives exactly the events after it: a resuming client can tell a
 // lagging gateway from a store that lost data, and nobody is sent an event
 // older than what it was told.
-func (h *Hub) register(c *Conn, since *domain.Seq) {
+//
+// It reports false, having closed the connection with 1012, when Shutdown
+// began after the upgrade was accepted: Shutdown's list of connections to
+// close is taken under the same lock, so none is left open.
+func (h *Hub) register(c *Conn, since *domain.Seq) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout/5)
 	storeSeq, _ := h.o.Store.LatestSeq(ctx) // unreachable store: this gateway's position is the best we know
 	cancel()
 	h.mu.Lock()
+	if h.draining.Load() {
+		h.mu.Unlock()
+		c.closeWith(closeServiceRestart, "service restart")
+		return false
+	}
 	told := max(storeSeq, h.last)
 	c.deliver(encodeConnected(c.id, told, h.size), 0)
 	c.lastSeq = told // what lies at or below it is in the snapshot the client loads
@@ -457,6 +466,7 @@ func (h *Hub) register(c *Conn, since *domain.Seq) {
 		go h.resume(c, *since)
 	}
 	h.kick(h.presenceKick)
+	return true
 }
 
 // resume replays history after since to c, then `resumed`, then whatever
@@ -586,10 +596,11 @@ func (h *Hub) Draining() bool { return h.draining.Load() }
 // (service restart) so clients reconnect to another gateway at once, and
 // withdraws this gateway from presence.
 func (h *Hub) Shutdown(ctx context.Context) {
+	h.mu.Lock()
 	if h.draining.Swap(true) {
+		h.mu.Unlock()
 		return
 	}
-	h.mu.Lock()
 	conns := make([]*Conn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)

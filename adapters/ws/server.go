@@ -73,7 +73,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	err := s.upgrader.Upgrade(ctx, func(wsc *websocket.Conn) {
 		c := newConn(s.hub, wsc, s.ids.NewID("c_"), s.ping)
-		s.hub.register(c, since)
+		if !s.hub.register(c, since) {
+			return
+		}
 		go c.writeLoop()
 		c.readLoop()
 	})

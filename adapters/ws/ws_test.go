@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -718,5 +719,54 @@ func TestStoreThatLostDataTellsClientsToReload(t *testing.T) {
 	ss.mu.Unlock()
 	if m := c.next("resumed"); m["recovered"] != false || m["seq"] != 0.0 {
 		t.Fatalf("resumed = %v", m)
+	}
+}
+
+// gatedStore holds LatestSeq, once armed, until released: it keeps a new
+// connection inside register while the test shuts the hub down.
+type gatedStore struct {
+	ports.CanvasStore
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+	if g.armed.CompareAndSwap(true, false) {
+		close(g.entered)
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+		}
+	}
+	return g.CanvasStore.LatestSeq(ctx)
+}
+
+func TestConnectionAcceptedDuringShutdownIsClosedWith1012(t *testing.T) {
+	g := &gatedStore{entered: make(chan struct{}), release: make(chan struct{})}
+	// No sync ticks: only the new connection asks for the latest seq.
+	h := newHarness(t, harnessOptions{syncInterval: time.Hour,
+		wrap: func(s ports.CanvasStore) ports.CanvasStore { g.CanvasStore = s; return g }})
+	g.armed.Store(true)
+	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial(h.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection never reached register")
+	}
+	h.hub.Shutdown(context.Background())
+	close(g.release)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	if err == nil {
+		t.Fatalf("a connection accepted while draining was served: %s", msg)
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseServiceRestart {
+		t.Fatalf("close = %v, want 1012", err)
 	}
 }
