@@ -92,7 +92,7 @@ func intOpt(dst func(*Config) *int, min, max int) func(*Config, string) error {
 func floatOpt(dst func(*Config) *float64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 || f > 1e6 {
+		if err != nil || !(f > 0 && f <= 1e6) { // written so that NaN fails too
 			return fmt.Errorf("want a positive number, got %q", v)
 		}
 		*dst(c) = f
@@ -132,7 +132,7 @@ func options(defaultPort int) []option {
 		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
 		{RESTLimit, "rest-rate", "REST_RATE", "50", "REST write requests per second per client IP (0: no limit)", func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1e6 {
+			if err != nil || !(f >= 0 && f <= 1e6) { // written so that NaN fails too
 				return fmt.Errorf("want a number from 0 (no limit) up, got %q", v)
 			}
 			c.RESTRate.PerSecond = f

@@ -47,6 +47,17 @@ func TestBadValuesAreClearErrors(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
+	for _, bad := range []string{"NaN", "nan", "Inf", "-1", "0", "1e7", "fast"} {
+		if _, err := Load(testSpec, nil, env(map[string]string{"PIXEL_RATE": bad}), io.Discard); err == nil || !strings.Contains(err.Error(), "PIXEL_RATE") {
+			t.Errorf("PIXEL_RATE=%s: err %v, want a clear error", bad, err)
+		}
+	}
+	for _, bad := range []string{"NaN", "-Inf", "-0.5"} {
+		restSpec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit}}
+		if _, err := Load(restSpec, nil, env(map[string]string{"REST_RATE": bad}), io.Discard); err == nil || !strings.Contains(err.Error(), "REST_RATE") {
+			t.Errorf("REST_RATE=%s: err %v, want a clear error", bad, err)
+		}
+	}
 	if _, err := Load(testSpec, []string{"--data-dir", "x"}, env(nil), io.Discard); err == nil {
 		t.Error("a flag the app does not take must be refused")
 	}
