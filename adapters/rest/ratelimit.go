@@ -52,9 +52,13 @@ func (l *ipLimiter) clientIP(peer netip.Addr, forwardedFor [][]byte) netip.Addr 
 	for i := len(forwardedFor) - 1; i >= 0; i-- {
 		hops := strings.Split(string(forwardedFor[i]), ",")
 		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
-				return client // garbage: stop at the last address we believe
+			hop := strings.TrimSpace(hops[j])
+			if hop == "" {
+				continue // "a,,b" or a trailing comma: nothing was said
+			}
+			a, ok := parseHop(hop)
+			if !ok {
+				return client // garbage or "unknown": stop at the last address we believe
 			}
 			client = a.Unmap()
 			if !l.trusted(client) {
@@ -63,6 +67,30 @@ func (l *ipLimiter) clientIP(peer netip.Addr, forwardedFor [][]byte) netip.Addr 
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or (as some
+// proxies write it) an address with a port, "192.0.2.1:4711" or
+// "[2001:db8::1]:4711".
+func parseHop(hop string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
+}
+
+// bucketKey is what a client is limited as. An IPv6 host is usually given
+// a whole /64 and can pick any address in it, so the /64 is the client;
+// an IPv4 address is one client.
+func bucketKey(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 func (l *ipLimiter) trusted(a netip.Addr) bool {
@@ -77,7 +105,7 @@ func (l *ipLimiter) trusted(a netip.Addr) bool {
 // allowRequest takes a token from the bucket of the request's client.
 func (l *ipLimiter) allowRequest(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
-	return l.allow(l.clientIP(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)).String(), now)
+	return l.allow(bucketKey(l.clientIP(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor))), now)
 }
 
 func (l *ipLimiter) allow(ip string, now time.Time) bool {

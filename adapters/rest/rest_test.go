@@ -664,11 +664,48 @@ func TestClientIP(t *testing.T) {
 		{"10.1.2.3", []string{"192.0.2.1, nonsense"}, "10.1.2.3"}, // our proxy never writes garbage
 		{"10.1.2.3", []string{"2001:db8::1"}, "2001:db8::1"},
 		{"fd00::1", []string{"::ffff:192.0.2.1"}, "192.0.2.1"},
+		{"10.1.2.3", []string{"192.0.2.1:4711"}, "192.0.2.1"},         // a proxy that writes the port
+		{"10.1.2.3", []string{"[2001:db8::1]:4711"}, "2001:db8::1"},   // the same for IPv6
+		{"10.1.2.3", []string{"192.0.2.1, , 10.0.0.5,"}, "192.0.2.1"}, // empty entries say nothing
+		{"10.1.2.3", []string{"192.0.2.1, unknown"}, "10.1.2.3"},      // an unknown client: the proxy
+		{"10.1.2.3", []string{"192.0.2.1", ""}, "192.0.2.1"},          // an empty header line
 	} {
 		got := l.clientIP(netip.MustParseAddr(tc.peer), bytesOf(tc.xff))
 		if got.String() != tc.want {
 			t.Errorf("clientIP(%s, %q) = %s, want %s", tc.peer, tc.xff, got, tc.want)
 		}
+	}
+}
+
+func TestIPv6ClientsAreLimitedByTheirSlash64(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"192.0.2.1", "192.0.2.2", false},
+		{"::ffff:192.0.2.1", "::ffff:192.0.2.2", false},
+	} {
+		if got := bucketKey(netip.MustParseAddr(tc.a)) == bucketKey(netip.MustParseAddr(tc.b)); got != tc.same {
+			t.Errorf("%s and %s share a bucket: %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+	h := newHarness(t, size5x4, func(o *Options) {
+		o.RateLimit = domain.RateRule{PerSecond: 0.001, Burst: 1}
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	put := func(client string) int {
+		return h.doFrom("10.0.0.1", "PUT", "/api/pixel", `{"x":1,"y":1,"color":"#FFFFFF"}`, "X-Forwarded-For", client).StatusCode()
+	}
+	if put("2001:db8:1:2::1") != 200 {
+		t.Fatal("first write refused")
+	}
+	if got := put("2001:db8:1:2::2"); got != 429 {
+		t.Errorf("another address in the same /64 = %d, want 429", got)
+	}
+	if got := put("2001:db8:1:3::1"); got != 200 {
+		t.Errorf("another /64 = %d, want 200", got)
 	}
 }
 
