@@ -82,6 +82,7 @@ type API struct {
 	maxBatch int
 	limiter  *ipLimiter
 	exports  chan struct{}
+	snaps    *sharedSnapshots
 	accepted prometheus.Counter
 }
 
@@ -115,6 +116,7 @@ func New(o Options) *API {
 	if o.RateLimit.PerSecond > 0 && o.RateLimit.Burst > 0 {
 		a.limiter = newIPLimiter(o.RateLimit, o.TrustedProxies)
 	}
+	a.snaps = &sharedSnapshots{load: a.store.Snapshot, newContext: a.storeContext}
 	a.accepted = a.m.PixelsAccepted.WithLabelValues("rest")
 	return a
 }

@@ -26,10 +26,10 @@ const (
 	MaxPNGSide  = 8192
 )
 
+// snapshot reads the whole canvas, shared with concurrent readers: it is
+// read-only.
 func (a *API) snapshot(ctx *fasthttp.RequestCtx) (domain.Snapshot, bool) {
-	sctx, cancel := a.storeContext()
-	snap, err := a.store.Snapshot(sctx)
-	cancel()
+	snap, err := a.snaps.get()
 	if err != nil {
 		a.storeFailed(ctx, "snapshot", err)
 		return domain.Snapshot{}, false
@@ -139,7 +139,9 @@ func (a *API) getCanvasRaw(ctx *fasthttp.RequestCtx) {
 	h.Set(HeaderCanvasHeight, strconv.Itoa(snap.Size.Height))
 	h.Set(HeaderCanvasSeq, strconv.FormatUint(snap.Seq, 10))
 	h.Set("Cache-Control", "no-store")
-	ctx.SetBody(snap.RGB)
+	// Not copied: the bytes are shared with the other readers of this
+	// snapshot and nobody writes to them.
+	ctx.Response.SetBodyRaw(snap.RGB)
 }
 
 // exportWait is how long a PNG export waits for a free encoder before the
