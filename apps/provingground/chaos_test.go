@@ -165,22 +165,18 @@ func TestChaos(t *testing.T) {
 	}
 	rep.add("gateway kills", "%d (SIGKILL, down %s, restarted on the same port), balancer routed %v, refused %d",
 		kills, gatewayDownFor, lb.Routed(), lb.Refused())
-	outageStart := time.Now()
-	c.redis.Stop(t)
-	time.Sleep(redisDownFor)
-	c.redis.Start(t)
-	rep.add("Redis outage", "stopped for %s (restart included: %s), same container and data",
-		redisDownFor, time.Since(outageStart).Round(100*time.Millisecond))
-	time.Sleep(drawAfterChaos)
+	redisDown := func(row, how string, stop func(testing.TB)) {
+		start := time.Now()
+		stop(t)
+		time.Sleep(redisDownFor)
+		c.redis.Start(t)
+		rep.add(row, "%s for %s (restart included: %s)", how, redisDownFor, time.Since(start).Round(100*time.Millisecond))
+		time.Sleep(drawAfterChaos)
+	}
+	redisDown("Redis outage", "stopped, same container and data,", c.redis.Stop)
 	// A crash this time: no clean shutdown, so what comes back is what the
 	// append-only file held when the process died.
-	crashStart := time.Now()
-	c.redis.Kill(t)
-	time.Sleep(redisDownFor)
-	c.redis.Start(t)
-	rep.add("Redis crash", "SIGKILLed, down for %s (restart included: %s), back from its append-only file",
-		redisDownFor, time.Since(crashStart).Round(100*time.Millisecond))
-	time.Sleep(drawAfterChaos)
+	redisDown("Redis crash", "SIGKILLed, back from its append-only file, down", c.redis.Kill)
 	stopDrawing()
 
 	// Every client back, and caught up with the store.
