@@ -284,7 +284,7 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 		}
 	}
 	if s.err != nil {
-		return nil, fmt.Errorf("memstore: damaged snapshot %s (restore it from a backup or move it away to start from the log alone): %w", path, s.err)
+		return nil, fmt.Errorf("memstore: damaged snapshot %s (restore it from a backup; without it the log alone is enough only while it starts at seq 1): %w", path, s.err)
 	}
 	if len(history) > historyCap {
 		history = history[len(history)-historyCap:]

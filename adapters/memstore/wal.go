@@ -110,13 +110,16 @@ type replayResult struct {
 // before it is kept, it and everything after it are cut off (the segment is
 // truncated, later segments are renamed *.damaged for inspection) with a
 // warning. A crash mid-write can only leave such a tail, so replay never
-// refuses to start because of one.
+// refuses to start because of one. A log whose start is missing (it begins
+// after the snapshot's seq) is different: no crash leaves that, so it is
+// an error, and the directory is left as it was.
 func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 	segs, err := listSegments(dir)
 	if err != nil {
 		return replayResult{}, err
 	}
 	want := segmentHeader(st.size)
+	base, first := st.seq, true
 	for i, seg := range segs {
 		data, err := os.ReadFile(seg.path)
 		if err != nil {
@@ -142,6 +145,19 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 			got := domain.Size{Width: int(binary.LittleEndian.Uint32(data[len(segmentMagic):])), Height: int(binary.LittleEndian.Uint32(data[len(segmentMagic)+4:]))}
 			return replayResult{}, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, seg.path, got, st.size)
 		}
+		if first && seg.first > base+1 {
+			// Segments are deleted only once a durable snapshot covers them,
+			// so no crash leaves this: the snapshot was deleted or replaced
+			// by an older one. Replaying would set the whole log aside and
+			// start a blank canvas at seq base+1.
+			what := fmt.Sprintf("the snapshot ends at seq %d", base)
+			if base == 0 {
+				what = "there is no snapshot"
+			}
+			return replayResult{}, fmt.Errorf("memstore: the log in %s starts at seq %d but %s: events %d..%d are missing; restore the snapshot, or move the directory away to start a new canvas",
+				dir, seg.first, what, base+1, seg.first-1)
+		}
+		first = false
 		off, cut := segmentHeaderLen, error(nil)
 		for off < len(data) {
 			e, n, err := decodeRecord(data[off:])
@@ -159,6 +175,22 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 				st.apply(&e)
 			}
 			off += n
+		}
+		if cut == nil && off == segmentHeaderLen && seg.first > st.seq+1 {
+			// An empty segment named after seqs the log does not reach: a
+			// checkpoint created it, then a power cut took the unsynced
+			// tail before it. Appending seq st.seq+1 to it would break
+			// "a segment's name is at most its first seq", and the
+			// checkpoint at seq first-1 would recreate (truncate) the file
+			// holding the records it is about to cover.
+			log.Warn("memstore: removing an empty log segment ahead of the log", "file", seg.path, "kept_seq", st.seq)
+			if err := os.Remove(seg.path); err != nil {
+				return replayResult{}, err
+			}
+			if last {
+				return replayResult{}, nil
+			}
+			continue
 		}
 		if cut != nil && !last && segs[i+1].first <= st.seq+1 {
 			// The rest of this segment is covered by the next one (or the

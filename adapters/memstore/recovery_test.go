@@ -1,0 +1,165 @@
+package memstore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A snapshot that is gone (deleted, or replaced by an older backup) while
+// the log only starts after it cannot come from a crash: segments are
+// deleted only once a durable snapshot covers them. Starting anyway would
+// set the whole log aside and begin a blank canvas at seq 1.
+func TestLogThatDoesNotReachTheSnapshotIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, dir, oldSnapshot string)
+	}{
+		{"snapshot deleted", func(t *testing.T, dir, _ string) {
+			if err := os.Remove(filepath.Join(dir, snapshotName)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"older snapshot restored", func(t *testing.T, dir, old string) {
+			if err := os.Rename(old, filepath.Join(dir, snapshotName)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := newOpener(t, dir)
+			s := o.open()
+			placeN(t, s, 5, "a")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			old := filepath.Join(t.TempDir(), "old-snapshot")
+			data, err := os.ReadFile(filepath.Join(dir, snapshotName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(old, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s = o.open()
+			placeN(t, s, 5, "b")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = o.open()
+			placeN(t, s, 3, "c") // in the log after the snapshot of seq 10
+			crashDir := copyDir(t, dir)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(t, crashDir, old)
+
+			before := dirListing(t, crashDir)
+			c, err := Open(newOpener(t, crashDir).opts)
+			if err == nil {
+				seq, _ := c.LatestSeq(context.Background())
+				c.Close()
+				t.Fatalf("Open succeeded at seq %d after 13 events whose first 10 are nowhere", seq)
+			}
+			if !strings.Contains(err.Error(), "missing") {
+				t.Errorf("err = %v; want it to say which events are missing", err)
+			}
+			if after := dirListing(t, crashDir); after != before {
+				t.Errorf("a refused Open changed the directory:\n%s\nwas\n%s", after, before)
+			}
+		})
+	}
+}
+
+func dirListing(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(e.Name())
+		b.WriteString(" ")
+		b.WriteString(info.ModTime().String())
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// A power cut just after a checkpoint started the segment log-(N+1) can
+// lose the unsynced tail of the previous segment, so replay ends at some
+// J < N and the new segment is empty. Writing seqs J+1.. into a file named
+// N+1 broke the rule that a segment's name is at most its first seq: the
+// checkpoint at seq N then recreated (truncated) that very file, and a
+// failed or interrupted snapshot lost J+1..N for good.
+func TestEmptySegmentAheadOfTheLogIsNotReused(t *testing.T) {
+	dir := t.TempDir()
+	o := newOpener(t, dir)
+	s := o.open()
+	placeN(t, s, 5, "a")
+	if err := s.Close(); err != nil { // snapshot of 5, log-6
+		t.Fatal(err)
+	}
+	s = o.open()
+	placeN(t, s, 10, "b") // 6..15 in log-6
+	crashDir := copyDir(t, dir)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The power cut: log-6 kept 6..10 only, log-16 was created and synced.
+	seg := segments(t, crashDir)[0]
+	if seg.first != 6 {
+		t.Fatalf("segments %+v", segments(t, crashDir))
+	}
+	data, err := os.ReadFile(seg.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := segmentHeaderLen
+	for i := 0; i < 5; i++ {
+		_, n, err := decodeRecord(data[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off += n
+	}
+	if err := os.Truncate(seg.path, int64(off)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := createSegment(crashDir, 16, testSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	c := newOpener(t, crashDir).open()
+	if seq, _ := c.LatestSeq(context.Background()); seq != 10 {
+		t.Fatalf("after the power cut LatestSeq = %d, want 10", seq)
+	}
+	acked := placeN(t, c, 5, "c") // 11..15
+	// The next checkpoint (at seq 15, by Close) cannot install its
+	// snapshot: a full disk, say.
+	blocker := filepath.Join(crashDir, snapshotTmpName)
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err == nil {
+		t.Fatal("Close succeeded although the snapshot could not be written")
+	}
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	again := newOpener(t, crashDir).open()
+	defer again.Close()
+	if seq, _ := again.LatestSeq(context.Background()); seq != acked[len(acked)-1].Seq {
+		t.Errorf("after a failed checkpoint LatestSeq = %d; seqs 11..15 were acknowledged", seq)
+	}
+}
