@@ -12,7 +12,8 @@
 // with a warning; it never refuses to start because of one.
 //
 // Files in the directory: "snapshot" (see snapshot.go), "log-<seq>.wal"
-// segments (see wal.go) and "LOCK".
+// segments (see wal.go) and "LOCK"; start-up sets damaged log data aside
+// as "*.damaged*" files, which are never read again.
 //
 // Memory: 3 bytes per pixel for the colours, plus 20 bytes per pixel painted
 // since the last reset for who and when, in pages allocated on first paint

@@ -205,18 +205,25 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 			log.Warn("memstore: cutting the log at a damaged record; later records are dropped",
 				"file", seg.path, "offset", off, "dropped_bytes", len(data)-off, "reason", cut.Error(), "kept_seq", st.seq)
 			for _, later := range segs[i+1:] {
-				log.Warn("memstore: setting aside a log segment after the damage", "file", later.path+damagedSuffix)
-				if err := os.Rename(later.path, later.path+damagedSuffix); err != nil {
+				if err := setAside(later.path, log); err != nil {
 					return replayResult{}, err
 				}
 			}
 			if off == segmentHeaderLen {
 				// Nothing of this segment was usable; keep it whole for
 				// inspection rather than truncating it to nothing.
-				if err := os.Rename(seg.path, seg.path+damagedSuffix); err != nil {
+				if err := setAside(seg.path, log); err != nil {
 					return replayResult{}, err
 				}
 				return replayResult{}, nil
+			}
+			// Behind a corrupt record there may be acknowledged events that
+			// a single bad byte hides; truncating without a copy would
+			// destroy the only trace of them.
+			if tail := data[off:]; !isZero(tail) {
+				if err := keepTail(seg.path, tail, log); err != nil {
+					return replayResult{}, err
+				}
 			}
 			if err := os.Truncate(seg.path, int64(off)); err != nil {
 				return replayResult{}, fmt.Errorf("truncate damaged log %s: %w", seg.path, err)
@@ -229,6 +236,54 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 		return replayResult{file: f, size: int64(off)}, nil
 	}
 	return replayResult{}, nil
+}
+
+// damagedName is a name for setting path aside that no earlier damage
+// took: renaming over an older copy would destroy it.
+func damagedName(path string) (string, error) {
+	name := path + damagedSuffix
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		} else if err != nil {
+			return "", err
+		}
+		name = fmt.Sprintf("%s%s.%d", path, damagedSuffix, n)
+	}
+}
+
+func setAside(path string, log *slog.Logger) error {
+	to, err := damagedName(path)
+	if err != nil {
+		return err
+	}
+	log.Warn("memstore: setting aside a damaged log segment", "file", to)
+	return os.Rename(path, to)
+}
+
+// keepTail copies the bytes about to be cut off a segment to a side file,
+// durably, before the cut.
+func keepTail(path string, tail []byte, log *slog.Logger) error {
+	to, err := damagedName(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(tail)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("keep the records cut off %s: %w", path, err)
+	}
+	log.Warn("memstore: the records cut off the log are kept for inspection", "file", to, "bytes", len(tail))
+	return nil
 }
 
 func isZero(b []byte) bool {
