@@ -7,7 +7,9 @@
 // Durability: each event's log record is handed to the kernel with
 // write(2) before Place returns, so a killed process (SIGKILL, OOM, panic)
 // loses nothing it acknowledged. The log is fsynced every SyncInterval and
-// on Close, so a power cut loses at most that window. Start-up loads the
+// on Close, so a power cut loses at most that window. A failed fsync is
+// answered with a snapshot of the canvas in memory; if that fails too, the
+// store refuses writes (and Ping fails) until restarted. Start-up loads the
 // snapshot, replays the log after it and cuts off a torn or corrupt tail
 // with a warning; it never refuses to start because of one.
 //
@@ -90,8 +92,13 @@ type Store struct {
 	logSize  int64    // bytes in logFile, where to cut back after a failed write
 	logErr   error    // sticky: the log could not be repaired after a failed write
 	unsynced bool     // written since the last fsync
-	records  int      // records since the last checkpoint
-	buf      []byte   // reused for encoding log records
+	// unsafeUpTo is set when an fsync of the log failed: the records up to
+	// that seq may never reach the disk (Linux can drop the failed pages
+	// and let the next fsync succeed), so only a snapshot makes them
+	// durable. 0: nothing is waiting for one.
+	unsafeUpTo domain.Seq
+	records    int    // records since the last checkpoint
+	buf        []byte // reused for encoding log records
 
 	lock        *os.File
 	checkpoints chan struct{} // capacity 1: a checkpoint is due
@@ -401,6 +408,9 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// syncLogFile is (*os.File).Sync; tests make it fail.
+var syncLogFile = (*os.File).Sync
+
 // background syncs the log every SyncInterval and writes snapshots when
 // they are due, so that neither costs a writer anything.
 func (s *Store) background() {
@@ -414,7 +424,16 @@ func (s *Store) background() {
 		case <-tick.C:
 			s.syncLog()
 		case <-s.checkpoints:
-			if err := s.checkpoint(); err != nil {
+			err := s.checkpoint()
+			s.mu.Lock()
+			if s.unsafeUpTo != 0 && s.logErr == nil {
+				// Acknowledging more writes would promise a durability
+				// neither the log nor a snapshot can give.
+				s.logErr = fmt.Errorf("fsync of the log failed and no snapshot could be written instead: %v", err)
+				s.log.Error("memstore: writes since the last good fsync may not be on disk; refusing writes until restart", "err", s.logErr)
+			}
+			s.mu.Unlock()
+			if err != nil {
 				s.log.Error("memstore: snapshot failed; the log keeps everything meanwhile", "err", err)
 			}
 		}
@@ -432,11 +451,16 @@ func (s *Store) syncLog() {
 	// Outside the lock: an fsync can take long and writers must not wait
 	// for it. The file stays open meanwhile because only this goroutine and
 	// Close (after stopping it) rotate or close it.
-	if err := f.Sync(); err != nil {
-		s.log.Error("memstore: fsync of the log failed", "err", err)
+	if err := syncLogFile(f); err != nil {
+		s.log.Error("memstore: fsync of the log failed; writing a snapshot instead", "err", err)
 		s.mu.Lock()
 		s.unsynced = true
+		s.unsafeUpTo = s.st.seq
 		s.mu.Unlock()
+		select {
+		case s.checkpoints <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -468,13 +492,17 @@ func (s *Store) checkpoint() error {
 	if err := old.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := writeSnapshot(s.opts.Dir, frozen); err != nil {
-		errs = append(errs, err)
+	snapErr := writeSnapshot(s.opts.Dir, frozen)
+	if snapErr != nil {
+		errs = append(errs, snapErr)
 	} else if err := removeSegmentsBefore(s.opts.Dir, frozen.seq+1); err != nil {
 		errs = append(errs, fmt.Errorf("remove old log segments: %w", err))
 	}
 	s.mu.Lock()
 	s.st.thaw(frozen)
+	if snapErr == nil && frozen.seq >= s.unsafeUpTo {
+		s.unsafeUpTo = 0
+	}
 	s.mu.Unlock()
 	return errors.Join(errs...)
 }

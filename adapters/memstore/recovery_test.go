@@ -3,10 +3,16 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"errors"
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/ports"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // A snapshot that is gone (deleted, or replaced by an older backup) while
@@ -275,4 +281,82 @@ func abandon(s *Store) {
 	s.closed = true
 	_ = s.logFile.Close()
 	_ = s.lock.Close()
+}
+
+// failSyncs makes every fsync of a log segment fail until the test ends.
+func failSyncs(t *testing.T) (calls func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	syncLogFile = func(*os.File) error {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return syscall.EIO
+	}
+	t.Cleanup(func() { syncLogFile = (*os.File).Sync })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+// After a failed fsync Linux may mark the unwritten pages clean, so a
+// retry "succeeds" and the records it covered never reach the disk: the
+// log cannot be trusted with them any more. The canvas in memory is
+// still right, so a snapshot of it is written at once.
+func TestFailedLogSyncIsCoveredByASnapshot(t *testing.T) {
+	dir := t.TempDir()
+	o := newOpener(t, dir)
+	o.opts.SyncInterval = 5 * time.Millisecond
+	calls := failSyncs(t)
+	s := o.open()
+	defer s.Close()
+	acked := placeN(t, s, 3, "a")
+	deadline := time.Now().Add(5 * time.Second)
+	for calls() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	for time.Now().Before(deadline) {
+		if st, err := readSnapshot(dir, testSize, 100); err == nil && st != nil && st.seq == acked[len(acked)-1].Seq {
+			if err := s.Ping(context.Background()); err != nil {
+				t.Errorf("Ping after the snapshot that covered the failed fsync: %v", err)
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("a failed fsync of the log was not followed by a snapshot of the acknowledged writes")
+}
+
+// If no snapshot can cover them either, the store stops acknowledging
+// writes it cannot make durable, and says so.
+func TestFailedLogSyncWithoutASnapshotRefusesWrites(t *testing.T) {
+	dir := t.TempDir()
+	o := newOpener(t, dir)
+	o.opts.SyncInterval = 5 * time.Millisecond
+	s := o.open()
+	defer s.Close()
+	if err := os.MkdirAll(filepath.Join(dir, snapshotTmpName, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	calls := failSyncs(t)
+	placeN(t, s, 3, "a")
+	deadline := time.Now().Add(5 * time.Second)
+	for calls() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	for time.Now().Before(deadline) {
+		if s.Ping(context.Background()) != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Ping(context.Background()); !errors.Is(err, ports.ErrUnavailable) {
+		t.Fatalf("Ping after a failed fsync and a failed snapshot = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Place(context.Background(), []domain.Write{{Pixel: domain.Pixel{X: 1, Y: 1}}}); !errors.Is(err, ports.ErrUnavailable) {
+		t.Errorf("Place after a failed fsync and a failed snapshot: err = %v, want ErrUnavailable", err)
+	}
 }
