@@ -360,3 +360,42 @@ func TestFailedLogSyncWithoutASnapshotRefusesWrites(t *testing.T) {
 		t.Errorf("Place after a failed fsync and a failed snapshot: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// A write the log refuses (disk full, I/O error) is not acknowledged, takes
+// no seq and changes nothing in memory; a log that cannot even be cut back
+// to its last good record stops taking writes.
+func TestFailedLogWriteIsNotAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	o := newOpener(t, dir)
+	s := o.open()
+	placeN(t, s, 3, "a")
+	before := observe(t, s)
+	// A read-only descriptor of the same segment: the write and the
+	// truncation that would repair it both fail.
+	s.mu.Lock()
+	good := s.logFile
+	ro, err := os.Open(good.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logFile = ro
+	s.mu.Unlock()
+	if _, err := s.Place(context.Background(), []domain.Write{{Pixel: domain.Pixel{X: 9, Y: 9, Color: 7}}}); !errors.Is(err, ports.ErrUnavailable) {
+		t.Fatalf("Place with a failing log: err = %v, want ErrUnavailable", err)
+	}
+	sameObserved(t, observe(t, s), before)
+	if err := s.Ping(context.Background()); err == nil {
+		t.Error("Ping is fine with a log that could not be repaired")
+	}
+	s.mu.Lock()
+	s.logFile = good
+	s.mu.Unlock()
+	ro.Close()
+	if _, err := s.Place(context.Background(), []domain.Write{{Pixel: domain.Pixel{X: 9, Y: 9, Color: 7}}}); err == nil {
+		t.Error("Place accepted after the log could not be repaired")
+	}
+	abandon(s)
+	again := newOpener(t, dir).open()
+	defer again.Close()
+	sameObserved(t, observe(t, again), before)
+}
