@@ -388,7 +388,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.stopped
 		var errs []error
-		if err := s.checkpoint(); err != nil {
+		if _, err := s.checkpoint(); err != nil {
 			errs = append(errs, err)
 		}
 		s.mu.Lock()
@@ -411,6 +411,9 @@ func (s *Store) Close() error {
 // syncLogFile is (*os.File).Sync; tests make it fail.
 var syncLogFile = (*os.File).Sync
 
+// writeSnapshotFile is writeSnapshot; tests make it slow.
+var writeSnapshotFile = writeSnapshot
+
 // background syncs the log every SyncInterval and writes snapshots when
 // they are due, so that neither costs a writer anything.
 func (s *Store) background() {
@@ -424,9 +427,11 @@ func (s *Store) background() {
 		case <-tick.C:
 			s.syncLog()
 		case <-s.checkpoints:
-			err := s.checkpoint()
+			wrote, err := s.checkpoint()
 			s.mu.Lock()
-			if s.unsafeUpTo != 0 && s.logErr == nil {
+			// A snapshot that was written but is older than a failure
+			// during it leaves unsafeUpTo set; the failure queued another.
+			if !wrote && s.unsafeUpTo != 0 && s.logErr == nil {
 				// Acknowledging more writes would promise a durability
 				// neither the log nor a snapshot can give.
 				s.logErr = fmt.Errorf("fsync of the log failed and no snapshot could be written instead: %v", err)
@@ -467,11 +472,12 @@ func (s *Store) syncLog() {
 // checkpoint starts a new log segment at the current seq and writes a
 // snapshot of that seq, then deletes the segments the snapshot covers. Only
 // the copy of the state and the switch of segment happen under the lock.
-func (s *Store) checkpoint() error {
+// It reports whether the snapshot was written.
+func (s *Store) checkpoint() (bool, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	frozen := s.st.freeze()
 	next, err := createSegment(s.opts.Dir, frozen.seq+1, s.st.size)
@@ -479,7 +485,7 @@ func (s *Store) checkpoint() error {
 		s.st.thaw(frozen)
 		s.records = 0 // try again after another SnapshotEvery records, not after every write
 		s.mu.Unlock()
-		return fmt.Errorf("memstore: start a log segment: %w", err)
+		return false, fmt.Errorf("memstore: start a log segment: %w", err)
 	}
 	old := s.logFile
 	s.logFile, s.logSize, s.records, s.unsynced = next, int64(segmentHeaderLen), 0, false
@@ -492,7 +498,9 @@ func (s *Store) checkpoint() error {
 	if err := old.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	snapErr := writeSnapshot(s.opts.Dir, frozen)
+	done := make(chan error, 1)
+	go func() { done <- writeSnapshotFile(s.opts.Dir, frozen) }()
+	snapErr := s.syncUntil(done)
 	if snapErr != nil {
 		errs = append(errs, snapErr)
 	} else if err := removeSegmentsBefore(s.opts.Dir, frozen.seq+1); err != nil {
@@ -504,5 +512,22 @@ func (s *Store) checkpoint() error {
 		s.unsafeUpTo = 0
 	}
 	s.mu.Unlock()
-	return errors.Join(errs...)
+	return snapErr == nil, errors.Join(errs...)
+}
+
+// syncUntil keeps fsyncing the log every SyncInterval until done delivers:
+// a large snapshot takes seconds on a slow disk, and a power cut meanwhile
+// must not lose more than the usual window of the records written after
+// it. Only the caller rotates the log, so syncLog's file stays open.
+func (s *Store) syncUntil(done <-chan error) error {
+	tick := time.NewTicker(s.opts.SyncInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			s.syncLog()
+		}
+	}
 }

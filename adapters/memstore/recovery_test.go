@@ -399,3 +399,50 @@ func TestFailedLogWriteIsNotAcknowledged(t *testing.T) {
 	defer again.Close()
 	sameObserved(t, observe(t, again), before)
 }
+
+// Writing a snapshot of a large canvas takes a while (about 0.25 s for a
+// painted 2048x2048 one on a fast SSD, seconds on a slow disk); the log
+// after it must still be fsynced every SyncInterval meanwhile, or a power
+// cut during a checkpoint loses more than the promised window.
+func TestLogIsSyncedWhileASnapshotIsWritten(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	writeSnapshotFile = func(dir string, f *frozenState) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+		return writeSnapshot(dir, f)
+	}
+	var mu sync.Mutex
+	synced := map[string]int{}
+	syncLogFile = func(f *os.File) error {
+		mu.Lock()
+		synced[filepath.Base(f.Name())]++
+		mu.Unlock()
+		return f.Sync()
+	}
+	t.Cleanup(func() { writeSnapshotFile, syncLogFile = writeSnapshot, (*os.File).Sync })
+
+	o := newOpener(t, t.TempDir())
+	o.opts.SnapshotEvery = 5
+	o.opts.SyncInterval = 5 * time.Millisecond
+	s := o.open()
+	defer s.Close()
+	defer close(release)
+	placeN(t, s, 5, "a") // due: a checkpoint at seq 5, into log-6
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no checkpoint after SnapshotEvery records")
+	}
+	placeN(t, s, 1, "b") // into log-6, while the snapshot is being written
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	n := synced[segmentName(6)]
+	mu.Unlock()
+	if n == 0 {
+		t.Error("the log was not fsynced for 200 ms (SyncInterval 5 ms) while a snapshot was being written")
+	}
+}
