@@ -446,3 +446,20 @@ func TestLogIsSyncedWhileASnapshotIsWritten(t *testing.T) {
 		t.Error("the log was not fsynced for 200 ms (SyncInterval 5 ms) while a snapshot was being written")
 	}
 }
+
+// A zero-length snapshot (a file system that lost the data of a renamed
+// file) is refused with a clear error, not read as a blank canvas.
+func TestEmptySnapshotIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	s := newOpener(t, dir).open()
+	placeN(t, s, 3, "a")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, snapshotName), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(newOpener(t, dir).opts); err == nil || !strings.Contains(err.Error(), "damaged snapshot") {
+		t.Errorf("a zero-length snapshot: err = %v", err)
+	}
+}

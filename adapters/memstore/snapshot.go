@@ -197,7 +197,7 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 	}
 	got := domain.Size{Width: int(s.u32()), Height: int(s.u32())}
 	if s.err != nil {
-		return nil, fmt.Errorf("%s: %w", path, s.err)
+		return nil, damagedSnapshot(path, s.err)
 	}
 	if got != size {
 		return nil, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, path, got, size)
@@ -284,7 +284,7 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 		}
 	}
 	if s.err != nil {
-		return nil, fmt.Errorf("memstore: damaged snapshot %s (restore it from a backup; without it the log alone is enough only while it starts at seq 1): %w", path, s.err)
+		return nil, damagedSnapshot(path, s.err)
 	}
 	if len(history) > historyCap {
 		history = history[len(history)-historyCap:]
@@ -294,6 +294,10 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 		st.remember(history[i])
 	}
 	return st, nil
+}
+
+func damagedSnapshot(path string, err error) error {
+	return fmt.Errorf("memstore: damaged snapshot %s (restore it from a backup; without it the log alone is enough only while it starts at seq 1): %w", path, err)
 }
 
 // internedOrSelf shares a history event's username with the name table
