@@ -1,9 +1,10 @@
 // Package redisconn builds the go-redis client every Redis adapter shares,
 // from the apps' configuration (REDIS_URL, or the old system's REDIS_HOST,
-// REDIS_PORT and REDIS_PASSWORD), with timeouts chosen so that a dead or
-// unreachable Redis makes calls fail within a few seconds instead of hanging
-// the clients waiting on them. It also classifies errors: anything that means
-// "Redis is not there right now" is wrapped with ports.ErrUnavailable.
+// REDIS_PORT and REDIS_PASSWORD; REDIS_CLUSTER for a Redis Cluster), with
+// timeouts chosen so that a dead or unreachable Redis makes calls fail within
+// a few seconds instead of hanging the clients waiting on them. It also
+// classifies errors: anything that means "Redis is not there right now" is
+// wrapped with ports.ErrUnavailable.
 package redisconn
 
 import (
@@ -11,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -46,23 +49,48 @@ const (
 	MaxRetries = 1
 	// DialAttempts is how often one dial is tried before the command fails.
 	DialAttempts = 1
+	// ClusterMaxRedirects bounds how often a cluster client follows a
+	// redirect or retries a failed node for one command. Two follow a MOVED
+	// and then an ASK (a slot that moved and is still migrating); against a
+	// dead node they make three attempts, 6 s, against the standalone
+	// client's two. go-redis's cluster default (3) would make it 8 s, and its
+	// node clients must not retry on their own (MaxRetries stays -1 there),
+	// or the two loops would multiply.
+	ClusterMaxRedirects = 2
 )
 
 // Options is where Redis is. URL wins when set; otherwise Host and Port
 // (defaulting to DefaultHost and DefaultPort) and Password are used.
+//
+// With Cluster set Redis is a Redis Cluster: the address (or addresses) are
+// only seeds from which the client learns which node serves which slot, and
+// it follows MOVED and ASK redirects. URL may then name further seeds,
+// redis://[:password@]host:port?addr=host2:port2&addr=host3:port3, so the
+// client starts even while one seed is down. A cluster has database 0 only.
 type Options struct {
 	URL      string // redis://[:password@]host:port/db or rediss://...
 	Host     string
 	Port     int
 	Password string
+	Cluster  bool
 }
 
 // ErrBadOptions reports a Redis address that cannot be used.
 var ErrBadOptions = errors.New("redisconn: invalid Redis address")
 
-// New builds a client. It does not dial: go-redis connects lazily, so an app
-// can start while Redis is still coming up and its readiness probe tells.
-func New(o Options) (*redis.Client, error) {
+// New builds the client the options call for: a cluster client when
+// o.Cluster is set, a single-server client otherwise. It does not dial:
+// go-redis connects lazily, so an app can start while Redis is still coming
+// up and its readiness probe tells.
+func New(o Options) (redis.UniversalClient, error) {
+	if o.Cluster {
+		return NewClusterClient(o)
+	}
+	return NewClient(o)
+}
+
+// NewClient builds a client of one Redis server, whatever o.Cluster says.
+func NewClient(o Options) (*redis.Client, error) {
 	opt, err := o.clientOptions()
 	if err != nil {
 		return nil, err
@@ -70,34 +98,33 @@ func New(o Options) (*redis.Client, error) {
 	return redis.NewClient(opt), nil
 }
 
+// NewClusterClient builds a Redis Cluster client, whatever o.Cluster says.
+func NewClusterClient(o Options) (*redis.ClusterClient, error) {
+	opt, err := o.clusterOptions()
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClusterClient(opt), nil
+}
+
 func (o Options) clientOptions() (*redis.Options, error) {
 	var opt *redis.Options
-	if strings.TrimSpace(o.URL) != "" {
-		parsed, err := redis.ParseURL(strings.TrimSpace(o.URL))
+	if raw := strings.TrimSpace(o.URL); raw != "" {
+		parsed, err := redis.ParseURL(raw)
 		if err != nil {
-			// go-redis's message may quote the URL, password included.
-			return nil, fmt.Errorf("%w: REDIS_URL must look like redis://[:password@]host:port/db (%s)", ErrBadOptions, redactedReason(err, o.URL))
+			hint := ""
+			if u, uerr := url.Parse(raw); uerr == nil && u.Query().Has("addr") {
+				hint = "; several addresses (?addr=) need REDIS_CLUSTER=true"
+			}
+			return nil, fmt.Errorf("%w: REDIS_URL must look like redis://[:password@]host:port/db (%s)%s", ErrBadOptions, redactedReason(err, o.URL), hint)
 		}
 		opt = parsed
 	} else {
-		host := strings.TrimSpace(o.Host)
-		if host == "" {
-			host = DefaultHost
+		addr, err := o.hostPort()
+		if err != nil {
+			return nil, err
 		}
-		port := o.Port
-		if port == 0 {
-			port = DefaultPort
-		}
-		if port < 1 || port > 65535 {
-			return nil, fmt.Errorf("%w: port %d is not in 1..65535", ErrBadOptions, o.Port)
-		}
-		if strings.ContainsAny(host, "/ ") {
-			return nil, fmt.Errorf("%w: host %q", ErrBadOptions, host)
-		}
-		opt = &redis.Options{
-			Addr:     net.JoinHostPort(host, strconv.Itoa(port)),
-			Password: o.Password,
-		}
+		opt = &redis.Options{Addr: addr, Password: o.Password}
 	}
 	opt.DialTimeout = DialTimeout
 	opt.DialerRetries = DialAttempts
@@ -110,12 +137,69 @@ func (o Options) clientOptions() (*redis.Options, error) {
 	return opt, nil
 }
 
-func redactedReason(err error, url string) string {
-	msg := err.Error()
-	if url != "" {
-		msg = strings.ReplaceAll(msg, url, "<url>")
+func (o Options) clusterOptions() (*redis.ClusterOptions, error) {
+	var opt *redis.ClusterOptions
+	if raw := strings.TrimSpace(o.URL); raw != "" {
+		parsed, err := redis.ParseClusterURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: with REDIS_CLUSTER, REDIS_URL must look like redis://[:password@]host:port?addr=host2:port2 (%s)", ErrBadOptions, redactedReason(err, o.URL))
+		}
+		// ParseClusterURL ignores the path: a URL asking for database 2
+		// would silently get database 0, the only one a cluster has.
+		if u, err := url.Parse(raw); err == nil && strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
+			return nil, fmt.Errorf("%w: a Redis Cluster has database 0 only, REDIS_URL asks for %q", ErrBadOptions, strings.Trim(u.Path, "/"))
+		}
+		opt = parsed
+	} else {
+		addr, err := o.hostPort()
+		if err != nil {
+			return nil, err
+		}
+		opt = &redis.ClusterOptions{Addrs: []string{addr}, Password: o.Password}
 	}
-	return msg
+	opt.DialTimeout = DialTimeout
+	opt.DialerRetries = DialAttempts
+	opt.ReadTimeout = ReadTimeout
+	opt.WriteTimeout = WriteTimeout
+	opt.PoolTimeout = PoolTimeout
+	opt.MaxRetries = -1
+	opt.MaxRedirects = ClusterMaxRedirects
+	opt.ContextTimeoutEnabled = true
+	return opt, nil
+}
+
+func (o Options) hostPort() (string, error) {
+	host := strings.TrimSpace(o.Host)
+	if host == "" {
+		host = DefaultHost
+	}
+	port := o.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	if port < 1 || port > 65535 {
+		return "", fmt.Errorf("%w: port %d is not in 1..65535", ErrBadOptions, o.Port)
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return "", fmt.Errorf("%w: host %q", ErrBadOptions, host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// userinfo matches the user:password@ part of a URL quoted in a message.
+var userinfo = regexp.MustCompile(`://[^\s"'/]*@`)
+
+// redactedReason is err's message without the URL or any credentials in it:
+// go-redis's and net/url's messages may quote the URL, password included,
+// and the message ends up in logs.
+func redactedReason(err error, rawURL string) string {
+	msg := err.Error()
+	for _, u := range []string{rawURL, strings.TrimSpace(rawURL)} {
+		if u != "" {
+			msg = strings.ReplaceAll(msg, u, "<url>")
+		}
+	}
+	return userinfo.ReplaceAllString(msg, "://<redacted>@")
 }
 
 // WrapUnavailable wraps err with ports.ErrUnavailable when it means Redis
@@ -143,6 +227,14 @@ func replyMeansUnavailable(reply redis.Error) bool {
 	if redis.IsLoadingError(reply) || redis.IsReadOnlyError(reply) || redis.IsClusterDownError(reply) ||
 		redis.IsTryAgainError(reply) || redis.IsMasterDownError(reply) || redis.IsMaxClientsError(reply) ||
 		redis.IsOOMError(reply) || redis.IsNoReplicasError(reply) || redis.IsAuthError(reply) {
+		return true
+	}
+	// A redirect still there after the cluster client's own redirects means
+	// slots are moving right now; a later try lands on the new owner.
+	if _, ok := redis.IsMovedError(reply); ok {
+		return true
+	}
+	if _, ok := redis.IsAskError(reply); ok {
 		return true
 	}
 	// A script or command still running blocks every client until it ends.

@@ -1,7 +1,7 @@
 // Package redistest starts a throw-away Redis in Docker for tests, with
 // testcontainers-go.
 //
-// Two ways to get one:
+// Three ways to get one:
 //
 //   - Start gives a test its own container, terminated when the test ends.
 //     Only such a container may be stopped and started again, or paused
@@ -11,6 +11,10 @@
 //     package's tests do not each pay a second for a fresh one. Users of
 //     Shared must call Flush before relying on an empty Redis, must not run
 //     such tests in parallel with each other, and must never Stop it.
+//   - StartCluster (and StartClusterNode, its one-node case) gives a test a
+//     Redis Cluster of its own, one container per node, whose nodes tell
+//     clients addresses reachable from the host, so a go-redis cluster
+//     client works against it.
 //
 // A package using Shared terminates the container from TestMain:
 //
@@ -81,15 +85,16 @@ type Redis struct {
 // the test ends.
 func Start(t testing.TB) *Redis {
 	t.Helper()
-	return startForTest(t)
+	return startForTest(t, nil)
 }
 
-// startForTest starts a container with extra redis-server flags and
-// terminates it when the test ends.
-func startForTest(t testing.TB, args ...string) *Redis {
+// startForTest starts a container with the extra redis-server flags
+// argsFor gives for its host port (nil: none), and terminates it when the
+// test ends.
+func startForTest(t testing.TB, argsFor func(hostPort int) []string) *Redis {
 	t.Helper()
 	requireDocker(t)
-	r, err := start(context.Background(), tclog.TestLogger(t), args...)
+	r, err := start(context.Background(), tclog.TestLogger(t), argsFor)
 	if r != nil {
 		t.Cleanup(func() {
 			if err := r.terminate(); err != nil {
@@ -98,7 +103,7 @@ func startForTest(t testing.TB, args ...string) *Redis {
 		})
 	}
 	if err != nil {
-		t.Fatalf("redistest: start Redis (%s %v): %v", image(), args, err)
+		t.Fatalf("redistest: start Redis (%s): %v", image(), err)
 	}
 	return r
 }
@@ -117,7 +122,7 @@ func Shared(t testing.TB) *Redis {
 	requireDocker(t)
 	shared.once.Do(func() {
 		// Not the test's logger: the container outlives the first test.
-		shared.r, shared.err = start(context.Background(), quietLogger{})
+		shared.r, shared.err = start(context.Background(), quietLogger{}, nil)
 	})
 	if shared.err != nil {
 		t.Fatalf("redistest: start the shared Redis (%s): %v", image(), shared.err)
@@ -147,9 +152,22 @@ func (r *Redis) Port() int { return r.port }
 // redisconn, so the same fail-fast timeouts), closed when the test ends.
 func (r *Redis) Client(t testing.TB) *goredis.Client {
 	t.Helper()
-	c, err := redisconn.New(redisconn.Options{Host: "127.0.0.1", Port: r.port})
+	c, err := redisconn.NewClient(redisconn.Options{Host: "127.0.0.1", Port: r.port})
 	if err != nil {
 		t.Fatalf("redistest: client: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// ClusterClient returns a cluster client seeded with this node, built the
+// way the apps build theirs, closed when the test ends. The node must be
+// part of a cluster (StartCluster, StartClusterNode).
+func (r *Redis) ClusterClient(t testing.TB) *goredis.ClusterClient {
+	t.Helper()
+	c, err := redisconn.NewClusterClient(redisconn.Options{Host: "127.0.0.1", Port: r.port, Cluster: true})
+	if err != nil {
+		t.Fatalf("redistest: cluster client: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -244,33 +262,129 @@ func (r *Redis) Flush(t testing.TB) {
 // that owns all 16384 slots: a one-node Redis Cluster. A plain client works
 // against it, yet Redis enforces the cluster's rules, so a script or a
 // multi-key command whose keys hash to different slots fails with CROSSSLOT
-// just as it would on a real Cluster.
+// just as it would on a real Cluster; a cluster client works too.
 func StartClusterNode(t testing.TB) *Redis {
 	t.Helper()
-	r := startForTest(t, "--cluster-enabled", "yes")
+	return StartCluster(t, 1).Nodes[0]
+}
+
+// Cluster is a Redis Cluster of masters, one container each, without
+// replicas.
+type Cluster struct {
+	// Nodes in slot order: node i owns the i-th of len(Nodes) equal ranges.
+	Nodes []*Redis
+}
+
+// StartCluster runs, for this test alone, a Redis Cluster of n masters
+// that split the 16384 slots evenly, and returns once every node sees the
+// whole cluster healthy. With two or more nodes a key lives on one node
+// only: a plain client gets MOVED for keys of the others, a cluster client
+// follows.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	if n < 1 {
+		t.Fatalf("redistest: a cluster of %d nodes", n)
+	}
+	c := &Cluster{}
+	for range n {
+		c.Nodes = append(c.Nodes, startForTest(t, clusterArgs))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	c := r.Client(t)
-	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
-		t.Fatalf("redistest: assign every slot to the node: %v", err)
+	first := c.Nodes[0].Client(t)
+	for _, r := range c.Nodes[1:] {
+		// Nodes meet on Docker's network, where each listens on 6379 and its
+		// bus on 16379; only clients use the published ports.
+		ip, err := r.container.ContainerIP(ctx)
+		if err != nil {
+			t.Fatalf("redistest: container IP of a cluster node: %v", err)
+		}
+		if err := first.ClusterMeet(ctx, ip, "6379").Err(); err != nil {
+			t.Fatalf("redistest: CLUSTER MEET %s: %v", ip, err)
+		}
 	}
-	// The node serves keys only once it considers the cluster healthy.
-	for {
-		info, err := c.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			return r
+	const slots = 16384
+	for i, r := range c.Nodes {
+		lo, hi := i*slots/n, (i+1)*slots/n-1
+		if err := r.Client(t).Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
+			t.Fatalf("redistest: assign slots %d-%d: %v", lo, hi, err)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("redistest: cluster state never became ok: %v %q", err, info)
-		case <-time.After(50 * time.Millisecond):
+	}
+	// A node serves keys only once it considers the cluster healthy, and a
+	// client may ask any node for the slot map, so every node must know
+	// every other and its slots.
+	known := fmt.Sprintf("cluster_known_nodes:%d", n)
+	for _, r := range c.Nodes {
+		nc := r.Client(t)
+		for {
+			info, err := nc.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, known) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("redistest: node %s never saw a healthy cluster of %d: %v %q", r.addr, n, err, info)
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
+	}
+	return c
+}
+
+// clusterArgs makes a container a cluster node. Clients outside Docker
+// reach a node only through its published port on the loopback interface,
+// so that is the endpoint it must give in CLUSTER SLOTS and MOVED replies
+// (by default it gives its container address and 6379, or no address at
+// all before it meets a peer). The endpoint is announced as a hostname
+// rather than with cluster-announce-ip, because the announced IP is also
+// what nodes gossip for the cluster bus, and the other containers would
+// then dial their own loopback.
+func clusterArgs(hostPort int) []string {
+	return []string{
+		"--cluster-enabled", "yes",
+		"--cluster-preferred-endpoint-type", "hostname",
+		"--cluster-announce-hostname", "127.0.0.1",
+		"--cluster-announce-port", strconv.Itoa(hostPort),
 	}
 }
 
-// start runs a container; args are redis-server flags added to the
-// defaults.
-func start(ctx context.Context, logger tclog.Logger, args ...string) (*Redis, error) {
+// URL names every node as a seed, the way REDIS_URL does with
+// REDIS_CLUSTER=true.
+func (c *Cluster) URL() string {
+	u := "redis://" + c.Nodes[0].addr
+	for i, r := range c.Nodes[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + r.addr
+	}
+	return u
+}
+
+// Client returns a cluster client seeded with every node and built the way
+// the apps build theirs, closed when the test ends.
+func (c *Cluster) Client(t testing.TB) *goredis.ClusterClient {
+	t.Helper()
+	cc, err := redisconn.NewClusterClient(redisconn.Options{URL: c.URL(), Cluster: true})
+	if err != nil {
+		t.Fatalf("redistest: cluster client: %v", err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}
+
+// Flush deletes every key on every node.
+func (c *Cluster) Flush(t testing.TB) {
+	t.Helper()
+	for _, r := range c.Nodes {
+		r.Flush(t)
+	}
+}
+
+// start runs a container; argsFor, unless nil, gives redis-server flags to
+// add to the defaults, for the host port the container will publish.
+func start(ctx context.Context, logger tclog.Logger, argsFor func(hostPort int) []string) (*Redis, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	var lastErr error
@@ -280,6 +394,10 @@ func start(ctx context.Context, logger tclog.Logger, args ...string) (*Redis, er
 		port, err := freePort()
 		if err != nil {
 			return nil, err
+		}
+		var args []string
+		if argsFor != nil {
+			args = argsFor(port)
 		}
 		ctr, err := tcredis.Run(ctx, image(),
 			testcontainers.WithLogger(logger),
