@@ -49,7 +49,16 @@ func New(client redis.UniversalClient) *Bus {
 
 // Publish sends payload to the channel's current subscribers.
 func (b *Bus) Publish(ctx context.Context, channel string, payload []byte) error {
-	return redisconn.WrapUnavailable("redisbus: publish", b.client.Publish(ctx, channel, payload).Err())
+	cmd := redis.NewIntCmd(ctx, "publish", channel, payload)
+	// go-redis's cluster client takes PUBLISH for a keyless command and
+	// sends each one to the next master in turn; messages that entered the
+	// cluster through different nodes can overtake each other on their way
+	// to a subscriber, breaking a publisher's order. Routed by the channel's
+	// slot, one channel's messages all go through the same node. A client of
+	// a single Redis ignores the key position.
+	cmd.SetFirstKeyPos(1)
+	_ = b.client.Process(ctx, cmd)
+	return redisconn.WrapUnavailable("redisbus: publish", cmd.Err())
 }
 
 // Subscribe delivers the channels' messages to handle until ctx ends; see

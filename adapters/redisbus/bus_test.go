@@ -23,6 +23,17 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestContractOnCluster runs the contract through cluster clients on a
+// Redis Cluster of three nodes: classic Pub/Sub is broadcast to the whole
+// cluster, so a message published on the node one client picks reaches a
+// subscriber connected to another.
+func TestContractOnCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	bustest.Run(t, func(t *testing.T) func() ports.Bus {
+		return func() ports.Bus { return redisbus.New(c.Client(t)) }
+	})
+}
+
 func TestSubscribeRejectsNonsense(t *testing.T) {
 	bus := redisbus.New(redistest.Shared(t).Client(t))
 	ctx := context.Background()

@@ -23,14 +23,16 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// TestContractOnClusterNode runs the same contract on a one-node Redis
-// Cluster, where a script or an MGET whose keys span slots fails with
-// CROSSSLOT: presence's keys must share one hash slot.
-func TestContractOnClusterNode(t *testing.T) {
-	r := redistest.StartClusterNode(t)
+// TestContractOnCluster runs the same contract through a cluster client on
+// a Redis Cluster of three nodes, each owning a third of the slots: the
+// client must find the node that owns {presence} (a plain client would get
+// MOVED from the others), and a script or an MGET whose keys span slots
+// would fail with CROSSSLOT, so presence's keys must share one hash slot.
+func TestContractOnCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
 	presencetest.Run(t, func(t *testing.T) func() ports.Presence {
-		r.Flush(t)
-		return func() ports.Presence { return redispresence.New(r.Client(t)) }
+		c.Flush(t)
+		return func() ports.Presence { return redispresence.New(c.Client(t)) }
 	})
 }
 
