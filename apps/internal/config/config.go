@@ -26,6 +26,7 @@ type Config struct {
 	RedisHost       string
 	RedisPort       int
 	RedisPassword   string
+	RedisCluster    bool
 	Width, Height   int
 	DataDir         string
 	HistorySize     int
@@ -46,8 +47,9 @@ type Config struct {
 func (c Config) Size() domain.Size { return domain.Size{Width: c.Width, Height: c.Height} }
 
 // UsesRedis reports whether Redis was configured at all (the playground
-// runs embedded otherwise).
-func (c Config) UsesRedis() bool { return c.RedisURL != "" || c.RedisHost != "" }
+// runs embedded otherwise). REDIS_CLUSTER alone counts: whoever says the
+// Redis is a cluster wants Redis, at the default address if no other.
+func (c Config) UsesRedis() bool { return c.RedisURL != "" || c.RedisHost != "" || c.RedisCluster }
 
 // Setting names one configurable value.
 type Setting string
@@ -104,6 +106,35 @@ func strOpt(dst func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *dst(c) = v; return nil }
 }
 
+func boolOpt(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
+// isSwitch reports whether o is an on/off setting, which as a flag may be
+// given bare (--redis-cluster) like a Go bool flag.
+func (o option) isSwitch() bool { return o.def == "false" || o.def == "true" }
+
+// switchValue is a switch's flag: a string, so that it is read and
+// validated like every other setting, marked as boolean so that the flag
+// package accepts it without a value.
+type switchValue string
+
+func (v *switchValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return string(*v)
+}
+func (v *switchValue) Set(s string) error { *v = switchValue(s); return nil }
+func (v *switchValue) IsBoolFlag() bool   { return true }
+
 func durOpt(dst func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -122,6 +153,7 @@ func options(defaultPort int) []option {
 		{Redis, "redis-host", "REDIS_HOST", "", "Redis host (the old system's variable)", strOpt(func(c *Config) *string { return &c.RedisHost })},
 		{Redis, "redis-port", "REDIS_PORT", "6379", "Redis port", intOpt(func(c *Config) *int { return &c.RedisPort }, 1, 65535)},
 		{Redis, "redis-password", "REDIS_PASSWORD", "", "Redis password", strOpt(func(c *Config) *string { return &c.RedisPassword })},
+		{Redis, "redis-cluster", "REDIS_CLUSTER", "false", "Redis is a Redis Cluster; REDIS_URL may add seed nodes with ?addr=host:port&addr=...", boolOpt(func(c *Config) *bool { return &c.RedisCluster })},
 		{Canvas, "canvas-width", "CANVAS_WIDTH", strconv.Itoa(domain.DefaultWidth), "canvas width in pixels", intOpt(func(c *Config) *int { return &c.Width }, 1, domain.MaxSide)},
 		{Canvas, "canvas-height", "CANVAS_HEIGHT", strconv.Itoa(domain.DefaultHeight), "canvas height in pixels", intOpt(func(c *Config) *int { return &c.Height }, 1, domain.MaxSide)},
 		{DataDir, "data-dir", "DATA_DIR", "./data", "directory of the embedded store (log and snapshots)", strOpt(func(c *Config) *string { return &c.DataDir })},
@@ -219,7 +251,14 @@ func Load(spec Spec, args []string, getenv func(string) string, out io.Writer) (
 		if e := getenv(o.env); e != "" {
 			v = e
 		}
-		values[o.flag] = fs.String(o.flag, v, fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def))
+		usage := fmt.Sprintf("%s (env %s, default %q)", o.usage, o.env, o.def)
+		if o.isSwitch() {
+			sv := switchValue(v)
+			fs.Var(&sv, o.flag, usage)
+			values[o.flag] = (*string)(&sv)
+			continue
+		}
+		values[o.flag] = fs.String(o.flag, v, usage)
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(out, "%s: %s\n\nUsage: %s [flags]\n\nEvery flag can also be set by the environment variable named with it; the flag wins.\n\n", spec.App, spec.Description, spec.App)

@@ -82,6 +82,42 @@ func TestHelpListsExactlyTheAppsSettings(t *testing.T) {
 	}
 }
 
+func TestRedisCluster(t *testing.T) {
+	c, err := Load(testSpec, nil, env(nil), io.Discard)
+	if err != nil || c.RedisCluster {
+		t.Fatalf("default: cluster %v, %v", c.RedisCluster, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, map[string]string{"REDIS_CLUSTER": "true"}, true},
+		{nil, map[string]string{"REDIS_CLUSTER": "1"}, true},
+		{[]string{"--redis-cluster"}, nil, true},
+		{[]string{"--redis-cluster", "--port", "4000"}, nil, true},
+		{[]string{"--redis-cluster=false"}, map[string]string{"REDIS_CLUSTER": "true"}, false},
+		{nil, map[string]string{"REDIS_CLUSTER": "false"}, false},
+	} {
+		c, err := Load(testSpec, tc.args, env(tc.env), io.Discard)
+		if err != nil || c.RedisCluster != tc.want {
+			t.Errorf("args %v env %v: cluster %v, %v; want %v", tc.args, tc.env, c.RedisCluster, err, tc.want)
+		}
+	}
+	// Saying the Redis is a cluster is asking for Redis, even at the
+	// default address.
+	if c, _ := Load(testSpec, []string{"--redis-cluster"}, env(nil), io.Discard); !c.UsesRedis() {
+		t.Error("REDIS_CLUSTER=true alone does not use Redis")
+	}
+	if _, err := Load(testSpec, nil, env(map[string]string{"REDIS_CLUSTER": "yes please"}), io.Discard); err == nil || !strings.Contains(err.Error(), "REDIS_CLUSTER") {
+		t.Errorf("REDIS_CLUSTER=yes please: err %v, want a clear error", err)
+	}
+	var out bytes.Buffer
+	if _, err := Load(testSpec, []string{"--help"}, env(nil), &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "REDIS_CLUSTER") {
+		t.Errorf("help does not list REDIS_CLUSTER (%v):\n%s", err, out.String())
+	}
+}
+
 func TestRESTLimitAndTrustedProxies(t *testing.T) {
 	spec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit}}
 	c, err := Load(spec, nil, env(nil), io.Discard)

@@ -66,15 +66,19 @@ func Redis() fx.Option {
 	)
 }
 
-func newRedisClient(lc fx.Lifecycle, cfg config.Config) (redis.UniversalClient, error) {
+func newRedisClient(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) (redis.UniversalClient, error) {
 	host := cfg.RedisHost
 	if host == "" && cfg.RedisURL == "" {
 		host = "localhost"
 	}
-	c, err := redisconn.New(redisconn.Options{URL: cfg.RedisURL, Host: host, Port: cfg.RedisPort, Password: cfg.RedisPassword})
+	c, err := redisconn.New(redisconn.Options{URL: cfg.RedisURL, Host: host, Port: cfg.RedisPort, Password: cfg.RedisPassword, Cluster: cfg.RedisCluster})
 	if err != nil {
 		return nil, fmt.Errorf("redis configuration: %w", err)
 	}
+	// The kind of client explains otherwise puzzling failures: a plain client
+	// gets MOVED from a multi-node cluster, a cluster client gets "cluster
+	// support disabled" from a plain Redis.
+	log.Info("redis client", "cluster", cfg.RedisCluster)
 	lc.Append(fx.StopHook(c.Close))
 	return c, nil
 }
