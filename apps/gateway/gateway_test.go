@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,69 @@ func TestGatewaysShareRedis(t *testing.T) {
 	start := time.Now()
 	waitFor(t, alice, 20*time.Second, func(s wsclient.Stats) bool { return s.ActiveUsers == 1 })
 	t.Logf("a SIGKILLed gateway stopped being counted after %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+// TestGatewaysOnRedisCluster: gateways and the api with REDIS_CLUSTER=true
+// on a Redis Cluster of three nodes, where {canvas} lives on the first node
+// and {presence} on the last. One gateway knows only the middle node, which
+// holds neither (a plain client would get MOVED for every canvas and
+// presence command), the others are given every node as a seed. Pixels,
+// presence and the snapshot behave as on a single Redis.
+func TestGatewaysOnRedisCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	seeds := []string{"REDIS_CLUSTER=true", "REDIS_URL=" + c.URL()}
+	middle := []string{"REDIS_CLUSTER=true", "REDIS_HOST=127.0.0.1", "REDIS_PORT=" + strconv.Itoa(c.Nodes[1].Port()), "LOG_LEVEL=info"}
+	gwBin := testbin.Build(t, "./apps/gateway")
+	gw1, gw2 := testbin.Start(t, gwBin, middle...), testbin.Start(t, gwBin, seeds...)
+	api := testbin.Start(t, testbin.Build(t, "./apps/api"), seeds...)
+
+	alice, bob := dial(t, gw1.WS("/ws"), "Alice"), dial(t, gw2.WS("/ws"), "Bob")
+	for _, cl := range []*wsclient.Client{alice, bob} {
+		waitFor(t, cl, 10*time.Second, func(u wsclient.UserList) bool {
+			return len(u.Users) == 2 && u.Users[0] == "Alice" && u.Users[1] == "Bob"
+		})
+	}
+	const each = 10
+	for i := range each {
+		if err := alice.PlacePixel(i, 1, "#FF0000", "a"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.PlacePixel(i, 2, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	orders := make([][]uint64, 2)
+	for k, cl := range []*wsclient.Client{alice, bob} {
+		for len(orders[k]) < 2*each {
+			p := waitFor(t, cl, 10*time.Second, func(wsclient.PixelUpdated) bool { return true })
+			orders[k] = append(orders[k], p.Seq)
+		}
+	}
+	for i := range orders[0] {
+		if orders[0][i] != orders[1][i] || orders[0][i] != uint64(i+1) {
+			t.Fatalf("delivery orders differ or skip at %d: %v vs %v", i, orders[0], orders[1])
+		}
+	}
+	var canvas struct {
+		Seq    uint64
+		Pixels map[string]string
+	}
+	getJSON(t, api.URL("/api/canvas"), &canvas)
+	if canvas.Seq != 2*each || !strings.EqualFold(canvas.Pixels["9,1"], "#FF0000") || !strings.EqualFold(canvas.Pixels["9,2"], "#0000FF") {
+		t.Fatalf("api snapshot: seq %d, pixels %v", canvas.Seq, canvas.Pixels)
+	}
+	for _, p := range []*testbin.Process{gw1, gw2, api} {
+		var health struct{ Redis string }
+		getJSON(t, p.URL("/health"), &health)
+		var ready map[string]any
+		if code := getJSON(t, p.URL("/ready"), &ready); health.Redis != "connected" || code != http.StatusOK {
+			t.Errorf("health %+v, /ready %d %v", health, code, ready)
+		}
+	}
+	if !strings.Contains(gw1.Logs(), "cluster=true") {
+		t.Errorf("the gateway does not say it uses a cluster client:\n%s", gw1.Logs())
+	}
 }
 
 // TestRedisOutage: while Redis is down the gateway keeps its connections,
