@@ -295,7 +295,9 @@ const RECORD_ANNOUNCEMENTS = `(() => {
 })()`;
 
 test('hover card: who painted a pixel from before the page loaded, asked once', { skip, timeout: 60000 }, async (t) => {
-  const { srv, page, hook } = await setup(t);
+  // The api answers slowly: the card's once-a-second refresh comes while the
+  // question is in flight and must not ask again.
+  const { srv, page, hook } = await setup(t, { pixelLookupDelayMs: 1500 });
   const other = await openSocket(srv.port);
   t.after(() => other.close());
   other.send({ type: 'set_username', username: 'Ada' });
@@ -308,7 +310,7 @@ test('hover card: who painted a pixel from before the page loaded, asked once', 
   assert.ok((await hook.state()).seq > srv.state().pixel(6, 7).seq);
   const p = await hook.point(6, 7);
   await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
-  await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Ada · ")', 5000);
+  await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Ada · ")', 8000);
   assert.match(await page.evaluate('document.getElementById("sb-who").textContent'), /^#E50000 · Ada · /);
   // Cached: the card is refreshed every second but the server is not asked again.
   await page.sleep(2500);

@@ -52,7 +52,7 @@ const hexOf = (p, i) => '#' + [p[i * 3], p[i * 3 + 1], p[i * 3 + 2]].map((v) => 
  * @param {number} [o.port=0] 0 picks a free port
  * @returns {Promise<{url: string, port: number, close: () => Promise<void>, restart: Function, drop: Function, forget: Function, setSilent: Function, setBlackhole: Function, state: Function}>}
  */
-export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40 } = {}) {
+export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40, pixelLookupDelayMs = 0 } = {}) {
   const W = width;
   const H = height;
   const pixels = new Uint8Array(W * H * 3).fill(255);
@@ -334,6 +334,12 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       const y = +pm[2];
       if (x < 0 || y < 0 || x >= W || y >= H) return json(400, { error: 'Coordinates out of bounds' });
       pixelLookups.push(`${x},${y}`);
+      // A slow answer, as from a loaded api, when the test asks for one.
+      if (pixelLookupDelayMs > 0) {
+        const t = setTimeout(() => json(200, { x, y, ...control.state().pixel(x, y) }), pixelLookupDelayMs);
+        res.on('close', () => clearTimeout(t));
+        return;
+      }
       return json(200, { x, y, ...control.state().pixel(x, y) });
     }
     // Static files, never outside ROOT.

@@ -113,6 +113,9 @@ export class App {
     this.keyAnnounceTimer = null;
     this.hoverFetch = null;
     this.hoverTimer = null;
+    // The pixel (board index) whose painter is being asked for, scheduled or
+    // in flight: refreshes of the card while it is pending must not ask again.
+    this.hoverAsking = null;
     this.stroke = null;
     this.strokeColor = null;
     this.strokeCount = 0;
@@ -731,7 +734,7 @@ export class App {
       coordsEl.textContent = this.coarsePointer ? 'Tap to paint · pinch to zoom' : '–';
       whoEl.textContent = '';
       this.$('hover-card').hidden = true;
-      clearTimeout(this.hoverTimer);
+      this.cancelPixelInfo();
       return;
     }
     const i = this.board.index(p.x, p.y);
@@ -747,8 +750,11 @@ export class App {
       else who = `${info.username} · ${info.timestamp ? timeAgo(info.timestamp, Date.now()) : 'earlier'}`;
     } else {
       who = 'Looking up who painted it…';
-      if (refetch) {
+      if (refetch && this.hoverAsking !== i) {
+        // A question about another pixel still in flight may finish and be
+        // cached; it is aborted only when this one is sent.
         clearTimeout(this.hoverTimer);
+        this.hoverAsking = i;
         this.hoverTimer = setTimeout(() => this.fetchPixelInfo(p.x, p.y), HOVER_FETCH_DELAY_MS);
       }
     }
@@ -774,8 +780,16 @@ export class App {
   forgetPixelInfo() {
     this.pixelInfo.clear();
     // An answer in flight describes the canvas before; it must not be cached.
+    this.cancelPixelInfo();
+  }
+
+  /** Stop asking who painted a pixel: the question is scheduled or in flight. */
+  cancelPixelInfo() {
+    clearTimeout(this.hoverTimer);
+    this.hoverTimer = null;
     if (this.hoverFetch) this.hoverFetch.abort();
     this.hoverFetch = null;
+    this.hoverAsking = null;
   }
 
   async fetchPixelInfo(x, y) {
@@ -806,7 +820,10 @@ export class App {
       if (err && err.name === 'AbortError') return;
       entry = { username: null, timestamp: null, known: board.knownSeq(i), error: true };
     } finally {
-      if (this.hoverFetch === ctl) this.hoverFetch = null;
+      if (this.hoverFetch === ctl) {
+        this.hoverFetch = null;
+        if (this.hoverAsking === i) this.hoverAsking = null;
+      }
     }
     if (board !== this.board) return;
     this.pixelInfo.delete(i);
