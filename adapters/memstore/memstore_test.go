@@ -174,6 +174,38 @@ func segments(t *testing.T, dir string) []segment {
 	return segs
 }
 
+// recordOffset is where record n (counting from 0) of a segment's bytes
+// begins.
+func recordOffset(t *testing.T, data []byte, n int) int {
+	t.Helper()
+	off := segmentHeaderLen
+	for i := 0; i < n; i++ {
+		_, size, err := decodeRecord(data[off:])
+		if err != nil {
+			t.Fatalf("record %d of the segment: %v", i, err)
+		}
+		off += size
+	}
+	return off
+}
+
+// corruptRecord flips a bit in the body of record n (counting from 0) of
+// the segment at path, as a bad disk would, and returns the segment's bytes
+// as now stored and where that record begins.
+func corruptRecord(t *testing.T, path string, n int) (data []byte, off int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off = recordOffset(t, data, n)
+	data[off+recordHeaderLen+3] ^= 0x40
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data, off
+}
+
 func TestRestartAfterClose(t *testing.T) {
 	o := newOpener(t, t.TempDir())
 	s := o.open()
@@ -321,24 +353,7 @@ func TestCorruptRecordInTheMiddleKeepsWhatPrecedesIt(t *testing.T) {
 	events := placeN(t, s, 10, "a")
 	crashDir := copyDir(t, dir)
 	s.Close()
-	seg := segments(t, crashDir)[0].path
-	data, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Find record 6 and flip a byte of its body.
-	off := segmentHeaderLen
-	for i := 0; i < 5; i++ {
-		_, n, err := decodeRecord(data[off:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		off += n
-	}
-	data[off+recordHeaderLen+3] ^= 0x40
-	if err := os.WriteFile(seg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corruptRecord(t, segments(t, crashDir)[0].path, 5)
 	c := newOpener(t, crashDir).open()
 	defer c.Close()
 	got := observe(t, c)

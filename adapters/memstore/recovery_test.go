@@ -130,15 +130,7 @@ func TestEmptySegmentAheadOfTheLogIsNotReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := segmentHeaderLen
-	for i := 0; i < 5; i++ {
-		_, n, err := decodeRecord(data[off:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		off += n
-	}
-	if err := os.Truncate(seg.path, int64(off)); err != nil {
+	if err := os.Truncate(seg.path, int64(recordOffset(t, data, 5))); err != nil {
 		t.Fatal(err)
 	}
 	f, err := createSegment(crashDir, 16, testSize)
@@ -182,23 +174,7 @@ func TestCutRecordsAreSetAsideNotDestroyed(t *testing.T) {
 	placeN(t, s, 10, "a")
 	crashDir := copyDir(t, dir)
 	s.Close()
-	seg := segments(t, crashDir)[0].path
-	data, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := segmentHeaderLen
-	for i := 0; i < 5; i++ {
-		_, n, err := decodeRecord(data[off:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		off += n
-	}
-	data[off+recordHeaderLen+3] ^= 0x40
-	if err := os.WriteFile(seg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	data, off := corruptRecord(t, segments(t, crashDir)[0].path, 5)
 	c := newOpener(t, crashDir).open()
 	if seq, _ := c.LatestSeq(context.Background()); seq != 5 {
 		t.Fatalf("LatestSeq = %d, want 5", seq)
@@ -221,14 +197,7 @@ func TestCutRecordsAreSetAsideNotDestroyed(t *testing.T) {
 		if seg.first != 1 {
 			t.Fatalf("round %d: segments %+v", round, segments(t, crash))
 		}
-		data, err := os.ReadFile(seg.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data[segmentHeaderLen+recordHeaderLen+3] ^= 0x40
-		if err := os.WriteFile(seg.path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		data, _ := corruptRecord(t, seg.path, 0)
 		firsts = append(firsts, data)
 		if err := os.RemoveAll(dir2); err != nil {
 			t.Fatal(err)

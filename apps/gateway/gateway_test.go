@@ -60,29 +60,24 @@ func getJSON(t *testing.T, url string, into any) int {
 	return resp.StatusCode
 }
 
-// TestGatewaysShareRedis: two gateway processes and the api on one Redis.
-// Clients on different gateways receive each other's pixels, all of them,
-// in the same seq order; presence counts both; a gateway killed with
-// SIGKILL stops being counted within seconds.
-func TestGatewaysShareRedis(t *testing.T) {
-	r := redistest.Start(t)
-	env := []string{"REDIS_URL=redis://" + r.Addr() + "/0"}
-	gwBin := testbin.Build(t, "./apps/gateway")
-	gw1, gw2 := testbin.Start(t, gwBin, env...), testbin.Start(t, gwBin, env...)
-	api := testbin.Start(t, testbin.Build(t, "./apps/api"), env...)
-
-	alice, bob := dial(t, gw1.WS("/ws"), "Alice"), dial(t, gw2.WS("/"), "Bob")
+// twoArtistsDraw connects Alice through one gateway and Bob through
+// another, waits until each sees both names, and has each draw `each`
+// pixels (Alice red on row aliceRow, Bob blue on row bobRow). It returns
+// the seqs in the order both received them, having checked that the two
+// orders are the same and skip nothing.
+func twoArtistsDraw(t *testing.T, aliceURL, bobURL string, each, aliceRow, bobRow int) (alice, bob *wsclient.Client, seqs []uint64) {
+	t.Helper()
+	alice, bob = dial(t, aliceURL, "Alice"), dial(t, bobURL, "Bob")
 	for _, c := range []*wsclient.Client{alice, bob} {
 		waitFor(t, c, 10*time.Second, func(u wsclient.UserList) bool {
 			return len(u.Users) == 2 && u.Users[0] == "Alice" && u.Users[1] == "Bob"
 		})
 	}
-	const each = 30
 	for i := 0; i < each; i++ {
-		if err := alice.PlacePixel(i%50, 0, "#FF0000", "a"+strconv.Itoa(i)); err != nil {
+		if err := alice.PlacePixel(i%50, aliceRow, "#FF0000", "a"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
-		if err := bob.PlacePixel(i%50, 0, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
+		if err := bob.PlacePixel(i%50, bobRow, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond) // inside the default 20/s per connection
@@ -99,13 +94,29 @@ func TestGatewaysShareRedis(t *testing.T) {
 			t.Fatalf("delivery orders differ or skip at %d: %v vs %v", i, orders[0], orders[1])
 		}
 	}
+	return alice, bob, orders[0]
+}
+
+// TestGatewaysShareRedis: two gateway processes and the api on one Redis.
+// Clients on different gateways receive each other's pixels, all of them,
+// in the same seq order; presence counts both; a gateway killed with
+// SIGKILL stops being counted within seconds.
+func TestGatewaysShareRedis(t *testing.T) {
+	r := redistest.Start(t)
+	env := []string{"REDIS_URL=redis://" + r.Addr() + "/0"}
+	gwBin := testbin.Build(t, "./apps/gateway")
+	gw1, gw2 := testbin.Start(t, gwBin, env...), testbin.Start(t, gwBin, env...)
+	api := testbin.Start(t, testbin.Build(t, "./apps/api"), env...)
+
+	// Both draw on the same row: every pixel is contested.
+	alice, _, seqs := twoArtistsDraw(t, gw1.WS("/ws"), gw2.WS("/"), 30, 0, 0)
 	var canvas struct {
 		Seq    uint64
 		Pixels map[string]string
 	}
 	getJSON(t, api.URL("/api/canvas"), &canvas)
-	if canvas.Seq != orders[0][len(orders[0])-1] {
-		t.Fatalf("api snapshot seq %d, last delivered %d", canvas.Seq, orders[0][len(orders[0])-1])
+	if canvas.Seq != seqs[len(seqs)-1] {
+		t.Fatalf("api snapshot seq %d, last delivered %d", canvas.Seq, seqs[len(seqs)-1])
 	}
 	var health struct {
 		Redis       string
@@ -137,33 +148,10 @@ func TestGatewaysOnRedisCluster(t *testing.T) {
 	gw1, gw2 := testbin.Start(t, gwBin, middle...), testbin.Start(t, gwBin, seeds...)
 	api := testbin.Start(t, testbin.Build(t, "./apps/api"), seeds...)
 
-	alice, bob := dial(t, gw1.WS("/ws"), "Alice"), dial(t, gw2.WS("/ws"), "Bob")
-	for _, cl := range []*wsclient.Client{alice, bob} {
-		waitFor(t, cl, 10*time.Second, func(u wsclient.UserList) bool {
-			return len(u.Users) == 2 && u.Users[0] == "Alice" && u.Users[1] == "Bob"
-		})
-	}
 	const each = 10
-	for i := range each {
-		if err := alice.PlacePixel(i, 1, "#FF0000", "a"+strconv.Itoa(i)); err != nil {
-			t.Fatal(err)
-		}
-		if err := bob.PlacePixel(i, 2, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	orders := make([][]uint64, 2)
-	for k, cl := range []*wsclient.Client{alice, bob} {
-		for len(orders[k]) < 2*each {
-			p := waitFor(t, cl, 10*time.Second, func(wsclient.PixelUpdated) bool { return true })
-			orders[k] = append(orders[k], p.Seq)
-		}
-	}
-	for i := range orders[0] {
-		if orders[0][i] != orders[1][i] || orders[0][i] != uint64(i+1) {
-			t.Fatalf("delivery orders differ or skip at %d: %v vs %v", i, orders[0], orders[1])
-		}
+	_, _, seqs := twoArtistsDraw(t, gw1.WS("/ws"), gw2.WS("/ws"), each, 1, 2)
+	if seqs[0] != 1 {
+		t.Fatalf("the first pixel on an empty cluster has seq %d, want 1", seqs[0])
 	}
 	var canvas struct {
 		Seq    uint64
