@@ -309,8 +309,11 @@ func (st *state) internedOrSelf(name string) string {
 	return name
 }
 
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
+// syncDir makes a rename, a removal or a new file in dir durable. A
+// variable so that tests can see when it is called.
+var syncDir = syncDirectory
+
+func syncDirectory(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -113,7 +113,23 @@ type replayResult struct {
 // refuses to start because of one. A log whose start is missing (it begins
 // after the snapshot's seq) is different: no crash leaves that, so it is
 // an error, and the directory is left as it was.
-func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
+func replay(dir string, st *state, log *slog.Logger) (res replayResult, err error) {
+	// Removals, renames and side files are directory changes a power cut
+	// can undo. Undone after writes resumed, they would bring back segments
+	// holding the seqs that new records now take, so they are made durable
+	// before replay hands the log over.
+	repaired := false
+	defer func() {
+		if err != nil || !repaired {
+			return
+		}
+		if serr := syncDir(dir); serr != nil {
+			if res.file != nil {
+				res.file.Close()
+			}
+			res, err = replayResult{}, fmt.Errorf("memstore: make the log's repairs durable: %w", serr)
+		}
+	}()
 	segs, err := listSegments(dir)
 	if err != nil {
 		return replayResult{}, err
@@ -130,6 +146,7 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 			// Created by a checkpoint that crashed before the header was
 			// synced: it cannot hold records.
 			log.Warn("memstore: log segment has no header; starting it afresh", "file", seg.path, "bytes", len(data))
+			repaired = true
 			if err := os.Remove(seg.path); err != nil {
 				return replayResult{}, err
 			}
@@ -184,6 +201,7 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 			// checkpoint at seq first-1 would recreate (truncate) the file
 			// holding the records it is about to cover.
 			log.Warn("memstore: removing an empty log segment ahead of the log", "file", seg.path, "kept_seq", st.seq)
+			repaired = true
 			if err := os.Remove(seg.path); err != nil {
 				return replayResult{}, err
 			}
@@ -204,6 +222,7 @@ func replay(dir string, st *state, log *slog.Logger) (replayResult, error) {
 		if cut != nil {
 			log.Warn("memstore: cutting the log at a damaged record; later records are dropped",
 				"file", seg.path, "offset", off, "dropped_bytes", len(data)-off, "reason", cut.Error(), "kept_seq", st.seq)
+			repaired = true
 			for _, later := range segs[i+1:] {
 				if err := setAside(later.path, log); err != nil {
 					return replayResult{}, err
@@ -278,6 +297,10 @@ func keepTail(path string, tail []byte, log *slog.Logger) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// The copy must be durable before the log is cut.
+		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		return fmt.Errorf("keep the records cut off %s: %w", path, err)
