@@ -32,7 +32,14 @@ async function setup(t, serverOpts = {}, pageOpts = {}) {
     await srv.close();
   });
   await page.navigate(`${srv.url}/`);
-  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
+  try {
+    await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
+  } catch (e) {
+    // Say what the page was doing: a flake here is otherwise a mystery.
+    const seen = await page.evaluate(`JSON.stringify({ href: location.href, ready: document.readyState,
+      app: window.__pixelPlayground ? window.__pixelPlayground.state() : null, conn: document.getElementById('conn-text')?.textContent })`).catch((err) => String(err));
+    throw new Error(`${e.message}; the page: ${seen}; server: ${JSON.stringify(srv.state())}`);
+  }
   const hook = {
     state: () => page.evaluate('window.__pixelPlayground.state()'),
     pixelAt: (x, y) => page.evaluate(`window.__pixelPlayground.pixelAt(${x}, ${y})`),

@@ -19,6 +19,7 @@ import { colorLabel, hexToInt, intToHex, normalizeHex, PALETTE } from './lib/col
 import { Connection } from './lib/connection.js';
 import { RemoteCursors, throttle } from './lib/cursors.js';
 import { resolveEndpoints, withSince } from './lib/endpoints.js';
+import { fetchAnswered } from './lib/http.js';
 import { countdown, exportScale, fileStamp, timeAgo, zoomPercent } from './lib/format.js';
 import { Stroke } from './lib/line.js';
 import { loadPrefs, pushRecent, saveColor, saveGrid, saveRecent, saveUsername } from './lib/prefs.js';
@@ -42,6 +43,15 @@ const CONFIRM_TIMEOUT_MS = 10000;
 /** After `connected` with a since, `resumed` should follow; if not, reload. */
 const RESUME_WAIT_MS = 8000;
 const HOVER_FETCH_DELAY_MS = 250;
+/**
+ * A REST read whose server has not begun to answer in this long is given up
+ * (and, for the snapshot, retried): without a deadline a stuck server would
+ * leave the page loading, or a hover card asking, for ever.
+ */
+const SNAPSHOT_ANSWER_MS = 15000;
+const PIXEL_INFO_ANSWER_MS = 10000;
+/** A failed "who painted it" is asked again after this long, not never. */
+const PIXEL_INFO_RETRY_MS = 5000;
 const CURSOR_INTERVAL_MS = 66; // ~15 per second
 /** The keyboard cursor's position is announced once it rests this long. */
 const KEY_CURSOR_ANNOUNCE_MS = 350;
@@ -176,7 +186,7 @@ export class App {
   /** Fetch the canvas: the packed RGB form, or the JSON form from older servers. */
   async fetchSnapshot() {
     const api = this.endpoints.apiBase;
-    const res = await fetch(`${api}/api/canvas/raw`, { cache: 'no-store' });
+    const res = await fetchAnswered(`${api}/api/canvas/raw`, { cache: 'no-store' }, SNAPSHOT_ANSWER_MS);
     if (res.ok) {
       const w = parseInt(res.headers.get('X-Canvas-Width') || '', 10);
       const h = parseInt(res.headers.get('X-Canvas-Height') || '', 10);
@@ -190,7 +200,7 @@ export class App {
     } else if (res.status >= 500) {
       throw new Error(`HTTP ${res.status}`);
     }
-    const jr = await fetch(`${api}/api/canvas`, { cache: 'no-store' });
+    const jr = await fetchAnswered(`${api}/api/canvas`, { cache: 'no-store' }, SNAPSHOT_ANSWER_MS);
     if (!jr.ok) throw new Error(`HTTP ${jr.status}`);
     const j = await jr.json();
     const w = j.width;
@@ -744,7 +754,7 @@ export class App {
     const info = this.pixelInfo.get(i);
     if (pending && pending.length) {
       who = this.phase === 'live' ? 'Your pixel · sending…' : 'Your pixel · waiting for connection';
-    } else if (info && info.known === this.board.knownSeq(i)) {
+    } else if (info && info.known === this.board.knownSeq(i) && !(info.error && Date.now() - info.at > PIXEL_INFO_RETRY_MS)) {
       if (info.error) who = 'Artist unknown (could not ask the server)';
       else if (!info.username) who = 'Not painted yet';
       else who = `${info.username} · ${info.timestamp ? timeAgo(info.timestamp, Date.now()) : 'earlier'}`;
@@ -802,7 +812,7 @@ export class App {
     const knownBefore = board.knownSeq(i);
     let entry;
     try {
-      const res = await fetch(`${this.endpoints.apiBase}/api/pixel/${x}/${y}`, { signal: ctl.signal, cache: 'no-store' });
+      const res = await fetchAnswered(`${this.endpoints.apiBase}/api/pixel/${x}/${y}`, { signal: ctl.signal, cache: 'no-store' }, PIXEL_INFO_ANSWER_MS);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const j = await res.json();
       // The answer's seq is the pixel's own last write, usually far below the
@@ -818,7 +828,7 @@ export class App {
       entry = { username, timestamp: Number.isFinite(j.timestamp) ? j.timestamp : null, known: board.knownSeq(i) };
     } catch (err) {
       if (err && err.name === 'AbortError') return;
-      entry = { username: null, timestamp: null, known: board.knownSeq(i), error: true };
+      entry = { username: null, timestamp: null, known: board.knownSeq(i), error: true, at: Date.now() };
     } finally {
       if (this.hoverFetch === ctl) {
         this.hoverFetch = null;
