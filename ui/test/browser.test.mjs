@@ -17,6 +17,20 @@ import { openSocket } from './support/wsclient.mjs';
 const enabled = process.env.UI_E2E === '1';
 const skip = enabled ? false : 'set UI_E2E=1 to run the browser tests (they need Chromium)';
 
+/** Load the page from srv and wait until it is live. */
+async function openApp(page, srv) {
+  await page.navigate(`${srv.url}/`);
+  try {
+    await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
+  } catch (e) {
+    // Say what the page was doing: a flake here is otherwise a mystery.
+    const seen = await page.evaluate(`JSON.stringify({ href: location.href, ready: document.readyState,
+      app: window.__pixelPlayground ? window.__pixelPlayground.state() : null, conn: document.getElementById('conn-text')?.textContent,
+      loading: document.getElementById('loading-text')?.textContent })`).catch((err) => String(err));
+    throw new Error(`${e.message}; the page: ${seen}; server: ${JSON.stringify(srv.state())}`);
+  }
+}
+
 async function setup(t, serverOpts = {}, pageOpts = {}) {
   if (!findChromium()) throw new Error('UI_E2E=1 but no Chromium found (set CHROMIUM)');
   const srv = await startDevServer(serverOpts);
@@ -31,15 +45,7 @@ async function setup(t, serverOpts = {}, pageOpts = {}) {
     page.close();
     await srv.close();
   });
-  await page.navigate(`${srv.url}/`);
-  try {
-    await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
-  } catch (e) {
-    // Say what the page was doing: a flake here is otherwise a mystery.
-    const seen = await page.evaluate(`JSON.stringify({ href: location.href, ready: document.readyState,
-      app: window.__pixelPlayground ? window.__pixelPlayground.state() : null, conn: document.getElementById('conn-text')?.textContent })`).catch((err) => String(err));
-    throw new Error(`${e.message}; the page: ${seen}; server: ${JSON.stringify(srv.state())}`);
-  }
+  await openApp(page, srv);
   const hook = {
     state: () => page.evaluate('window.__pixelPlayground.state()'),
     pixelAt: (x, y) => page.evaluate(`window.__pixelPlayground.pixelAt(${x}, ${y})`),
@@ -312,8 +318,7 @@ test('hover card: who painted a pixel from before the page loaded, asked once', 
   for (let i = 0; i < 5; i++) other.send({ type: 'pixel_update', x: 30 + i, y: 30, color: '#0083C7' });
   await page.waitFor('window.__pixelPlayground.pixelAt(34, 30) === "#0083C7"');
   // A fresh page: (6, 7) was painted long before the snapshot's seq.
-  await page.navigate(`${srv.url}/`);
-  await page.waitFor('window.__pixelPlayground && window.__pixelPlayground.state().connected', 30000);
+  await openApp(page, srv);
   assert.ok((await hook.state()).seq > srv.state().pixel(6, 7).seq);
   const p = await hook.point(6, 7);
   await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
