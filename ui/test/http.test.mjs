@@ -36,3 +36,24 @@ test('the caller can still abort, and hears its own reason', async (t) => {
   ctl.abort();
   await assert.rejects(p, (err) => err.name === 'AbortError');
 });
+
+test('a signal aborted before the call aborts it at once', async (t) => {
+  const srv = await serve(() => { /* never answers */ });
+  t.after(srv.close);
+  const ctl = new AbortController();
+  ctl.abort();
+  await assert.rejects(fetchAnswered(srv.url, { signal: ctl.signal }, 10000), (err) => err.name === 'AbortError');
+});
+
+test('the caller can abort the body after the answer has begun', async (t) => {
+  const srv = await serve((req, res) => {
+    res.writeHead(200);
+    res.write('a'); // and never the rest
+  });
+  t.after(srv.close);
+  const ctl = new AbortController();
+  const res = await fetchAnswered(srv.url, { signal: ctl.signal }, 10000);
+  const body = res.text();
+  ctl.abort();
+  await assert.rejects(body, (err) => err.name === 'AbortError');
+});

@@ -18,9 +18,16 @@ export async function fetchAnswered(url, init, ms) {
   const timer = setTimeout(() => {
     ctl.abort(new DOMException(`no answer from the server in ${Math.round(ms / 100) / 10} s`, 'TimeoutError'));
   }, ms);
-  const signal = init && init.signal ? AbortSignal.any([init.signal, ctl.signal]) : ctl.signal;
+  // The caller's signal is forwarded by hand: AbortSignal.any is too new
+  // for some browsers we serve (Safari before 17.4).
+  const outer = init && init.signal;
+  if (outer) {
+    const forward = () => ctl.abort(outer.reason);
+    if (outer.aborted) forward();
+    else outer.addEventListener('abort', forward, { once: true });
+  }
   try {
-    return await fetch(url, { ...init, signal });
+    return await fetch(url, { ...init, signal: ctl.signal });
   } finally {
     clearTimeout(timer);
   }
