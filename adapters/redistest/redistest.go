@@ -14,7 +14,9 @@
 //   - StartCluster (and StartClusterNode, its one-node case) gives a test a
 //     Redis Cluster of its own, one container per node, whose nodes tell
 //     clients addresses reachable from the host, so a go-redis cluster
-//     client works against it.
+//     client works against it. StartClusterWithReplica adds a replica of
+//     the master of {canvas}, and a node timeout short enough for a
+//     failover test: Kill that master and the replica takes over.
 //
 // A package using Shared terminates the container from TestMain:
 //
@@ -37,6 +39,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,22 +82,32 @@ type Redis struct {
 	container *tcredis.RedisContainer
 	addr      string // 127.0.0.1:<fixed host port>
 	port      int
+	// innerPort is where Redis listens inside its container: 6379, or for
+	// a cluster node the host port itself (see clusterArgs).
+	innerPort int
+}
+
+// node says how to run one container: extra redis-server flags for the
+// host port it will publish, and whether Redis listens on that same port
+// inside the container rather than on 6379.
+type node struct {
+	args             func(hostPort int) []string
+	listenOnHostPort bool
 }
 
 // Start runs a Redis container for this test alone and terminates it when
 // the test ends.
 func Start(t testing.TB) *Redis {
 	t.Helper()
-	return startForTest(t, nil)
+	return startForTest(t, node{})
 }
 
-// startForTest starts a container with the extra redis-server flags
-// argsFor gives for its host port (nil: none), and terminates it when the
+// startForTest starts a container as n says and terminates it when the
 // test ends.
-func startForTest(t testing.TB, argsFor func(hostPort int) []string) *Redis {
+func startForTest(t testing.TB, n node) *Redis {
 	t.Helper()
 	requireDocker(t)
-	r, err := start(context.Background(), tclog.TestLogger(t), argsFor)
+	r, err := start(context.Background(), tclog.TestLogger(t), n)
 	if r != nil {
 		t.Cleanup(func() {
 			if err := r.terminate(); err != nil {
@@ -122,7 +135,7 @@ func Shared(t testing.TB) *Redis {
 	requireDocker(t)
 	shared.once.Do(func() {
 		// Not the test's logger: the container outlives the first test.
-		shared.r, shared.err = start(context.Background(), quietLogger{}, nil)
+		shared.r, shared.err = start(context.Background(), quietLogger{}, node{})
 	})
 	if shared.err != nil {
 		t.Fatalf("redistest: start the shared Redis (%s): %v", image(), shared.err)
@@ -268,12 +281,21 @@ func StartClusterNode(t testing.TB) *Redis {
 	return StartCluster(t, 1).Nodes[0]
 }
 
-// Cluster is a Redis Cluster of masters, one container each, without
-// replicas.
+// Cluster is a Redis Cluster, one container per node.
 type Cluster struct {
-	// Nodes in slot order: node i owns the i-th of len(Nodes) equal ranges.
+	// Nodes are the masters in slot order: node i owns the i-th of
+	// len(Nodes) equal ranges. {canvas} (slot 1466) is on Nodes[0].
 	Nodes []*Redis
+	// Replica, when StartClusterWithReplica made one, replicates Nodes[0].
+	Replica *Redis
 }
+
+// FailoverNodeTimeout is the cluster-node-timeout of a cluster with a
+// replica: how long a silent master has before the others deem it failed
+// and its replica may take over. Redis's default, 15 s, would make a
+// failover test wait that long; a second is still far above any pause a
+// healthy container shows on a loaded machine.
+const FailoverNodeTimeout = 1000 * time.Millisecond
 
 // StartCluster runs, for this test alone, a Redis Cluster of n masters
 // that split the 16384 slots evenly, and returns once every node sees the
@@ -287,23 +309,87 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	c := &Cluster{}
 	for range n {
-		c.Nodes = append(c.Nodes, startForTest(t, clusterArgs))
+		c.Nodes = append(c.Nodes, startForTest(t, node{args: clusterArgs(0), listenOnHostPort: true}))
 	}
+	c.form(t)
+	return c
+}
+
+// StartClusterWithReplica runs, for this test alone, a Redis Cluster of
+// three masters, as StartCluster does, plus a replica of Nodes[0], the
+// master of {canvas}, with cluster-node-timeout FailoverNodeTimeout. It
+// returns once the replica is in sync and every node knows it as the
+// replica of Nodes[0]. Three masters is the fewest with which a majority
+// survives the loss of one and can elect the replica in its place.
+func StartClusterWithReplica(t testing.TB) *Cluster {
+	t.Helper()
+	const masters = 3
+	n := node{args: clusterArgs(FailoverNodeTimeout), listenOnHostPort: true}
+	c := &Cluster{}
+	for range masters {
+		c.Nodes = append(c.Nodes, startForTest(t, n))
+	}
+	c.Replica = startForTest(t, n)
+	c.form(t)
+
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	first := c.Nodes[0].Client(t)
-	for _, r := range c.Nodes[1:] {
-		// Nodes meet on Docker's network, where each listens on 6379 and its
-		// bus on 16379; only clients use the published ports.
+	masterID, err := c.Nodes[0].Client(t).Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatalf("redistest: CLUSTER MYID: %v", err)
+	}
+	rc := c.Replica.Client(t)
+	replicaID, err := rc.Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatalf("redistest: CLUSTER MYID: %v", err)
+	}
+	// form returns once every node knows every other, so the replica knows
+	// the master it is asked to follow.
+	if err := rc.Do(ctx, "CLUSTER", "REPLICATE", masterID).Err(); err != nil {
+		t.Fatalf("redistest: CLUSTER REPLICATE %s: %v", masterID, err)
+	}
+	// The masters' votes elect the replica only if they know it as the
+	// failed master's replica, which they learn by gossip, and it may only
+	// take over once it has had a copy of the data.
+	poll(ctx, t, "the replica to sync and every node to know it as a replica", func() (bool, string) {
+		info, err := rc.Info(ctx, "replication").Result()
+		if err != nil || !strings.Contains(info, "master_link_status:up") {
+			return false, fmt.Sprintf("replica: %v %q", err, info)
+		}
+		for _, r := range append([]*Redis{c.Replica}, c.Nodes...) {
+			nodes, err := r.Client(t).ClusterNodes(ctx).Result()
+			if err != nil || !hasLine(nodes, replicaID, "slave", masterID) {
+				return false, fmt.Sprintf("node %s: %v\n%s", r.addr, err, nodes)
+			}
+		}
+		return true, ""
+	})
+	return c
+}
+
+// form introduces the nodes to each other, gives the masters (c.Nodes)
+// their slots, and returns once every node, the replica too, sees the
+// whole cluster healthy.
+func (c *Cluster) form(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	all := c.all()
+	first := all[0].Client(t)
+	for _, r := range all[1:] {
+		// Nodes meet on Docker's network, where each container has its own
+		// address; only clients go through the loopback interface.
 		ip, err := r.container.ContainerIP(ctx)
 		if err != nil {
 			t.Fatalf("redistest: container IP of a cluster node: %v", err)
 		}
-		if err := first.ClusterMeet(ctx, ip, "6379").Err(); err != nil {
+		// Without the bus port, MEET would assume the port + 10000.
+		if err := first.Do(ctx, "CLUSTER", "MEET", ip, r.innerPort, clusterBusPort).Err(); err != nil {
 			t.Fatalf("redistest: CLUSTER MEET %s: %v", ip, err)
 		}
 	}
 	const slots = 16384
+	n := len(c.Nodes)
 	for i, r := range c.Nodes {
 		lo, hi := i*slots/n, (i+1)*slots/n-1
 		if err := r.Client(t).Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
@@ -313,46 +399,151 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	// A node serves keys only once it considers the cluster healthy, and a
 	// client may ask any node for the slot map, so every node must know
 	// every other and its slots.
-	known := fmt.Sprintf("cluster_known_nodes:%d", n)
-	for _, r := range c.Nodes {
+	known := fmt.Sprintf("cluster_known_nodes:%d", len(all))
+	for _, r := range all {
 		nc := r.Client(t)
-		for {
+		poll(ctx, t, fmt.Sprintf("node %s to see a healthy cluster of %d", r.addr, len(all)), func() (bool, string) {
 			info, err := nc.ClusterInfo(ctx).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, known) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("redistest: node %s never saw a healthy cluster of %d: %v %q", r.addr, n, err, info)
-			case <-time.After(50 * time.Millisecond):
-			}
+			return err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, known), fmt.Sprintf("%v %q", err, info)
+		})
+	}
+}
+
+// all is the masters, then the replica if there is one.
+func (c *Cluster) all() []*Redis {
+	all := append([]*Redis(nil), c.Nodes...)
+	if c.Replica != nil {
+		all = append(all, c.Replica)
+	}
+	return all
+}
+
+// WaitReplicaCaughtUp returns once the replica has applied every write
+// its master had accepted when it was called, so that those writes survive
+// the master's death; it fails the test after within. Replication is
+// asynchronous: without this, a write the master acknowledged a moment ago
+// may not be on the replica yet.
+func (c *Cluster) WaitReplicaCaughtUp(t testing.TB, within time.Duration) {
+	t.Helper()
+	if c.Replica == nil {
+		t.Fatal("redistest: WaitReplicaCaughtUp on a cluster without a replica")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	info, err := c.Nodes[0].Client(t).Info(ctx, "replication").Result()
+	if err != nil {
+		t.Fatalf("redistest: INFO replication of the master: %v", err)
+	}
+	target, ok := infoInt(info, "master_repl_offset")
+	if !ok {
+		t.Fatalf("redistest: no master_repl_offset in %q", info)
+	}
+	rc := c.Replica.Client(t)
+	poll(ctx, t, fmt.Sprintf("the replica to reach offset %d", target), func() (bool, string) {
+		info, err := rc.Info(ctx, "replication").Result()
+		got, ok := infoInt(info, "slave_repl_offset")
+		return err == nil && ok && got >= target, fmt.Sprintf("%v %q", err, info)
+	})
+}
+
+// WaitPromoted returns once the replica has become a master and considers
+// the cluster healthy again, which it does only when it serves the slots
+// of the master it replaced; it fails the test after within.
+func (c *Cluster) WaitPromoted(t testing.TB, within time.Duration) {
+	t.Helper()
+	if c.Replica == nil {
+		t.Fatal("redistest: WaitPromoted on a cluster without a replica")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	rc := c.Replica.Client(t)
+	poll(ctx, t, "the replica to be promoted", func() (bool, string) {
+		role, err := rc.Do(ctx, "ROLE").Slice()
+		if err != nil || len(role) == 0 || role[0] != "master" {
+			return false, fmt.Sprintf("ROLE %v %v", role, err)
+		}
+		info, err := rc.ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, "cluster_state:ok"), fmt.Sprintf("%v %q", err, info)
+	})
+}
+
+// poll calls check every 50 ms until it reports done, and fails the test,
+// with what check last said, when ctx ends first.
+func poll(ctx context.Context, t testing.TB, what string, check func() (done bool, last string)) {
+	t.Helper()
+	for {
+		done, last := check()
+		if done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("redistest: gave up waiting for %s: %s", what, last)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return c
 }
 
-// clusterArgs makes a container a cluster node. Clients outside Docker
-// reach a node only through its published port on the loopback interface,
-// so that is the endpoint it must give in CLUSTER SLOTS and MOVED replies
-// (by default it gives its container address and 6379, or no address at
-// all before it meets a peer). The endpoint is announced as a hostname
-// rather than with cluster-announce-ip, because the announced IP is also
-// what nodes gossip for the cluster bus, and the other containers would
-// then dial their own loopback.
-func clusterArgs(hostPort int) []string {
-	return []string{
-		"--cluster-enabled", "yes",
-		"--cluster-preferred-endpoint-type", "hostname",
-		"--cluster-announce-hostname", "127.0.0.1",
-		"--cluster-announce-port", strconv.Itoa(hostPort),
+// hasLine reports whether a CLUSTER NODES reply has a line for node id
+// whose flags include flag and whose master is master.
+func hasLine(nodes, id, flag, master string) bool {
+	for _, line := range strings.Split(nodes, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[0] == id && f[3] == master && slices.Contains(strings.Split(f[2], ","), flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// infoInt reads an integer field of an INFO reply.
+func infoInt(info, field string) (int64, bool) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// clusterArgs makes a container a cluster node, with the given
+// cluster-node-timeout (zero: Redis's default).
+//
+// Clients outside Docker reach a node only through its published port on
+// the loopback interface, so that is the endpoint it must give in CLUSTER
+// SLOTS and MOVED replies (by default it gives its container address, or
+// no address at all before it meets a peer). The endpoint is announced as
+// a hostname rather than with cluster-announce-ip, because the announced IP
+// is also what nodes gossip for the cluster bus and replication, and the
+// other containers would then dial their own loopback. The port, though,
+// is one for everyone: a replica connects to its master at the master's
+// container address and announced port, so each node listens inside its
+// container on the port published for it (start's listenOnHostPort). The
+// bus port is fixed, since host port + 10000 may not be a port at all.
+const clusterBusPort = 16379
+
+func clusterArgs(nodeTimeout time.Duration) func(hostPort int) []string {
+	return func(int) []string {
+		args := []string{
+			"--cluster-enabled", "yes",
+			"--cluster-port", strconv.Itoa(clusterBusPort),
+			"--cluster-preferred-endpoint-type", "hostname",
+			"--cluster-announce-hostname", "127.0.0.1",
+		}
+		if nodeTimeout > 0 {
+			args = append(args, "--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10))
+		}
+		return args
 	}
 }
 
-// URL names every node as a seed, the way REDIS_URL does with
-// REDIS_CLUSTER=true.
+// URL names every node, the replica too, as a seed, the way REDIS_URL
+// does with REDIS_CLUSTER=true.
 func (c *Cluster) URL() string {
-	u := "redis://" + c.Nodes[0].addr
-	for i, r := range c.Nodes[1:] {
+	all := c.all()
+	u := "redis://" + all[0].addr
+	for i, r := range all[1:] {
 		sep := "&"
 		if i == 0 {
 			sep = "?"
@@ -374,7 +565,7 @@ func (c *Cluster) Client(t testing.TB) *goredis.ClusterClient {
 	return cc
 }
 
-// Flush deletes every key on every node.
+// Flush deletes every key on every master (a replica follows its own).
 func (c *Cluster) Flush(t testing.TB) {
 	t.Helper()
 	for _, r := range c.Nodes {
@@ -382,9 +573,8 @@ func (c *Cluster) Flush(t testing.TB) {
 	}
 }
 
-// start runs a container; argsFor, unless nil, gives redis-server flags to
-// add to the defaults, for the host port the container will publish.
-func start(ctx context.Context, logger tclog.Logger, argsFor func(hostPort int) []string) (*Redis, error) {
+// start runs a container as n says.
+func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	var lastErr error
@@ -395,30 +585,38 @@ func start(ctx context.Context, logger tclog.Logger, argsFor func(hostPort int) 
 		if err != nil {
 			return nil, err
 		}
-		var args []string
-		if argsFor != nil {
-			args = argsFor(port)
+		inner := 6379
+		if n.listenOnHostPort {
+			inner = port
 		}
+		var args []string
+		if n.args != nil {
+			args = n.args(port)
+		}
+		innerPort := network.MustParsePort(strconv.Itoa(inner) + "/tcp")
 		ctr, err := tcredis.Run(ctx, image(),
+			// The module exposes 6379 (left unpublished for a node that
+			// listens elsewhere); this is the port that is published.
+			testcontainers.WithExposedPorts(innerPort.String()),
 			testcontainers.WithLogger(logger),
 			// Works for both the official image (its entrypoint prepends
 			// redis-server to flags) and ours (the entrypoint is redis-server):
 			// persist every write so a restart keeps the data, skip RDB dumps.
-			testcontainers.WithCmd(append([]string{"--appendonly", "yes", "--save", ""}, args...)...),
+			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, args...)...),
 			testcontainers.WithLabels(map[string]string{Label: "redis"}),
 			// A fixed host port survives a restart; an ephemeral one would not.
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 				hc.PortBindings = network.PortMap{
-					network.MustParsePort("6379/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}},
+					innerPort: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}},
 				}
 			}),
-			// The module's log wait would be satisfied at once by a restart
-			// (the old line is still in the log), so readiness is checked
-			// with PING below instead; the port check skips the in-container
-			// probe, which needs a shell our scratch image lacks.
-			testcontainers.WithWaitStrategy(wait.ForListeningPort("6379/tcp").SkipInternalCheck().WithStartupTimeout(startTimeout)),
+			// A log wait would be satisfied at once by a restart (the old
+			// line is still in the log), so readiness is checked with PING
+			// below instead; the port check skips the in-container probe,
+			// which needs a shell our scratch image lacks.
+			testcontainers.WithWaitStrategy(wait.ForListeningPort(innerPort.String()).SkipInternalCheck().WithStartupTimeout(startTimeout)),
 		)
-		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port}
+		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, innerPort: inner}
 		if ctr != nil {
 			r.container = ctr
 		}
