@@ -57,6 +57,15 @@ const (
 	// node clients must not retry on their own (MaxRetries stays -1 there),
 	// or the two loops would multiply.
 	ClusterMaxRedirects = 2
+	// ClusterStateReload is how old a cluster client's slot map may get
+	// before the next command has it fetched again (in the background,
+	// from any reachable node). go-redis refreshes the map on MOVED, ASK and
+	// READONLY replies only, which a dead master never sends: with its
+	// default (60 s) a client keeps sending to a killed master for up to a
+	// minute after its replica has taken over. Two seconds adds at most
+	// that to a failover, for one CLUSTER SLOTS per busy client every two
+	// seconds.
+	ClusterStateReload = 2 * time.Second
 )
 
 // Options is where Redis is. URL wins when set; otherwise Host and Port
@@ -164,6 +173,7 @@ func (o Options) clusterOptions() (*redis.ClusterOptions, error) {
 	opt.PoolTimeout = PoolTimeout
 	opt.MaxRetries = -1
 	opt.MaxRedirects = ClusterMaxRedirects
+	opt.ClusterStateReloadInterval = ClusterStateReload
 	opt.ContextTimeoutEnabled = true
 	return opt, nil
 }

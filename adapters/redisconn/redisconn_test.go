@@ -133,7 +133,7 @@ func TestClusterOptionsChooseTheSeeds(t *testing.T) {
 			}
 			if opt.DialTimeout != DialTimeout || opt.ReadTimeout != ReadTimeout || opt.WriteTimeout != WriteTimeout ||
 				opt.PoolTimeout != PoolTimeout || opt.DialerRetries != DialAttempts || !opt.ContextTimeoutEnabled ||
-				opt.MaxRedirects != ClusterMaxRedirects || opt.MaxRetries != -1 {
+				opt.MaxRedirects != ClusterMaxRedirects || opt.MaxRetries != -1 || opt.ClusterStateReloadInterval != ClusterStateReload {
 				t.Errorf("timeouts not applied: %+v", opt)
 			}
 		})
