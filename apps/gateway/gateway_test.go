@@ -254,3 +254,143 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("health after recovery = %+v", health)
 	}
 }
+
+// TestGatewayOnRedisClusterFailover: the claim of docs/architecture.md
+// that a replica of the {canvas} shard, promoted when its master dies,
+// keeps the canvas reachable. A gateway and the api run with
+// REDIS_CLUSTER=true on three masters plus a replica of {canvas}'s master;
+// an artist draws, the replica catches up, and the master is SIGKILLed.
+// Within a bound the artist draws again and is acknowledged, the api's
+// snapshot holds the pixels from before the kill and after, and the
+// gateway reports Redis connected. Writes in between may only fail as
+// `unavailable`.
+func TestGatewayOnRedisClusterFailover(t *testing.T) {
+	c := redistest.StartClusterWithReplica(t)
+	env := []string{"REDIS_CLUSTER=true", "REDIS_URL=" + c.URL(), "LOG_LEVEL=info"}
+	gw := testbin.Start(t, testbin.Build(t, "./apps/gateway"), env...)
+	api := testbin.Start(t, testbin.Build(t, "./apps/api"), env...)
+	alice := dial(t, gw.WS("/ws"), "Alice")
+
+	const before, after = 10, 5
+	const beforeRow, afterRow = 3, 4
+	const beforeColor, afterColor = "#FF0000", "#00AA00"
+	var lastBefore uint64
+	for i := range before {
+		id := "before" + strconv.Itoa(i)
+		if err := alice.PlacePixel(i, beforeRow, beforeColor, id); err != nil {
+			t.Fatal(err)
+		}
+		lastBefore = waitFor(t, alice, 10*time.Second, func(p wsclient.PixelUpdated) bool { return p.ID == id }).Seq
+	}
+	c.WaitReplicaCaughtUp(t, 10*time.Second)
+
+	c.Nodes[0].Kill(t)
+	killed := time.Now()
+
+	// One write at a time, each given a while to be answered, until one is
+	// acknowledged. A gateway may drop a connection it cannot serve; the
+	// artist then comes back, as the browser client does.
+	const recoverWithin = 45 * time.Second
+	deadline := time.After(recoverWithin)
+	var first wsclient.PixelUpdated
+	refused := 0
+	for attempt := 0; first.ID == ""; attempt++ {
+		id := "during" + strconv.Itoa(attempt)
+		if err := alice.PlacePixel(attempt%50, 5, "#0000FF", id); err != nil {
+			alice = dial(t, gw.WS("/ws"), "Alice")
+			continue
+		}
+		answered := time.After(10 * time.Second)
+	wait:
+		for {
+			select {
+			case m := <-alice.Messages():
+				switch v := m.(type) {
+				case wsclient.PixelUpdated:
+					if v.ID == id {
+						first = v
+						break wait
+					}
+				case wsclient.Error:
+					if v.ID == id {
+						if v.Code != "unavailable" {
+							t.Fatalf("a write during the failover was refused with %+v, want code unavailable", v)
+						}
+						refused++
+						break wait
+					}
+				}
+			case <-alice.Done():
+				alice = dial(t, gw.WS("/ws"), "Alice")
+				break wait
+			case <-answered:
+				break wait
+			case <-deadline:
+				t.Fatalf("no write acknowledged within %s of the master's death (%d refused as unavailable)", recoverWithin, refused)
+			}
+		}
+		if first.ID == "" {
+			time.Sleep(250 * time.Millisecond) // within the per-connection pixel rate
+		}
+	}
+	unavailable := time.Since(killed)
+	t.Logf("writes were unavailable for %s after the master of {canvas} was killed (%d refused as unavailable meanwhile; cluster-node-timeout %s)",
+		unavailable.Round(100*time.Millisecond), refused, redistest.FailoverNodeTimeout)
+	// Writes acknowledged before the kill reached the replica, so the seq
+	// carries on from them; a store that lost them would count again.
+	if first.Seq <= lastBefore {
+		t.Fatalf("the first write after the failover has seq %d, not after %d: acknowledged writes were lost", first.Seq, lastBefore)
+	}
+	c.WaitPromoted(t, 10*time.Second)
+
+	lastAfter := first.Seq
+	for i := range after {
+		id := "after" + strconv.Itoa(i)
+		if err := alice.PlacePixel(i, afterRow, afterColor, id); err != nil {
+			t.Fatal(err)
+		}
+		p := waitFor(t, alice, 10*time.Second, func(p wsclient.PixelUpdated) bool { return p.ID == id })
+		if p.Seq <= lastAfter {
+			t.Fatalf("seq went back after the failover: %d after %d", p.Seq, lastAfter)
+		}
+		lastAfter = p.Seq
+	}
+
+	// The api's own cluster client must find the new master too.
+	var canvas struct {
+		Seq    uint64
+		Pixels map[string]string
+	}
+	var code int
+	for apiDeadline := time.Now().Add(30 * time.Second); ; {
+		canvas.Pixels = nil
+		if code = getJSON(t, api.URL("/api/canvas"), &canvas); code == http.StatusOK && canvas.Seq >= lastAfter {
+			break
+		}
+		if time.Now().After(apiDeadline) {
+			t.Fatalf("GET /api/canvas after the failover: %d, seq %d (want >= %d)", code, canvas.Seq, lastAfter)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []struct {
+		n, row int
+		color  string
+	}{{before, beforeRow, beforeColor}, {after, afterRow, afterColor}} {
+		for x := range want.n {
+			if got := canvas.Pixels[strconv.Itoa(x)+","+strconv.Itoa(want.row)]; !strings.EqualFold(got, want.color) {
+				t.Errorf("pixel %d,%d is %q after the failover, want %s", x, want.row, got, want.color)
+			}
+		}
+	}
+
+	var health struct{ Redis string }
+	for healthDeadline := time.Now().Add(30 * time.Second); ; {
+		if getJSON(t, gw.URL("/health"), &health); health.Redis == "connected" {
+			break
+		}
+		if time.Now().After(healthDeadline) {
+			t.Fatalf("gateway /health after the failover: %+v", health)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
