@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"mime"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Options struct {
 type Web struct {
 	files  map[string]*file // by URL path, "/index.html"
 	config *file
+	// connectElsewhere lists the origins of WSURL and APIURL, which the
+	// page's Content-Security-Policy must let it connect to.
+	connectElsewhere string
 }
 
 // file is one response, prepared once.
@@ -51,6 +55,7 @@ type file struct {
 	contentType  string
 	etag         string
 	cacheControl string
+	page         bool // an HTML document, which gets the page's policy
 }
 
 // ConfigPath is the generated configuration script; a file of that name in
@@ -102,7 +107,63 @@ func load(o Options) (*Web, error) {
 	}
 	w.config = newFile(ConfigPath, ConfigScript(o.WSURL, o.APIURL))
 	w.config.cacheControl = "no-store" // it changes with the deployment, not the build
+	for _, u := range []string{o.WSURL, o.APIURL} {
+		if origin := originOf(u); origin != "" {
+			w.connectElsewhere += " " + origin
+		}
+	}
 	return w, nil
+}
+
+// originOf is scheme://host[:port] of an absolute http(s) or ws(s) URL,
+// or "" for anything else (empty means same origin, which 'self' covers).
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !hostLike(u.Host) {
+		return ""
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+		return u.Scheme + "://" + u.Host
+	}
+	return ""
+}
+
+// hostLike admits host[:port] forms only, so that nothing a client or a
+// configuration sends can add a directive to the policy.
+func hostLike(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	for _, c := range host {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == ':', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// pagePolicy is the Content-Security-Policy of the page, before
+// connect-src. The UI has no inline script or style and never builds
+// markup from strings (names are text); the policy makes that a rule the
+// browser enforces, so that a slip cannot run someone else's script. The
+// page may not be framed: a framed canvas can be clicked into drawing.
+// (The PNG export is a download of a blob: URL, which no fetch directive
+// governs.)
+const pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self'"
+
+// policy is the page's Content-Security-Policy for a request to host.
+// 'self' covers ws:// and wss:// to the page's own host in current
+// browsers, but not in Safari before 15.4, so they are named as well.
+func (w *Web) policy(host string) string {
+	p := pagePolicy
+	if hostLike(host) {
+		p += " ws://" + host + " wss://" + host
+	}
+	return p + w.connectElsewhere
 }
 
 // servable keeps out names a router path cannot carry or that hide files
@@ -124,6 +185,7 @@ func newFile(urlPath string, body []byte) *file {
 		etag:         `"` + hex.EncodeToString(sum[:12]) + `"`,
 		cacheControl: cacheControl(urlPath),
 	}
+	f.page = strings.HasPrefix(f.contentType, "text/html")
 	if len(body) >= gzipMinBytes && compressible(f.contentType) {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level
@@ -220,7 +282,7 @@ func (w *Web) Register(r *router.Router) {
 }
 
 func (w *Web) route(r *router.Router, urlPath string, f *file) {
-	h := func(ctx *fasthttp.RequestCtx) { serveFile(ctx, f) }
+	h := func(ctx *fasthttp.RequestCtx) { w.serveFile(ctx, f) }
 	r.GET(urlPath, h)
 	r.HEAD(urlPath, h)
 }
@@ -250,14 +312,17 @@ func (w *Web) Serve(ctx *fasthttp.RequestCtx) {
 		httpx.NotFound(ctx)
 		return
 	}
-	serveFile(ctx, f)
+	w.serveFile(ctx, f)
 }
 
-func serveFile(ctx *fasthttp.RequestCtx, f *file) {
+func (w *Web) serveFile(ctx *fasthttp.RequestCtx, f *file) {
 	h := &ctx.Response.Header
 	h.Set("Cache-Control", f.cacheControl)
 	h.Set("ETag", f.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
+	if f.page {
+		h.Set("Content-Security-Policy", w.policy(string(ctx.Host())))
+	}
 	if f.gzipped != nil {
 		h.Set("Vary", "Accept-Encoding")
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -288,5 +289,73 @@ func TestEmbeddedUI(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPagePolicy(t *testing.T) {
+	for _, c := range []struct {
+		name, wsURL, apiURL, host string
+		want                      []string // in connect-src, after 'self'
+		absent                    []string // anywhere in the policy
+	}{
+		{name: "same origin", host: "canvas.example:8080",
+			want: []string{"ws://canvas.example:8080", "wss://canvas.example:8080"}},
+		{name: "split apps", host: "localhost:3000", wsURL: "ws://localhost:3002/ws", apiURL: "http://localhost:3001",
+			want: []string{"ws://localhost:3000", "wss://localhost:3000", "ws://localhost:3002", "http://localhost:3001"}, absent: []string{"/ws"}},
+		{name: "IPv6 host", host: "[::1]:8080", want: []string{"ws://[::1]:8080"}},
+		// What a client or a configuration sends cannot add a directive or a source.
+		{name: "hostile config", host: "a.example", wsURL: "ws://x.example;script-src%20*/", apiURL: "javascript:alert(1)",
+			want: []string{"ws://a.example"}, absent: []string{"x.example", "javascript", "script-src *"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, Options{WSURL: c.wsURL, APIURL: c.apiURL})
+			for _, uri := range []string{"/", "/index.html"} {
+				policy := string(h.do("GET", uri, "Host", c.host).Header.Peek("Content-Security-Policy"))
+				directives := map[string][]string{}
+				for _, d := range strings.Split(policy, ";") {
+					if f := strings.Fields(d); len(f) > 0 {
+						if _, dup := directives[f[0]]; dup {
+							t.Errorf("%s: directive %s twice in %q", uri, f[0], policy)
+						}
+						directives[f[0]] = f[1:]
+					}
+				}
+				for name, want := range map[string]string{"default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "object-src": "'none'", "frame-ancestors": "'none'", "base-uri": "'none'"} {
+					if got := strings.Join(directives[name], " "); got != want {
+						t.Errorf("%s: %s is %q, want %q (policy %q)", uri, name, got, want, policy)
+					}
+				}
+				connect := directives["connect-src"]
+				if len(connect) == 0 || connect[0] != "'self'" {
+					t.Errorf("%s: connect-src %q does not start with 'self'", uri, connect)
+				}
+				for _, w := range c.want {
+					if !slices.Contains(connect, w) {
+						t.Errorf("%s: connect-src %q lacks %s", uri, connect, w)
+					}
+				}
+				for _, a := range c.absent {
+					if strings.Contains(policy, a) {
+						t.Errorf("%s: policy %q contains %q", uri, policy, a)
+					}
+				}
+			}
+		})
+	}
+	// A Host header that is not a host[:port] adds nothing (the router
+	// already redirects most such requests elsewhere; the policy must not
+	// depend on that).
+	w := New(Options{Files: testFS()})
+	for _, host := range []string{"evil.example; script-src *", "a.example 'unsafe-inline'", "a.example\r\nX: y", strings.Repeat("a", 256)} {
+		if p := w.policy(host); p != pagePolicy {
+			t.Errorf("Host %q gives the policy %q", host, p)
+		}
+	}
+	// Scripts, styles and images are not documents: the policy is the page's.
+	h := newHarness(t, Options{})
+	for _, uri := range []string{"/app.js", "/style.css", "/icon.svg", "/config.js"} {
+		if p := h.do("GET", uri).Header.Peek("Content-Security-Policy"); len(p) != 0 {
+			t.Errorf("%s has a policy: %s", uri, p)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -102,9 +103,35 @@ func openPage(t *testing.T, browserCtx context.Context, url, label string) *page
 		t.Fatalf("%s: opening a tab: %v", label, err)
 	}
 	p := &page{t: t, ctx: ctx, label: label}
+	p.recordPolicyViolations()
 	p.do(chromedp.Navigate(url))
 	p.waitState("ready and live", 20*time.Second, func(s uiState) bool { return s.Ready && s.Connected })
 	return p
+}
+
+// recordPolicyViolations has every document of the tab note what its
+// Content-Security-Policy blocked, and fails the test at its end if
+// anything was: the page is meant to work entirely within its policy.
+func (p *page) recordPolicyViolations() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+});`,
+	})
+	if err != nil {
+		p.t.Fatalf("%s: installing the policy-violation recorder: %v", p.label, err)
+	}
+	p.t.Cleanup(func() {
+		// A page that is gone (the test failed, the browser ended) has
+		// nothing more to say.
+		if got, err := evalJS[[]string](p, "window.__cspViolations || []"); err == nil && len(got) > 0 {
+			p.t.Errorf("%s: the page's Content-Security-Policy blocked: %q", p.label, got)
+		}
+	})
 }
 
 // do runs actions on the page, bounded by stepTimeout; a failure ends the test.
