@@ -31,19 +31,30 @@ async function openApp(page, srv) {
   }
 }
 
+// Every document notes what its Content-Security-Policy blocked.
+const RECORD_POLICY_VIOLATIONS = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+});`;
+
 async function setup(t, serverOpts = {}, pageOpts = {}) {
   if (!findChromium()) throw new Error('UI_E2E=1 but no Chromium found (set CHROMIUM)');
   const srv = await startDevServer(serverOpts);
   let page;
   try {
     page = await launchPage(pageOpts);
+    await page.send('Page.addScriptToEvaluateOnNewDocument', { source: RECORD_POLICY_VIOLATIONS });
   } catch (e) {
+    if (page) page.close();
     await srv.close();
     throw e;
   }
   t.after(async () => {
+    // The page must work within the server's policy.
+    const blocked = await page.evaluate('window.__cspViolations || []').catch(() => []);
     page.close();
     await srv.close();
+    assert.deepEqual(blocked, [], 'the page\'s Content-Security-Policy blocked something');
   });
   await openApp(page, srv);
   const hook = {

@@ -353,7 +353,14 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     if (!file.startsWith(ROOT + sep)) return json(404, { error: 'Not found' });
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
+      const headers = { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' };
+      // The real server's page policy (adapters/web), so that the browser
+      // tests catch UI code that would break under it.
+      if (extname(file) === '.html') {
+        headers['Content-Security-Policy'] = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+          + `base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self' ws://${req.headers.host}`;
+      }
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       json(404, { error: 'Not found' });
