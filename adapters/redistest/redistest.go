@@ -87,11 +87,11 @@ type Redis struct {
 	innerPort int
 }
 
-// node says how to run one container: extra redis-server flags for the
-// host port it will publish, and whether Redis listens on that same port
-// inside the container rather than on 6379.
+// node says how to run one container: extra redis-server flags, and
+// whether Redis listens inside the container on the port published for it
+// rather than on 6379.
 type node struct {
-	args             func(hostPort int) []string
+	args             []string
 	listenOnHostPort bool
 }
 
@@ -520,23 +520,23 @@ func infoInt(info, field string) (int64, bool) {
 // is one for everyone: a replica connects to its master at the master's
 // container address and announced port, so each node listens inside its
 // container on the port published for it (start's listenOnHostPort). The
-// bus port is fixed, since host port + 10000 may not be a port at all.
-const clusterBusPort = 16379
-
-func clusterArgs(nodeTimeout time.Duration) func(hostPort int) []string {
-	return func(int) []string {
-		args := []string{
-			"--cluster-enabled", "yes",
-			"--cluster-port", strconv.Itoa(clusterBusPort),
-			"--cluster-preferred-endpoint-type", "hostname",
-			"--cluster-announce-hostname", "127.0.0.1",
-		}
-		if nodeTimeout > 0 {
-			args = append(args, "--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10))
-		}
-		return args
+// bus port is fixed (clusterBusPort), since host port + 10000 may not be
+// a port at all.
+func clusterArgs(nodeTimeout time.Duration) []string {
+	args := []string{
+		"--cluster-enabled", "yes",
+		"--cluster-port", strconv.Itoa(clusterBusPort),
+		"--cluster-preferred-endpoint-type", "hostname",
+		"--cluster-announce-hostname", "127.0.0.1",
 	}
+	if nodeTimeout > 0 {
+		args = append(args, "--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10))
+	}
+	return args
 }
+
+// clusterBusPort is where every cluster node listens for its peers.
+const clusterBusPort = 16379
 
 // URL names every node, the replica too, as a seed, the way REDIS_URL
 // does with REDIS_CLUSTER=true.
@@ -589,10 +589,6 @@ func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
 		if n.listenOnHostPort {
 			inner = port
 		}
-		var args []string
-		if n.args != nil {
-			args = n.args(port)
-		}
 		innerPort := network.MustParsePort(strconv.Itoa(inner) + "/tcp")
 		ctr, err := tcredis.Run(ctx, image(),
 			// The module exposes 6379 (left unpublished for a node that
@@ -602,7 +598,7 @@ func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
 			// Works for both the official image (its entrypoint prepends
 			// redis-server to flags) and ours (the entrypoint is redis-server):
 			// persist every write so a restart keeps the data, skip RDB dumps.
-			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, args...)...),
+			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, n.args...)...),
 			testcontainers.WithLabels(map[string]string{Label: "redis"}),
 			// A fixed host port survives a restart; an ephemeral one would not.
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
