@@ -152,6 +152,8 @@ func hostLike(host string) bool {
 // page may not be framed: a framed canvas can be clicked into drawing.
 // (The PNG export is a download of a blob: URL, which no fetch directive
 // governs.)
+// ui/test/devserver.mjs sends the same policy, so the UI's browser suites
+// run under it too.
 const pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self'"
 

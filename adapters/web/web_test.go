@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"os"
 	"os/exec"
 	"path"
 	"regexp"
@@ -350,6 +351,15 @@ func TestPagePolicy(t *testing.T) {
 		if p := w.policy(host); p != pagePolicy {
 			t.Errorf("Host %q gives the policy %q", host, p)
 		}
+	}
+	// The UI's browser suites run under the same policy, from the stand-in
+	// server; a policy changed here alone would leave them testing another.
+	dev, err := os.ReadFile("../../ui/test/devserver.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(dev, []byte(`const PAGE_POLICY = "`+pagePolicy+`";`)) {
+		t.Errorf("ui/test/devserver.mjs does not send the page policy %q", pagePolicy)
 	}
 	// Scripts, styles and images are not documents: the policy is the page's.
 	h := newHarness(t, Options{})

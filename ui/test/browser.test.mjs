@@ -341,6 +341,24 @@ test('hover card: who painted a pixel from before the page loaded, asked once', 
   assert.match(await page.evaluate('document.getElementById("hc-who").textContent'), /^Ada · /);
 });
 
+test('hover card: a lookup the api failed is asked again a few seconds later', { skip, timeout: 60000 }, async (t) => {
+  const { srv, page, hook } = await setup(t, { failPixelLookups: 1 });
+  const other = await openSocket(srv.port);
+  t.after(() => other.close());
+  other.send({ type: 'set_username', username: 'Ada' });
+  other.send({ type: 'pixel_update', x: 6, y: 7, color: '#E50000' });
+  await page.waitFor('window.__pixelPlayground.confirmedAt(6, 7) === "#E50000"');
+  // A fresh page, so that who painted (6, 7) must be asked.
+  await openApp(page, srv);
+  const p = await hook.point(6, 7);
+  await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
+  await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Artist unknown")', 5000);
+  assert.deepEqual(srv.state().pixelLookups, ['6,7']);
+  // Not for ever: the card asks again and then knows.
+  await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Ada · ")', 10000);
+  assert.deepEqual(srv.state().pixelLookups, ['6,7', '6,7']);
+});
+
 test('activity list: entries stay clickable and focusable while others draw', { skip, timeout: 60000 }, async (t) => {
   const { srv, page, hook } = await setup(t);
   const other = await openSocket(srv.port);

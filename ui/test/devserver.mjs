@@ -27,6 +27,8 @@ const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png',
 };
+// adapters/web's pagePolicy, word for word (its tests check that).
+const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self'";
 const BOT_NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis'];
 const BOT_COLORS = ['#E50000', '#0083C7', '#02BE01', '#E59500', '#820080', '#222222', '#CF6EE4'];
 
@@ -52,7 +54,7 @@ const hexOf = (p, i) => '#' + [p[i * 3], p[i * 3 + 1], p[i * 3 + 2]].map((v) => 
  * @param {number} [o.port=0] 0 picks a free port
  * @returns {Promise<{url: string, port: number, close: () => Promise<void>, restart: Function, drop: Function, forget: Function, setSilent: Function, setBlackhole: Function, state: Function}>}
  */
-export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40, pixelLookupDelayMs = 0 } = {}) {
+export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40, pixelLookupDelayMs = 0, failPixelLookups = 0 } = {}) {
   const W = width;
   const H = height;
   const pixels = new Uint8Array(W * H * 3).fill(255);
@@ -334,6 +336,8 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       const y = +pm[2];
       if (x < 0 || y < 0 || x >= W || y >= H) return json(400, { error: 'Coordinates out of bounds' });
       pixelLookups.push(`${x},${y}`);
+      // An api in trouble for the first few questions, when the test asks.
+      if (pixelLookups.length <= failPixelLookups) return json(503, { error: 'Service unavailable' });
       // A slow answer, as from a loaded api, when the test asks for one.
       if (pixelLookupDelayMs > 0) {
         const t = setTimeout(() => json(200, { x, y, ...control.state().pixel(x, y) }), pixelLookupDelayMs);
@@ -356,10 +360,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       const headers = { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' };
       // The real server's page policy (adapters/web), so that the browser
       // tests catch UI code that would break under it.
-      if (extname(file) === '.html') {
-        headers['Content-Security-Policy'] = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
-          + `base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self' ws://${req.headers.host}`;
-      }
+      if (extname(file) === '.html') headers['Content-Security-Policy'] = `${PAGE_POLICY} ws://${req.headers.host}`;
       res.writeHead(200, headers);
       res.end(body);
     } catch {
