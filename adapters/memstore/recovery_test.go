@@ -439,9 +439,7 @@ func TestEmptySnapshotIsAnError(t *testing.T) {
 // they would bring back old records under seqs that new writes now hold.
 func TestLogRepairsAreDurableBeforeWritesResume(t *testing.T) {
 	dir := t.TempDir()
-	o := newOpener(t, dir)
-	o.opts.SnapshotEvery = 1 << 30 // only Close checkpoints
-	s := o.open()
+	s := newOpener(t, dir).open()
 	placeN(t, s, 10, "a")
 	crashDir := copyDir(t, dir)
 	s.Close()
@@ -467,5 +465,64 @@ func TestLogRepairsAreDurableBeforeWritesResume(t *testing.T) {
 	// Writes go on from the cut.
 	if got := placeN(t, c, 1, "b"); got[0].Seq != 6 {
 		t.Errorf("the first write after the cut got seq %d, want 6", got[0].Seq)
+	}
+}
+
+// If the repairs cannot be made durable, the store does not open: serving
+// writes on top of repairs a power cut may undo is what the sync prevents.
+// Once the directory can be synced again the store opens, repaired.
+func TestLogRepairsThatCannotBeSyncedRefuseToOpen(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+	}{
+		// keepTail syncs the side file before the cut.
+		{"a damaged record", func(t *testing.T, dir string) { corruptRecord(t, segments(t, dir)[0].path, 5) }},
+		// Only a removal, ahead of the segment that goes on: no new
+		// segment is made, so the sync at the end of replay is the one.
+		{"a segment without a header", func(t *testing.T, dir string) {
+			f, err := createSegment(dir, 0, testSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if err := os.Truncate(f.Name(), 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := newOpener(t, dir).open()
+			placeN(t, s, 10, "a")
+			crashDir := copyDir(t, dir)
+			s.Close()
+			c.damage(t, crashDir)
+
+			broken := errors.New("injected: the disk refuses to sync")
+			syncDir = func(d string) error {
+				if d == crashDir {
+					return broken
+				}
+				return syncDirectory(d)
+			}
+			t.Cleanup(func() { syncDir = syncDirectory })
+			if st, err := Open(newOpener(t, crashDir).opts); !errors.Is(err, broken) {
+				if st != nil {
+					st.Close()
+				}
+				t.Fatalf("Open with repairs that cannot be synced: err = %v, want the sync's error", err)
+			}
+			syncDir = syncDirectory
+			again := newOpener(t, crashDir).open()
+			defer again.Close()
+			want := domain.Seq(10)
+			if c.name == "a damaged record" {
+				want = 5
+			}
+			if seq, _ := again.LatestSeq(context.Background()); seq != want {
+				t.Errorf("once the directory syncs again, LatestSeq = %d, want %d", seq, want)
+			}
+		})
 	}
 }
