@@ -14,7 +14,7 @@ var ErrUnavailable = errors.New("store unavailable")
 
 // ChannelPixelUpdates is the Pub/Sub channel that carries every accepted
 // canvas event (pixels and resets), in seq order, as encoded by
-// adapters/busmsg. The name is the old system's.
+// internal/busmsg. The name is the old system's.
 const ChannelPixelUpdates = "pixel-updates"
 
 // CanvasStore is the durable canvas: the single authority that orders writes.

@@ -6,7 +6,7 @@
 # the shared libraries ldd reports gives a working image in about a second.
 #
 # Usage: scripts/redis-image.sh [tag]     (default tag: pixel-redis:local)
-# Then:  PIXEL_REDIS_IMAGE=pixel-redis:local go test ./adapters/redis...
+# Then:  PIXEL_REDIS_IMAGE=pixel-redis:local go test ./adapters/redis/...
 set -euo pipefail
 
 tag="${1:-pixel-redis:local}"

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/pixelplayground/pixelplayground/apps/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/internal/apptest"
 )
 
-func TestValidateApp(t *testing.T) { testbin.ValidateApp(t, spec, options, nil) }
+func TestValidateApp(t *testing.T) { apptest.ValidateApp(t, spec, options, nil) }

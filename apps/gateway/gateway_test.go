@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pixelplayground/pixelplayground/adapters/redistest"
-	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
-	"github.com/pixelplayground/pixelplayground/apps/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }

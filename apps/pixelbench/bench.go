@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 
-	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 )
 
 // Bounds on a run, so a typo cannot turn the tool into a denial of service

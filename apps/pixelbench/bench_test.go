@@ -15,8 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pixelplayground/pixelplayground/adapters/wsclient"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
 func startTestBaseline(t *testing.T, w, h int) *baseline {

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 )
 
 // summary is what the results report for one histogram.

@@ -25,7 +25,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 
-	"github.com/pixelplayground/pixelplayground/apps/internal/measure"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 )
 
 func main() {

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pixelplayground/pixelplayground/apps/testbin"
+	"github.com/pixelplayground/pixelplayground/apps/internal/apptest"
+	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
 
 func TestValidateApp(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { testbin.ValidateApp(t, spec, options, map[string]string{"DATA_DIR": t.TempDir()}) })
+	t.Run("embedded", func(t *testing.T) { apptest.ValidateApp(t, spec, options, map[string]string{"DATA_DIR": t.TempDir()}) })
 	t.Run("redis", func(t *testing.T) {
-		testbin.ValidateApp(t, spec, options, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
+		apptest.ValidateApp(t, spec, options, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
 	})
 }
 
@@ -157,7 +158,7 @@ func TestPlaygroundEndToEnd(t *testing.T) {
 
 // TestRESTWritesAreLimitedPerClient checks the wiring of REST_RATE,
 // REST_BURST and TRUSTED_PROXIES (the rules themselves are tested in
-// adapters/rest). The rate is so low that no token comes back during the
+// adapters/inbound/rest). The rate is so low that no token comes back during the
 // test, whatever the machine's speed.
 func TestRESTWritesAreLimitedPerClient(t *testing.T) {
 	bin := testbin.Build(t, "./apps/playground")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pixelplayground/pixelplayground/apps/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
 
 // TestIdleMemoryPerConnection measures what an idle WebSocket connection

@@ -27,7 +27,7 @@ const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png',
 };
-// adapters/web's pagePolicy, word for word (its tests check that).
+// adapters/inbound/web's pagePolicy, word for word (its tests check that).
 const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; connect-src 'self'";
 const BOT_NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis'];
 const BOT_COLORS = ['#E50000', '#0083C7', '#02BE01', '#E59500', '#820080', '#222222', '#CF6EE4'];
@@ -358,7 +358,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     try {
       const body = await readFile(file);
       const headers = { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' };
-      // The real server's page policy (adapters/web), so that the browser
+      // The real server's page policy (adapters/inbound/web), so that the browser
       // tests catch UI code that would break under it.
       if (extname(file) === '.html') headers['Content-Security-Policy'] = `${PAGE_POLICY} ws://${req.headers.host}`;
       res.writeHead(200, headers);

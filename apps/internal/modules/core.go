@@ -13,9 +13,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
-	"github.com/pixelplayground/pixelplayground/adapters/metrics"
 	"github.com/pixelplayground/pixelplayground/adapters/system"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 

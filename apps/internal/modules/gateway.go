@@ -6,9 +6,9 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/pixelplayground/pixelplayground/adapters/metrics"
-	"github.com/pixelplayground/pixelplayground/adapters/ws"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 

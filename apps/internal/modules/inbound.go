@@ -5,11 +5,11 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 
-	"github.com/pixelplayground/pixelplayground/adapters/metrics"
-	"github.com/pixelplayground/pixelplayground/adapters/rest"
-	"github.com/pixelplayground/pixelplayground/adapters/web"
-	"github.com/pixelplayground/pixelplayground/adapters/ws"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/rest"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/web"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/pixelplayground/pixelplayground/ui"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 
-	"github.com/pixelplayground/pixelplayground/adapters/rest"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/rest"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 )
 

@@ -9,13 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
-	"github.com/pixelplayground/pixelplayground/adapters/membus"
-	"github.com/pixelplayground/pixelplayground/adapters/mempresence"
-	"github.com/pixelplayground/pixelplayground/adapters/memstore"
-	"github.com/pixelplayground/pixelplayground/adapters/redisbus"
-	"github.com/pixelplayground/pixelplayground/adapters/redisconn"
-	"github.com/pixelplayground/pixelplayground/adapters/redispresence"
-	"github.com/pixelplayground/pixelplayground/adapters/redisstore"
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/mempresence"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbus"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redispresence"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
@@ -42,8 +42,8 @@ func Embedded() fx.Option {
 	)
 }
 
-func openEmbedded(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*memstore.Store, error) {
-	s, err := memstore.Open(memstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock})
+func openEmbedded(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*logstore.Store, error) {
+	s, err := logstore.Open(logstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
 	}

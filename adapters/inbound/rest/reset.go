@@ -1,0 +1,67 @@
+package rest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/httpx"
+)
+
+// HeaderOperatorToken is the alternative to `Authorization: Bearer <token>`
+// for POST /api/canvas/reset.
+const HeaderOperatorToken = "X-Operator-Token"
+
+// postReset is POST /api/canvas/reset. The store records and publishes the
+// reset as an event with its own seq; the gateways turn it into
+// canvas_reset for every client (the old API wiped Redis and told nobody).
+func (a *API) postReset(ctx *fasthttp.RequestCtx) {
+	if len(a.token) == 0 {
+		httpx.Error(ctx, fasthttp.StatusForbidden, msgResetOff)
+		return
+	}
+	if !a.operator(ctx) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="pixel-playground"`)
+		httpx.Error(ctx, fasthttp.StatusUnauthorized, msgUnauthorized)
+		return
+	}
+	sctx, cancel := a.storeContext()
+	e, err := a.store.Reset(sctx, domain.Origin{})
+	cancel()
+	if err != nil {
+		a.storeFailed(ctx, "reset", err)
+		return
+	}
+	a.log.Info("canvas reset by operator", "seq", e.Seq, "remote", ctx.RemoteIP().String())
+	httpx.BuildBody(ctx, func(b []byte) []byte {
+		b = append(b, `{"success":true,"message":"Canvas reset to white","seq":`...)
+		b = strconv.AppendUint(b, e.Seq, 10)
+		b = append(b, `,"timestamp":`...)
+		b = httpx.AppendMillis(b, e.Time)
+		return append(b, '}')
+	})
+	ctx.SetContentType(httpx.ContentTypeJSON)
+}
+
+// operator reports whether the request carries the operator token. Both
+// sides are hashed first so that the comparison takes the same time
+// whatever the length or content of the guess.
+func (a *API) operator(ctx *fasthttp.RequestCtx) bool {
+	given := ctx.Request.Header.Peek(HeaderOperatorToken)
+	if len(given) == 0 {
+		auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
+		if len(auth) > 7 && bytes.EqualFold(auth[:7], []byte("Bearer ")) {
+			given = bytes.TrimSpace(auth[7:])
+		}
+	}
+	if len(given) == 0 {
+		return false
+	}
+	want := sha256.Sum256(a.token)
+	got := sha256.Sum256(given)
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}

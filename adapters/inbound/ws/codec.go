@@ -1,0 +1,250 @@
+package ws
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/httpx"
+	"github.com/pixelplayground/pixelplayground/internal/jsonx"
+)
+
+// Error codes and messages on the wire. The messages are the old system's
+// where it had one, so old clients that match on text keep working.
+const (
+	codeBadJSON     = "bad_json"
+	codeBadPixel    = "bad_pixel"
+	codeBadID       = "bad_id"
+	codeRateLimited = "rate_limited"
+	codeUnavailable = "unavailable"
+
+	msgBadJSON     = "Invalid message format"
+	msgBadPixel    = "Invalid pixel data"
+	msgBadID       = "Invalid write id: at most 64 bytes"
+	msgRateLimited = "Rate limit exceeded"
+	msgUnavailable = "Service unavailable, try again"
+)
+
+// encodeEvent is the pixel_updated or canvas_reset frame; writeID, if not
+// empty, is echoed for the sender.
+func encodeEvent(e domain.Event, writeID string) []byte {
+	b := make([]byte, 0, 160)
+	switch e.Kind {
+	case domain.CanvasReset:
+		b = append(b, `{"type":"canvas_reset","seq":`...)
+		b = strconv.AppendUint(b, e.Seq, 10)
+		b = append(b, `,"timestamp":`...)
+		b = httpx.AppendMillis(b, e.Time)
+	default:
+		b = append(b, `{"type":"pixel_updated","x":`...)
+		b = strconv.AppendInt(b, int64(e.Pixel.X), 10)
+		b = append(b, `,"y":`...)
+		b = strconv.AppendInt(b, int64(e.Pixel.Y), 10)
+		b = append(b, `,"color":"`...)
+		b = append(b, e.Pixel.Color.String()...)
+		b = append(b, `","username":`...)
+		b = jsonx.AppendString(b, domain.DisplayName(e.Username))
+		b = append(b, `,"timestamp":`...)
+		b = httpx.AppendMillis(b, e.Time)
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, e.Seq, 10)
+	}
+	if writeID != "" {
+		b = append(b, `,"id":`...)
+		b = jsonx.AppendString(b, writeID)
+	}
+	return append(b, '}')
+}
+
+type connectedMsg struct {
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+	ClientID string `json:"clientId"`
+	Seq      uint64 `json:"seq"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
+}
+
+func encodeConnected(clientID string, seq domain.Seq, size domain.Size) []byte {
+	return mustJSON(connectedMsg{Type: "connected", Message: "Connected to Cloud Pixel Playground",
+		ClientID: clientID, Seq: seq, Width: size.Width, Height: size.Height})
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+	ID      string `json:"id,omitempty"`
+}
+
+func encodeError(code, message, id string) []byte {
+	return mustJSON(errorMsg{Type: "error", Message: message, Code: code, ID: id})
+}
+
+type resumedMsg struct {
+	Type      string `json:"type"`
+	Seq       uint64 `json:"seq"`
+	Recovered bool   `json:"recovered"`
+}
+
+func encodeResumed(seq domain.Seq, recovered bool) []byte {
+	return mustJSON(resumedMsg{Type: "resumed", Seq: seq, Recovered: recovered})
+}
+
+func encodePong(nowMillis int64) []byte {
+	b := append(make([]byte, 0, 48), `{"type":"pong","timestamp":`...)
+	b = strconv.AppendInt(b, nowMillis, 10)
+	return append(b, '}')
+}
+
+type statsMsg struct {
+	Type        string `json:"type"`
+	ActiveUsers int    `json:"activeUsers"`
+	Timestamp   int64  `json:"timestamp"`
+}
+
+type userListMsg struct {
+	Type      string   `json:"type"`
+	Users     []string `json:"users"`
+	Timestamp int64    `json:"timestamp"`
+}
+
+// encodePresence is the stats and user_list pair, always sent together and
+// in that order.
+func encodePresence(v domain.PresenceView, nowMillis int64) (stats, users []byte) {
+	names := v.Users
+	if names == nil {
+		names = []string{}
+	}
+	return mustJSON(statsMsg{Type: "stats", ActiveUsers: v.ActiveUsers, Timestamp: nowMillis}),
+		mustJSON(userListMsg{Type: "user_list", Users: names, Timestamp: nowMillis})
+}
+
+type cursorWire struct {
+	ClientID string  `json:"clientId"`
+	Username string  `json:"username"`
+	X        float64 `json:"x"`
+	Y        float64 `json:"y"`
+}
+
+type cursorsMsg struct {
+	Type    string       `json:"type"`
+	Cursors []cursorWire `json:"cursors"`
+	Gone    []string     `json:"gone"`
+}
+
+func encodeCursors(moved []domain.Cursor, gone []string) []byte {
+	m := cursorsMsg{Type: "cursors", Cursors: make([]cursorWire, 0, len(moved)), Gone: gone}
+	if m.Gone == nil {
+		m.Gone = []string{}
+	}
+	for _, c := range moved {
+		m.Cursors = append(m.Cursors, cursorWire{ClientID: c.ClientID, Username: domain.DisplayName(c.Username), X: c.X, Y: c.Y})
+	}
+	return mustJSON(m)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own plain structs are marshalled here
+	}
+	return b
+}
+
+// encodeBatch joins already encoded messages into one pixel.v2 frame.
+func encodeBatch(frames [][]byte) []byte {
+	n := 32
+	for _, f := range frames {
+		n += len(f) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"type":"batch","events":[`...)
+	for i, f := range frames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f...)
+	}
+	return append(b, "]}"...)
+}
+
+// inbound is a client message. Fields stay raw so that a wrong JSON type is
+// told apart from a missing field and answered precisely.
+type inbound struct {
+	Type     string          `json:"type"`
+	X        json.RawMessage `json:"x"`
+	Y        json.RawMessage `json:"y"`
+	Color    json.RawMessage `json:"color"`
+	ID       json.RawMessage `json:"id"`
+	Username json.RawMessage `json:"username"`
+	Since    json.RawMessage `json:"since"`
+}
+
+var errWrongType = errors.New("wrong JSON type")
+
+// decodeInbound parses a frame. Anything that is not a JSON object with a
+// string type is errBadJSON's territory; the caller answers bad_json.
+func decodeInbound(data []byte) (inbound, error) {
+	var m inbound
+	d := json.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(&m); err != nil {
+		return inbound{}, err
+	}
+	if d.More() {
+		return inbound{}, errors.New("trailing data after the message")
+	}
+	return m, nil
+}
+
+// rawNumber returns a JSON number field; absent, null or a non-number is an
+// error (the old system coerced "5" to 5 and accepted 2.5).
+func rawNumber(raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, errWrongType
+	}
+	return strconv.ParseFloat(string(raw), 64)
+}
+
+// rawString returns a JSON string field; present must be a string.
+func rawString(raw json.RawMessage) (s string, present bool, err error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false, nil
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", true, errWrongType
+	}
+	return s, true, nil
+}
+
+// decodePixel validates a pixel_update against the canvas.
+func decodePixel(m inbound, size domain.Size) (domain.Pixel, error) {
+	fx, err := rawNumber(m.X)
+	if err != nil {
+		return domain.Pixel{}, err
+	}
+	fy, err := rawNumber(m.Y)
+	if err != nil {
+		return domain.Pixel{}, err
+	}
+	x, err := domain.Coordinate(fx)
+	if err != nil {
+		return domain.Pixel{}, err
+	}
+	y, err := domain.Coordinate(fy)
+	if err != nil {
+		return domain.Pixel{}, err
+	}
+	cs, ok, err := rawString(m.Color)
+	if err != nil || !ok {
+		return domain.Pixel{}, domain.ErrBadColor
+	}
+	c, err := domain.ParseColor(cs)
+	if err != nil {
+		return domain.Pixel{}, err
+	}
+	p := domain.Pixel{X: x, Y: y, Color: c}
+	return p, size.Check(p)
+}

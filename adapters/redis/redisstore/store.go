@@ -1,0 +1,340 @@
+// Package redisstore is the canvas store kept in Redis, shared by every API
+// and gateway process: the single authority that orders writes.
+//
+// The layout is the one in docs/architecture.md: all keys carry the hash tag
+// {canvas}; pixels are one string of 3 bytes per pixel, each byte XORed with
+// 0xFF so that bytes Redis never wrote (it pads with zeros) read as white;
+// per-pixel metadata is a hash; history is a sorted set scored by seq whose
+// members are the busmsg encoding of each event, which is also exactly what
+// is published on pixel-updates. Every change is one Lua script, so it is one
+// round trip and atomic.
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/busmsg"
+	"github.com/pixelplayground/pixelplayground/ports"
+)
+
+// Redis keys; see docs/architecture.md.
+const (
+	KeySize    = "{canvas}:size"
+	KeySeq     = "{canvas}:seq"
+	KeyTS      = "{canvas}:ts"
+	KeyPixels  = "{canvas}:pixels"
+	KeyMeta    = "{canvas}:meta"
+	KeyHistory = "{canvas}:history"
+)
+
+// scriptKeys is the order both scripts expect.
+var scriptKeys = []string{KeySeq, KeyTS, KeyPixels, KeyMeta, KeyHistory}
+
+// DefaultHistorySize is used when Options.HistorySize is 0 (HISTORY_SIZE's
+// default).
+const DefaultHistorySize = 10000
+
+// maxWritesPerScript bounds one script run. Redis serves nobody else while a
+// script runs, so a huge batch is split; each event stays atomic and in
+// order, only the batch as a whole is not.
+const maxWritesPerScript = 1000
+
+// ErrSizeMismatch reports a Redis that already holds a canvas of another size.
+var ErrSizeMismatch = errors.New("redisstore: the canvas in Redis has another size")
+
+// Options configures a store.
+type Options struct {
+	Size        domain.Size
+	HistorySize int // events kept for Since; 0 means DefaultHistorySize
+}
+
+// Store implements ports.CanvasStore on Redis. It is safe for concurrent use;
+// all coordination happens in Redis, so any number of processes may share one
+// canvas.
+type Store struct {
+	client  redis.UniversalClient
+	size    domain.Size
+	history int
+}
+
+var _ ports.CanvasStore = (*Store)(nil)
+
+// Open checks the options and the canvas already in Redis. The first store
+// to open a Redis records its size there; opening it later with another size
+// fails with ErrSizeMismatch rather than reading pixels at wrong offsets.
+func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Store, error) {
+	size, err := domain.NewSize(opts.Size.Width, opts.Size.Height)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	history := opts.HistorySize
+	if history == 0 {
+		history = DefaultHistorySize
+	}
+	if history < 0 {
+		return nil, fmt.Errorf("redisstore: history size %d is negative", opts.HistorySize)
+	}
+	want := size.String()
+	created, err := client.SetNX(ctx, KeySize, want, 0).Result()
+	if err != nil {
+		return nil, redisconn.WrapUnavailable("redisstore: record canvas size", err)
+	}
+	if !created {
+		have, err := client.Get(ctx, KeySize).Result()
+		if err != nil && !errors.Is(err, redis.Nil) { // Nil: deleted meanwhile; nothing to contradict
+			return nil, redisconn.WrapUnavailable("redisstore: read canvas size", err)
+		}
+		if err == nil && have != want {
+			return nil, fmt.Errorf("%w: Redis holds a %s canvas but CANVAS_WIDTH x CANVAS_HEIGHT is %s; "+
+				"use the same size or reset the canvas in Redis", ErrSizeMismatch, have, want)
+		}
+	}
+	return &Store{client: client, size: size, history: history}, nil
+}
+
+// Size is the canvas size.
+func (s *Store) Size() domain.Size { return s.size }
+
+// Place assigns seqs and timestamps and stores, records and publishes the
+// writes; see ports.CanvasStore. Writes off the canvas are refused before
+// anything is stored.
+func (s *Store) Place(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
+	for _, w := range writes {
+		if err := s.size.Check(w.Pixel); err != nil {
+			return nil, fmt.Errorf("redisstore: place (%d,%d): %w", w.X, w.Y, err)
+		}
+	}
+	events := make([]domain.Event, 0, len(writes))
+	for start := 0; start < len(writes); start += maxWritesPerScript {
+		batch := writes[start:min(start+maxWritesPerScript, len(writes))]
+		placed, err := s.placeBatch(ctx, batch)
+		events = append(events, placed...)
+		if err != nil {
+			return events, err
+		}
+	}
+	return events, nil
+}
+
+func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
+	args := make([]any, 0, 2+4*len(writes))
+	args = append(args, s.history, ports.ChannelPixelUpdates)
+	for _, w := range writes {
+		r, g, b := w.Color.RGB()
+		args = append(args,
+			s.size.Index(w.X, w.Y),
+			[]byte{r ^ 0xFF, g ^ 0xFF, b ^ 0xFF},
+			w.Username,
+			busmsg.PixelBody(w))
+	}
+	reply, err := placeScript.Run(ctx, s.client, scriptKeys, args...).StringSlice()
+	if err != nil {
+		return nil, redisconn.WrapUnavailable("redisstore: place", err)
+	}
+	if len(reply) != 2*len(writes) {
+		return nil, fmt.Errorf("redisstore: place: script returned %d values for %d writes", len(reply), len(writes))
+	}
+	events := make([]domain.Event, len(writes))
+	for i, w := range writes {
+		seq, ts, err := parseStamp(reply[2*i], reply[2*i+1])
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: place: %w", err)
+		}
+		events[i] = domain.Event{Kind: domain.PixelPlaced, Seq: seq, Time: ts, Pixel: w.Pixel, Username: w.Username, Origin: w.Origin}
+	}
+	return events, nil
+}
+
+// Reset turns every pixel white as one event; see ports.CanvasStore.
+func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, error) {
+	reply, err := resetScript.Run(ctx, s.client, scriptKeys, s.history, ports.ChannelPixelUpdates, busmsg.ResetBody(origin)).StringSlice()
+	if err != nil {
+		return domain.Event{}, redisconn.WrapUnavailable("redisstore: reset", err)
+	}
+	if len(reply) != 2 {
+		return domain.Event{}, fmt.Errorf("redisstore: reset: script returned %d values", len(reply))
+	}
+	seq, ts, err := parseStamp(reply[0], reply[1])
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("redisstore: reset: %w", err)
+	}
+	return domain.Event{Kind: domain.CanvasReset, Seq: seq, Time: ts, Origin: origin}, nil
+}
+
+// Snapshot reads the pixels and the seq in one transaction, so the seq is
+// exactly the last change the pixels include.
+func (s *Store) Snapshot(ctx context.Context) (domain.Snapshot, error) {
+	var pixels, seq *redis.StringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		pixels = p.Get(ctx, KeyPixels)
+		seq = p.Get(ctx, KeySeq)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot", err)
+	}
+	latest, err := seqValue("redisstore: snapshot", seq)
+	if err != nil {
+		return domain.Snapshot{}, err
+	}
+	raw, err := pixels.Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot", err)
+	}
+	return domain.Snapshot{Size: s.size, Seq: latest, RGB: decodePixels(raw, s.size)}, nil
+}
+
+// decodePixels undoes the XOR. The stored string is as long as the furthest
+// pixel ever painted (or absent after a reset); what is missing is white.
+func decodePixels(raw []byte, size domain.Size) []byte {
+	rgb := make([]byte, 3*size.Pixels())
+	copy(rgb, raw)
+	for i := range rgb {
+		rgb[i] ^= 0xFF
+	}
+	return rgb
+}
+
+// Pixel reads one pixel's colour and metadata in one transaction.
+func (s *Store) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, error) {
+	if !s.size.Contains(x, y) {
+		return domain.PixelInfo{}, fmt.Errorf("redisstore: pixel (%d,%d): %w", x, y, domain.ErrOutOfBounds)
+	}
+	index := s.size.Index(x, y)
+	var colour, meta *redis.StringCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		colour = p.GetRange(ctx, KeyPixels, int64(3*index), int64(3*index+2))
+		meta = p.HGet(ctx, KeyMeta, strconv.Itoa(index))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return domain.PixelInfo{}, redisconn.WrapUnavailable("redisstore: pixel", err)
+	}
+	if err := colour.Err(); err != nil {
+		return domain.PixelInfo{}, redisconn.WrapUnavailable("redisstore: pixel", err)
+	}
+	rgb := make([]byte, 3) // short or empty when never painted: white
+	copy(rgb, colour.Val())
+	info := domain.PixelInfo{Pixel: domain.Pixel{X: x, Y: y, Color: domain.ColorFromRGB(rgb[0]^0xFF, rgb[1]^0xFF, rgb[2]^0xFF)}}
+	m, err := meta.Result()
+	switch {
+	case errors.Is(err, redis.Nil): // never painted since the last reset
+		return info, nil
+	case err != nil:
+		return domain.PixelInfo{}, redisconn.WrapUnavailable("redisstore: pixel", err)
+	}
+	if info.Seq, info.Time, info.Username, err = parseMeta(m); err != nil {
+		return domain.PixelInfo{}, fmt.Errorf("redisstore: pixel (%d,%d): %w", x, y, err)
+	}
+	return info, nil
+}
+
+// Since reads history after a seq together with the latest seq and the
+// oldest seq still kept, in one transaction, so that completeness is judged
+// against the same state the events come from.
+func (s *Store) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+	var latestCmd *redis.StringCmd
+	var oldestCmd *redis.ZSliceCmd
+	var rangeCmd *redis.StringSliceCmd
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		latestCmd = p.Get(ctx, KeySeq)
+		oldestCmd = p.ZRangeWithScores(ctx, KeyHistory, 0, 0)
+		by := &redis.ZRangeBy{Min: "(" + strconv.FormatUint(after, 10), Max: "+inf"}
+		if limit > 0 {
+			by.Count = int64(limit)
+		}
+		rangeCmd = p.ZRangeByScore(ctx, KeyHistory, by)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
+	}
+	latest, err := seqValue("redisstore: since", latestCmd)
+	if err != nil {
+		return nil, false, err
+	}
+	oldest, err := oldestCmd.Result()
+	if err != nil {
+		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
+	}
+	members, err := rangeCmd.Result()
+	if err != nil {
+		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
+	}
+	events := make([]domain.Event, 0, len(members))
+	for _, m := range members {
+		e, err := busmsg.DecodeEvent([]byte(m))
+		if err != nil {
+			return nil, false, fmt.Errorf("redisstore: since: history entry: %w", err)
+		}
+		events = append(events, e)
+	}
+	complete := true
+	switch {
+	case after > latest: // the store lost data the caller saw
+		complete = false
+	case after == latest:
+	default:
+		complete = len(oldest) == 1 && domain.Seq(oldest[0].Score) <= after+1
+	}
+	return events, complete, nil
+}
+
+// LatestSeq is the last assigned seq.
+func (s *Store) LatestSeq(ctx context.Context) (domain.Seq, error) {
+	return seqValue("redisstore: latest seq", s.client.Get(ctx, KeySeq))
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return redisconn.WrapUnavailable("redisstore: ping", s.client.Ping(ctx).Err())
+}
+
+// seqValue reads a seq; a missing key is a new canvas, seq 0.
+func seqValue(op string, cmd *redis.StringCmd) (domain.Seq, error) {
+	v, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, redisconn.WrapUnavailable(op, err)
+	}
+	seq, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: seq %q is not a number", op, v)
+	}
+	return seq, nil
+}
+
+func parseStamp(seqText, tsText string) (domain.Seq, domain.Timestamp, error) {
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("script returned seq %q", seqText)
+	}
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("script returned timestamp %q", tsText)
+	}
+	return seq, domain.Timestamp(ts), nil
+}
+
+// parseMeta splits `seq:ts:username`; the username may itself hold colons.
+func parseMeta(m string) (domain.Seq, domain.Timestamp, string, error) {
+	parts := strings.SplitN(m, ":", 3)
+	if len(parts) != 3 {
+		return 0, 0, "", fmt.Errorf("pixel metadata %q is not seq:ts:username", m)
+	}
+	seq, ts, err := parseStamp(parts[0], parts[1])
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("pixel metadata %q: %w", m, err)
+	}
+	return seq, ts, parts[2], nil
+}

@@ -1,0 +1,12 @@
+// Package e2e holds the browser end-to-end tests of the Pixel Playground:
+// the real playground binary, started as a process, and the real page in
+// headless Chromium driven through chromedp with real mouse and keyboard
+// input. The tests read the page's state only through its test hook
+// (window.__pixelPlayground) and the server's only through the REST API, so
+// they check what a person at the page would see against what the server
+// holds.
+//
+// Without a Chromium on PATH the tests skip; with CI=true they fail instead.
+// Each test saves screenshots into t.ArtifactDir(); run with
+// `go test -artifacts ./e2e/browser/` to keep them.
+package e2e

@@ -1,0 +1,169 @@
+// Package busmsg is the one encoding of what travels between processes on
+// the Pub/Sub bus and in the stores' history: canvas events, presence nudges
+// and cursor batches. It is internal to our servers (clients never see it),
+// compact, and shaped so that the Redis store's Lua script can splice the
+// server-assigned seq and timestamp in front of a body the Go side encoded:
+//
+//	EncodeEvent(e) == `{"k":"p","seq":` + seq + `,"ts":` + ts + `,` + PixelBody(w) + `}`
+package busmsg
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/jsonx"
+)
+
+// Kinds of event on the wire.
+const (
+	KindPixel = "p"
+	KindReset = "r"
+)
+
+type event struct {
+	Kind     string `json:"k"`
+	Seq      uint64 `json:"seq"`
+	TS       int64  `json:"ts"`
+	X        int    `json:"x"`
+	Y        int    `json:"y"`
+	Color    string `json:"c"`
+	Username string `json:"u"`
+	Gateway  string `json:"gw"`
+	Client   string `json:"cid"`
+	WriteID  string `json:"id"`
+}
+
+// PixelBody is the part of a pixel event's encoding that does not depend on
+// the seq and timestamp (no braces, no leading comma).
+func PixelBody(w domain.Write) []byte {
+	return appendPixelBody(make([]byte, 0, 96), w)
+}
+
+// ResetBody is PixelBody's counterpart for a reset.
+func ResetBody(o domain.Origin) []byte {
+	return appendOrigin(make([]byte, 0, 64), o)[1:] // drop the leading comma
+}
+
+func appendPixelBody(b []byte, w domain.Write) []byte {
+	b = append(b, `"x":`...)
+	b = strconv.AppendInt(b, int64(w.X), 10)
+	b = append(b, `,"y":`...)
+	b = strconv.AppendInt(b, int64(w.Y), 10)
+	b = append(b, `,"c":"`...)
+	b = append(b, w.Color.String()...)
+	b = append(b, `","u":`...)
+	b = jsonx.AppendString(b, w.Username)
+	return appendOrigin(b, w.Origin)
+}
+
+func appendOrigin(b []byte, o domain.Origin) []byte {
+	b = append(b, `,"gw":`...)
+	b = jsonx.AppendString(b, o.GatewayID)
+	b = append(b, `,"cid":`...)
+	b = jsonx.AppendString(b, o.ClientID)
+	b = append(b, `,"id":`...)
+	return jsonx.AppendString(b, o.WriteID)
+}
+
+// EncodeEvent encodes an event for the bus and the history, in one
+// allocation for the usual event.
+func EncodeEvent(e domain.Event) []byte {
+	kind := KindPixel
+	if e.Kind == domain.CanvasReset {
+		kind = KindReset
+	}
+	b := make([]byte, 0, 160)
+	b = append(b, `{"k":"`...)
+	b = append(b, kind...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, int64(e.Time), 10)
+	if e.Kind == domain.CanvasReset {
+		b = appendOrigin(b, e.Origin) // brings its own leading comma
+	} else {
+		b = append(b, ',')
+		b = appendPixelBody(b, domain.Write{Pixel: e.Pixel, Username: e.Username, Origin: e.Origin})
+	}
+	return append(b, '}')
+}
+
+// ErrBadEvent reports a payload that is not an event.
+var ErrBadEvent = errors.New("busmsg: not an event")
+
+// DecodeEvent is the inverse of EncodeEvent.
+func DecodeEvent(payload []byte) (domain.Event, error) {
+	var m event
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return domain.Event{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	if m.Seq == 0 {
+		return domain.Event{}, fmt.Errorf("%w: no seq", ErrBadEvent)
+	}
+	e := domain.Event{
+		Seq:    m.Seq,
+		Time:   domain.Timestamp(m.TS),
+		Origin: domain.Origin{GatewayID: m.Gateway, ClientID: m.Client, WriteID: m.WriteID},
+	}
+	switch m.Kind {
+	case KindPixel:
+		c, err := domain.ParseColor(m.Color)
+		if err != nil {
+			return domain.Event{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
+		}
+		e.Kind = domain.PixelPlaced
+		e.Pixel = domain.Pixel{X: m.X, Y: m.Y, Color: c}
+		e.Username = m.Username
+	case KindReset:
+		e.Kind = domain.CanvasReset
+	default:
+		return domain.Event{}, fmt.Errorf("%w: kind %q", ErrBadEvent, m.Kind)
+	}
+	return e, nil
+}
+
+// Cursors is one gateway's coalesced cursor changes since its last flush.
+type Cursors struct {
+	GatewayID string
+	Moved     []domain.Cursor
+	Gone      []string
+}
+
+type cursorsMsg struct {
+	Gateway string      `json:"gw"`
+	Moved   []cursorMsg `json:"m,omitempty"`
+	Gone    []string    `json:"g,omitempty"`
+}
+
+type cursorMsg struct {
+	Client   string  `json:"c"`
+	Username string  `json:"u"`
+	X        float64 `json:"x"`
+	Y        float64 `json:"y"`
+}
+
+// EncodeCursors encodes a cursor batch.
+func EncodeCursors(c Cursors) []byte {
+	m := cursorsMsg{Gateway: c.GatewayID, Gone: c.Gone}
+	for _, cur := range c.Moved {
+		m.Moved = append(m.Moved, cursorMsg{Client: cur.ClientID, Username: cur.Username, X: cur.X, Y: cur.Y})
+	}
+	b, _ := json.Marshal(m) // plain structs of strings and finite floats always marshal
+	return b
+}
+
+// DecodeCursors is the inverse of EncodeCursors.
+func DecodeCursors(payload []byte) (Cursors, error) {
+	var m cursorsMsg
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return Cursors{}, fmt.Errorf("busmsg: not a cursor batch: %v", err)
+	}
+	c := Cursors{GatewayID: m.Gateway, Gone: m.Gone}
+	for _, cur := range m.Moved {
+		c.Moved = append(c.Moved, domain.Cursor{ClientID: cur.Client, Username: cur.Username, X: cur.X, Y: cur.Y})
+	}
+	return c, nil
+}
