@@ -25,6 +25,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -38,13 +39,12 @@ const (
 	MaxBodyBytes = 1 << 20
 )
 
-// storeTimeout bounds every store call made for one request, so a hung
-// Redis turns into a 503 instead of a hung client.
-const storeTimeout = 5 * time.Second
-
 // Options configures the API.
 type Options struct {
-	Store   ports.CanvasStore
+	Store ports.CanvasStore
+	// Placer is the one place-a-pixel path the app shares between its
+	// inbound adapters; nil builds one on Store (tests, single adapters).
+	Placer  *place.Service
 	Metrics *metrics.Metrics // nil: a private registry nobody scrapes
 	Clock   ports.Clock      // nil: the system clock
 	Log     *slog.Logger     // nil: slog.Default(); internal errors are logged, never sent
@@ -83,7 +83,7 @@ type API struct {
 	limiter  *ipLimiter
 	exports  chan struct{}
 	snaps    *sharedSnapshots
-	accepted prometheus.Counter
+	placer   *place.Service
 }
 
 type systemClock struct{}
@@ -117,7 +117,10 @@ func New(o Options) *API {
 		a.limiter = newIPLimiter(o.RateLimit, o.TrustedProxies)
 	}
 	a.snaps = &sharedSnapshots{load: a.store.Snapshot, newContext: a.storeContext}
-	a.accepted = a.m.PixelsAccepted.WithLabelValues("rest")
+	a.placer = o.Placer
+	if a.placer == nil {
+		a.placer = place.New(place.Options{Store: a.store, Metrics: a.m, Log: a.log})
+	}
 	return a
 }
 
@@ -165,7 +168,7 @@ func (a *API) instrument(route string, h fasthttp.RequestHandler) fasthttp.Reque
 }
 
 func (a *API) storeContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), storeTimeout)
+	return context.WithTimeout(context.Background(), place.StoreTimeout)
 }
 
 // storeFailed answers a failed store call: 503 when the backend is

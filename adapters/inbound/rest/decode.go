@@ -3,9 +3,9 @@ package rest
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 )
 
 // Error messages on the wire. The first four are the old API's, which
@@ -34,7 +34,6 @@ const (
 	reasonBadID       = "bad_id"
 	reasonTooLarge    = "too_large"
 	reasonRateLimited = "rate_limited"
-	reasonUnavailable = "unavailable"
 )
 
 // writeBody is one pixel as a client sends it. Fields stay raw so that a
@@ -69,7 +68,6 @@ var (
 	errOutOfBound = &invalid{msgOutOfBounds, reasonBadPixel}
 	errBadColor   = &invalid{msgBadColor, reasonBadPixel}
 	errBadID      = &invalid{msgBadID, reasonBadID}
-	errWrongType  = errors.New("wrong JSON type")
 )
 
 // decodeWrite parses and validates one pixel write. defaultUsername is used
@@ -87,100 +85,30 @@ func decodeWrite(raw []byte, size domain.Size, defaultUsername string) (domain.W
 }
 
 func validateWrite(body writeBody, size domain.Size, defaultUsername string) (domain.Write, *invalid) {
-	x, bad := coordinate(body.X)
-	if bad != nil {
-		return domain.Write{}, bad
-	}
-	y, bad := coordinate(body.Y)
-	if bad != nil {
-		return domain.Write{}, bad
-	}
-	if !size.Contains(x, y) {
+	p, id, problem := place.Parse(place.Fields{X: body.X, Y: body.Y, Color: body.Color, ID: body.ID}, size)
+	switch problem {
+	case place.OK:
+	case place.OutOfBounds:
 		return domain.Write{}, errOutOfBound
-	}
-	// A missing or non-string colour gets the colour message, as in the old
-	// API, whose regular expression test failed on undefined.
-	colorText, present, err := rawString(body.Color)
-	if err != nil || !present {
+	case place.BadColor:
 		return domain.Write{}, errBadColor
+	case place.IDTooLong:
+		return domain.Write{}, errBadID
+	default:
+		return domain.Write{}, errFormat
 	}
-	color, err := domain.ParseColor(colorText)
-	if err != nil {
-		return domain.Write{}, errBadColor
-	}
-	username, present, err := rawString(body.Username)
+	username, present, err := place.String(body.Username)
 	if err != nil {
 		return domain.Write{}, errFormat
 	}
 	if !present {
 		username = defaultUsername
 	}
-	id, _, err := rawString(body.ID)
-	if err != nil {
-		return domain.Write{}, errFormat
-	}
-	if len(id) > domain.MaxWriteIDBytes {
-		return domain.Write{}, errBadID
-	}
 	return domain.Write{
-		Pixel:    domain.Pixel{X: x, Y: y, Color: color},
+		Pixel:    p,
 		Username: domain.NormalizeUsername(username),
 		Origin:   domain.Origin{WriteID: id},
 	}, nil
-}
-
-// coordinate accepts a JSON number that is a whole number. A fraction (the
-// old API stored 2.5 as "2.5,3") or a non-number is a format error; a whole
-// number off the canvas is out of bounds.
-func coordinate(raw json.RawMessage) (int, *invalid) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return 0, errFormat
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		// Overflow (1e400) is refused like any malformed number.
-		return 0, errFormat
-	}
-	if f == 0 && underflowed(raw) {
-		return 0, errFormat // 1e-400 is not 0, and not an integer
-	}
-	v, err := domain.Coordinate(f)
-	switch {
-	case errors.Is(err, domain.ErrOutOfBounds):
-		return 0, errOutOfBound
-	case err != nil:
-		return 0, errFormat
-	}
-	return v, nil
-}
-
-// underflowed reports whether a number that parsed as zero has a non-zero
-// digit before its exponent, i.e. was a tiny fraction rounded to zero.
-func underflowed(raw []byte) bool {
-	for _, c := range raw {
-		if c == 'e' || c == 'E' {
-			return false
-		}
-		if c >= '1' && c <= '9' {
-			return true
-		}
-	}
-	return false
-}
-
-// rawString reads an optional string field: absent or null is not present;
-// any other non-string is an error.
-func rawString(raw json.RawMessage) (s string, present bool, err error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false, nil
-	}
-	if raw[0] != '"' {
-		return "", true, errWrongType
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", true, errWrongType
-	}
-	return s, true, nil
 }
 
 // pathCoordinate parses a coordinate from the URL: decimal digits only (the

@@ -10,6 +10,8 @@ import (
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/jsonx"
+	"github.com/pixelplayground/pixelplayground/internal/place"
+	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // getPixel is GET /api/pixel/{x}/{y}. Who painted the pixel and when are
@@ -130,7 +132,7 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 			"Too many pixels: at most "+strconv.Itoa(a.maxBatch)+" per request", len(items))
 		return
 	}
-	defaultUsername, _, err := rawString(body.Username)
+	defaultUsername, _, err := place.String(body.Username)
 	if err != nil {
 		a.reject(ctx, fasthttp.StatusBadRequest, reasonBadPixel, msgBadFormat, len(items))
 		return
@@ -184,20 +186,19 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType(httpx.ContentTypeJSON)
 }
 
-// place writes validated pixels; on failure it has answered and counted.
+// place writes validated pixels through the shared place-a-pixel path; on
+// failure it has answered (the path has counted and logged).
 func (a *API) place(ctx *fasthttp.RequestCtx, writes []domain.Write) ([]domain.Event, bool) {
-	sctx, cancel := a.storeContext()
-	events, err := a.store.Place(sctx, writes)
-	cancel()
-	if err == nil && len(events) != len(writes) {
-		err = errors.New("store returned " + strconv.Itoa(len(events)) + " events for " + strconv.Itoa(len(writes)) + " writes")
-	}
+	events, err := a.placer.Place(ctx, place.SourceREST, writes)
 	if err != nil {
-		a.m.PixelsRejected.WithLabelValues(reasonUnavailable).Add(float64(len(writes)))
-		a.storeFailed(ctx, "place", err)
+		if errors.Is(err, ports.ErrUnavailable) {
+			ctx.Response.Header.Set("Retry-After", "1")
+			httpx.Error(ctx, fasthttp.StatusServiceUnavailable, msgUnavailable)
+		} else {
+			httpx.Error(ctx, fasthttp.StatusInternalServerError, msgInternal)
+		}
 		return nil, false
 	}
-	a.accepted.Add(float64(len(writes)))
 	return events, true
 }
 

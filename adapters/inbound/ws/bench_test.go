@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 )
 
 func BenchmarkEncodeEvent(b *testing.B) {
@@ -31,8 +32,8 @@ func BenchmarkDecodePixelUpdate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := decodePixel(m, domain.DefaultSize); err != nil {
-			b.Fatal(err)
+		if _, _, problem := place.Parse(m.pixelFields(), domain.DefaultSize); problem != place.OK {
+			b.Fatal(problem)
 		}
 	}
 }

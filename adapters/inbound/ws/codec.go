@@ -9,6 +9,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/jsonx"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 )
 
 // Error codes and messages on the wire. The messages are the old system's
@@ -23,6 +24,7 @@ const (
 	msgBadJSON     = "Invalid message format"
 	msgBadPixel    = "Invalid pixel data"
 	msgBadID       = "Invalid write id: at most 64 bytes"
+	msgBadIDType   = "Invalid write id: must be a string"
 	msgRateLimited = "Rate limit exceeded"
 	msgUnavailable = "Service unavailable, try again"
 )
@@ -183,8 +185,6 @@ type inbound struct {
 	Since    json.RawMessage `json:"since"`
 }
 
-var errWrongType = errors.New("wrong JSON type")
-
 // decodeInbound parses a frame. Anything that is not a JSON object with a
 // string type is errBadJSON's territory; the caller answers bad_json.
 func decodeInbound(data []byte) (inbound, error) {
@@ -199,52 +199,8 @@ func decodeInbound(data []byte) (inbound, error) {
 	return m, nil
 }
 
-// rawNumber returns a JSON number field; absent, null or a non-number is an
-// error (the old system coerced "5" to 5 and accepted 2.5).
-func rawNumber(raw json.RawMessage) (float64, error) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return 0, errWrongType
-	}
-	return strconv.ParseFloat(string(raw), 64)
-}
-
-// rawString returns a JSON string field; present must be a string.
-func rawString(raw json.RawMessage) (s string, present bool, err error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false, nil
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", true, errWrongType
-	}
-	return s, true, nil
-}
-
-// decodePixel validates a pixel_update against the canvas.
-func decodePixel(m inbound, size domain.Size) (domain.Pixel, error) {
-	fx, err := rawNumber(m.X)
-	if err != nil {
-		return domain.Pixel{}, err
-	}
-	fy, err := rawNumber(m.Y)
-	if err != nil {
-		return domain.Pixel{}, err
-	}
-	x, err := domain.Coordinate(fx)
-	if err != nil {
-		return domain.Pixel{}, err
-	}
-	y, err := domain.Coordinate(fy)
-	if err != nil {
-		return domain.Pixel{}, err
-	}
-	cs, ok, err := rawString(m.Color)
-	if err != nil || !ok {
-		return domain.Pixel{}, domain.ErrBadColor
-	}
-	c, err := domain.ParseColor(cs)
-	if err != nil {
-		return domain.Pixel{}, err
-	}
-	p := domain.Pixel{X: x, Y: y, Color: c}
-	return p, size.Check(p)
+// pixelFields is the part of a pixel_update the shared place-a-pixel path
+// validates.
+func (m inbound) pixelFields() place.Fields {
+	return place.Fields{X: m.X, Y: m.Y, Color: m.Color, ID: m.ID}
 }

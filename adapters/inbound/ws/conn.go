@@ -10,7 +10,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/pixelplayground/pixelplayground/domain"
-	"github.com/pixelplayground/pixelplayground/ports"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 )
 
 // Connection limits and timing.
@@ -343,7 +343,7 @@ func (c *Conn) handle(data []byte) {
 	case "pixel_update":
 		c.handlePixel(m)
 	case "set_username":
-		if name, _, err := rawString(m.Username); err == nil {
+		if name, _, err := place.String(m.Username); err == nil {
 			c.hub.setUsername(c, domain.NormalizeUsername(name))
 		}
 	case "ping":
@@ -351,7 +351,7 @@ func (c *Conn) handle(data []byte) {
 	case "cursor":
 		c.handleCursor(m)
 	case "resume":
-		f, err := rawNumber(m.Since)
+		f, err := place.Number(m.Since)
 		switch {
 		case err != nil || f < 0 || f != float64(uint64(f)):
 			c.enqueue(encodeError(codeBadJSON, msgBadJSON, ""))
@@ -372,13 +372,16 @@ func (c *Conn) reject(code, message, id string) {
 }
 
 func (c *Conn) handlePixel(m inbound) {
-	id, _, err := rawString(m.ID)
-	if err != nil || len(id) > domain.MaxWriteIDBytes {
+	p, id, problem := place.Parse(m.pixelFields(), c.hub.size)
+	switch problem {
+	case place.OK:
+	case place.BadIDType:
+		c.reject(codeBadID, msgBadIDType, "")
+		return
+	case place.IDTooLong:
 		c.reject(codeBadID, msgBadID, "")
 		return
-	}
-	p, err := decodePixel(m, c.hub.size)
-	if err != nil {
+	default:
 		c.reject(codeBadPixel, msgBadPixel, id)
 		return
 	}
@@ -387,19 +390,13 @@ func (c *Conn) handlePixel(m inbound) {
 		c.reject(codeRateLimited, msgRateLimited, id)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
-	defer cancel()
-	_, err = c.hub.o.Store.Place(ctx, []domain.Write{{Pixel: p, Username: c.username,
+	_, err := c.hub.placer.Place(context.Background(), place.SourceWS, []domain.Write{{Pixel: p, Username: c.username,
 		Origin: domain.Origin{GatewayID: c.hub.o.GatewayID, ClientID: c.id, WriteID: id}}})
 	if err != nil {
-		c.hub.o.Metrics.StoreErrors.Inc()
-		if !errors.Is(err, ports.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
-			c.hub.log.Error("pixel write failed", "client", c.id, "err", err)
-		}
-		c.reject(codeUnavailable, msgUnavailable, id)
-		return
+		// The shared path has counted and logged it; every failure is one
+		// the client may retry, as far as it can tell.
+		c.enqueue(encodeError(codeUnavailable, msgUnavailable, id))
 	}
-	c.hub.o.Metrics.PixelsAccepted.WithLabelValues("ws").Inc()
 }
 
 func (c *Conn) handleCursor(m inbound) {
@@ -407,8 +404,8 @@ func (c *Conn) handleCursor(m inbound) {
 		c.hub.cursorLeave(c.id)
 		return
 	}
-	x, errX := rawNumber(m.X)
-	y, errY := rawNumber(m.Y)
+	x, errX := place.Number(m.X)
+	y, errY := place.Number(m.Y)
 	if errX != nil || errY != nil || c.hub.size.CheckCursor(x, y) != nil {
 		return // a bad cursor is not worth an error frame per pointer move
 	}

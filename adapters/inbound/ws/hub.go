@@ -10,6 +10,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -41,8 +42,11 @@ const (
 
 // HubOptions configures a Hub.
 type HubOptions struct {
-	GatewayID    string
-	Store        ports.CanvasStore
+	GatewayID string
+	Store     ports.CanvasStore
+	// Placer is the one place-a-pixel path the app shares between its
+	// inbound adapters; nil builds one on Store.
+	Placer       *place.Service
 	Bus          ports.Bus
 	Presence     ports.Presence
 	Clock        ports.Clock
@@ -57,9 +61,10 @@ type HubOptions struct {
 
 // Hub is one gateway process's real-time core.
 type Hub struct {
-	o    HubOptions
-	size domain.Size
-	log  *slog.Logger
+	o      HubOptions
+	size   domain.Size
+	log    *slog.Logger
+	placer *place.Service
 
 	// mu guards conns and last: a delivery and a registration never
 	// interleave, so the seq a connection is told in `connected` is exactly
@@ -128,8 +133,12 @@ func NewHub(o HubOptions) *Hub {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
+	placer := o.Placer
+	if placer == nil {
+		placer = place.New(place.Options{Store: o.Store, Metrics: o.Metrics, Log: o.Log})
+	}
 	return &Hub{
-		o: o, size: o.Store.Size(), log: o.Log.With("gateway", o.GatewayID),
+		o: o, size: o.Store.Size(), log: o.Log.With("gateway", o.GatewayID), placer: placer,
 		conns: map[*Conn]struct{}{}, byID: map[string]*Conn{},
 		in: make(chan seqInput, 4096), pending: map[domain.Seq]domain.Event{},
 		presenceKick: make(chan struct{}, 1), remoteKick: make(chan struct{}, 1),

@@ -24,6 +24,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/system"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -260,6 +261,10 @@ func TestBadInputGetsTheSpecsErrorsAndHurtsNobody(t *testing.T) {
 		{map[string]any{"type": "pixel_update", "x": 1, "y": 1, "color": 16711680, "id": "f"}, codeBadPixel, msgBadPixel},
 		{map[string]any{"type": "pixel_update", "x": 1, "y": 1}, codeBadPixel, msgBadPixel},
 		{map[string]any{"type": "pixel_update", "x": 1, "y": 1, "color": "#FF0000", "id": strings.Repeat("i", 65)}, codeBadID, msgBadID},
+		// The same reading of a write as REST's (one place-a-pixel path):
+		// 1e-400 is not 0, and an id of another type is not "too long".
+		{`{"type":"pixel_update","x":1e-400,"y":1,"color":"#FF0000","id":"g"}`, codeBadPixel, msgBadPixel},
+		{map[string]any{"type": "pixel_update", "x": 1, "y": 1, "color": "#FF0000", "id": 7}, codeBadID, msgBadIDType},
 	} {
 		bad.send(tc.in)
 		m := bad.next("error")
@@ -584,12 +589,12 @@ func FuzzDecodeInbound(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := decodePixel(m, domain.DefaultSize)
-		if err == nil && (!domain.DefaultSize.Contains(p.X, p.Y) || p.Color > domain.White) {
+		p, _, problem := place.Parse(m.pixelFields(), domain.DefaultSize)
+		if problem == place.OK && (!domain.DefaultSize.Contains(p.X, p.Y) || p.Color > domain.White) {
 			t.Fatalf("accepted invalid pixel %+v from %q", p, data)
 		}
-		_, _, _ = rawString(m.ID)
-		_, _ = rawNumber(m.Since)
+		_, _, _ = place.String(m.Username)
+		_, _ = place.Number(m.Since)
 	})
 }
 

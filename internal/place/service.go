@@ -1,0 +1,105 @@
+package place
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/ports"
+)
+
+// StoreTimeout bounds one store call made for a client, so a hung backend
+// turns into an `unavailable` answer instead of a stuck client.
+const StoreTimeout = 5 * time.Second
+
+// Sources of writes, the PixelsAccepted metric's label values.
+const (
+	SourceWS   = "ws"
+	SourceREST = "rest"
+)
+
+// reasonUnavailable is the PixelsRejected label for writes the store did not
+// take; the WebSocket error code of the same name, so both sources add up.
+const reasonUnavailable = "unavailable"
+
+// ErrFailed wraps a store failure that is not an outage (a bug, a corrupt
+// answer); clients get a generic error, the log gets the details.
+var ErrFailed = errors.New("place: the store failed")
+
+// Service places validated writes.
+type Service struct {
+	store    ports.CanvasStore
+	log      *slog.Logger
+	timeout  time.Duration
+	errors   prometheus.Counter
+	rejected prometheus.Counter
+	accepted map[string]prometheus.Counter
+}
+
+// Options configures a Service. Timeout defaults to StoreTimeout.
+type Options struct {
+	Store   ports.CanvasStore
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Timeout time.Duration
+}
+
+// New builds the Service.
+func New(o Options) *Service {
+	if o.Timeout <= 0 {
+		o.Timeout = StoreTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Service{
+		store:    o.Store,
+		log:      o.Log,
+		timeout:  o.Timeout,
+		errors:   o.Metrics.StoreErrors,
+		rejected: o.Metrics.PixelsRejected.WithLabelValues(reasonUnavailable),
+		accepted: map[string]prometheus.Counter{
+			SourceWS:   o.Metrics.PixelsAccepted.WithLabelValues(SourceWS),
+			SourceREST: o.Metrics.PixelsAccepted.WithLabelValues(SourceREST),
+		},
+	}
+}
+
+// Size is the canvas the writes are validated against.
+func (s *Service) Size() domain.Size { return s.store.Size() }
+
+// Place hands writes to the store as one atomic call (they land whole or not
+// at all) and returns their events in the order of writes. On failure the
+// error wraps ports.ErrUnavailable when the store is unreachable or too slow
+// (the client may retry), or ErrFailed otherwise; either way it has been
+// counted and, if worth it, logged here, so callers only word it.
+func (s *Service) Place(ctx context.Context, source string, writes []domain.Write) ([]domain.Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	events, err := s.store.Place(ctx, writes)
+	cancel()
+	if err == nil && len(events) != len(writes) {
+		err = fmt.Errorf("store returned %d events for %d writes", len(events), len(writes))
+	}
+	if err != nil {
+		s.errors.Inc()
+		s.rejected.Add(float64(len(writes)))
+		if errors.Is(err, ports.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			// Counted, not logged at warning level: during an outage every
+			// write fails, and one line per write would flood the log.
+			s.log.Debug("store unavailable", "op", "place", "source", source, "err", err)
+			return nil, fmt.Errorf("%w: %w", ports.ErrUnavailable, err)
+		}
+		s.log.Error("pixel write failed", "source", source, "err", err)
+		return nil, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	if c, ok := s.accepted[source]; ok {
+		c.Add(float64(len(writes)))
+	}
+	return events, nil
+}
