@@ -18,7 +18,7 @@ export class Connection {
   /**
    * @param {object} o
    * @param {() => string} o.url called for every attempt, so it can carry ?since=
-   * @param {Function} o.WebSocketImpl usually globalThis.WebSocket
+   * @param {new (url: string, protocols?: string | string[]) => WebSocket} o.WebSocketImpl usually globalThis.WebSocket
    * @param {string[]} [o.protocols]
    * @param {Backoff} [o.backoff]
    * @param {{setTimeout: Function, clearTimeout: Function}} [o.timers]

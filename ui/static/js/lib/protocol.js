@@ -21,13 +21,29 @@ const isFiniteNum = (v) => typeof v === 'number' && Number.isFinite(v);
 const str = (v, dflt = '') => (typeof v === 'string' ? v : dflt);
 const optStr = (v) => (typeof v === 'string' ? v : null);
 
+// Decoded server messages, told apart by `type` (see docs/protocol.md).
+/** @typedef {{type: 'connected', clientId: string, seq: number|null, width: number|null, height: number|null}} ConnectedMessage */
+/** @typedef {{type: 'pixel_updated', x: number, y: number, color: string, username: string, timestamp: number|null, seq: number|null, id: string|null}} PixelEvent */
+/** @typedef {{type: 'canvas_reset', seq: number|null, timestamp: number|null}} ResetEvent */
+/** @typedef {{type: 'resumed', seq: number, recovered: boolean}} ResumedMessage */
+/** @typedef {{type: 'error', message: string, code: string|null, id: string|null}} ErrorMessage */
+/** @typedef {{type: 'stats', activeUsers: number, timestamp: number|null}} StatsMessage */
+/** @typedef {{type: 'user_list', users: string[], timestamp: number|null}} UserListMessage */
+/** @typedef {{clientId: string, username: string, x: number, y: number}} CursorPosition */
+/** @typedef {{type: 'cursors', cursors: CursorPosition[], gone: string[]}} CursorsMessage */
+/** @typedef {{type: 'pong', timestamp: number|null}} PongMessage */
+/**
+ * @typedef {ConnectedMessage | PixelEvent | ResetEvent | ResumedMessage | ErrorMessage | StatsMessage
+ *   | UserListMessage | CursorsMessage | PongMessage} ServerMessage
+ */
+
 /**
  * Decodes one text frame into a list of messages: a v2 batch becomes its
  * events, in order; a v1 frame becomes a list of one. Invalid messages and
  * unknown types are left out (counted in `dropped`), as the protocol asks
  * of old clients.
  * @param {string} text
- * @returns {{messages: object[], dropped: number}}
+ * @returns {{messages: ServerMessage[], dropped: number}}
  */
 export function decodeFrame(text) {
   let raw;
@@ -36,6 +52,7 @@ export function decodeFrame(text) {
   } catch {
     return { messages: [], dropped: 1 };
   }
+  /** @type {{messages: ServerMessage[], dropped: number}} */
   const out = { messages: [], dropped: 0 };
   if (raw && typeof raw === 'object' && raw.type === 'batch') {
     if (!Array.isArray(raw.events)) {
@@ -60,6 +77,8 @@ export function decodeFrame(text) {
  * Validates and normalises one message object, or returns null.
  * Colours come out upper-case; optional extension fields come out null when
  * absent, so a v1 server (no seq, no id) is handled by the same code.
+ * @param {any} m a parsed JSON value
+ * @returns {ServerMessage|null}
  */
 export function decodeMessage(m) {
   if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.type !== 'string') return null;
@@ -100,6 +119,7 @@ export function decodeMessage(m) {
       if (!Array.isArray(m.users)) return null;
       return { type: 'user_list', users: m.users.filter((u) => typeof u === 'string'), timestamp: isFiniteNum(m.timestamp) ? m.timestamp : null };
     case 'cursors': {
+      /** @type {CursorPosition[]} */
       const cursors = [];
       for (const c of Array.isArray(m.cursors) ? m.cursors : []) {
         if (!c || typeof c.clientId !== 'string' || !c.clientId || !isFiniteNum(c.x) || !isFiniteNum(c.y)) continue;

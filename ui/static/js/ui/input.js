@@ -93,7 +93,7 @@ export function attachInput(canvas, app) {
     if (e.pointerType === 'mouse' && e.button !== 0 && e.button !== 1) return;
     // Leave the name field so that shortcuts work again, without putting a
     // keyboard focus ring on the canvas for a mouse user.
-    const active = document.activeElement;
+    const active = /** @type {HTMLElement|null} */ (document.activeElement);
     if (active && active !== canvas && active !== document.body && typeof active.blur === 'function') active.blur();
     pointers.set(e.pointerId, { x: p.x, y: p.y, type: e.pointerType });
     try {

@@ -113,6 +113,7 @@ export class Renderer {
    * @param {number|null} o.preview colour previewed at hover (brush), or null
    * @param {{x:number,y:number}|null} o.keyCursor keyboard cursor
    * @param {number} o.now
+   * @param {(x: number, y: number) => number} [o.colorAt] the colour shown at a pixel, for an outline that stands out on it
    */
   draw(view, o) {
     if (!this.image) return;
@@ -163,7 +164,9 @@ export class Renderer {
       }
     }
 
-    for (const [cell, isKey] of [[o.hover, false], [o.keyCursor, true]]) {
+    /** @type {[{x: number, y: number}|null, boolean][]} */
+    const cells = [[o.hover, false], [o.keyCursor, true]];
+    for (const [cell, isKey] of cells) {
       if (!cell) continue;
       const x0 = px(cell.x);
       const y0 = py(cell.y);

@@ -1,0 +1,427 @@
+// @ts-check
+// The sync life cycle: how the client's canvas catches up with the server's
+// and stays caught up.
+//
+//   load snapshot (seq S)
+//   -> socket opens with ?since=S -> `connected` -> replay -> `resumed`
+//        recovered: settle in-doubt writes from the replay, go live
+//        not recovered: reload the snapshot (live events buffered meanwhile,
+//        applied afterwards if newer), settle in-doubt writes, go live
+//   -> on close: "down"; what the user draws stays queued; the next socket
+//      resumes from the last seq and the same happens again.
+//
+// Two layers. `step(state, event)` is the pure core: it decides the next
+// phase and lists what must be done (effects); it never touches the board,
+// a timer or the network. `Sync` runs it: it owns the board, the buffer of
+// events that arrive while a snapshot loads, the resume timer and the
+// snapshot retry loop, with the loader, timers, clock and board factory
+// injected, so the whole machine runs under `node --test` with no DOM.
+
+import { Backoff } from './backoff.js';
+
+/** @typedef {import('./protocol.js').PixelEvent} PixelEvent */
+/** @typedef {import('./protocol.js').ResetEvent} ResetEvent */
+
+/** After `connected` with a since, `resumed` should follow; if not, reload. */
+export const RESUME_WAIT_MS = 8000;
+/** Live pixel events kept while a snapshot reload is in flight. */
+export const MAX_BUFFERED = 250000;
+
+/** @typedef {'loading' | 'syncing' | 'live' | 'down'} Phase */
+
+/**
+ * @typedef {object} SyncState
+ * @property {Phase} phase loading: no socket yet; syncing: open, catching up; live: caught up, writes flow; down: closed
+ * @property {number} gen bumped on every socket open: late timers and loads of an older socket are ignored
+ * @property {boolean} open the socket is open
+ * @property {number|null} sentSince the ?since= the current socket was opened with
+ * @property {boolean} reloading a snapshot load is in flight (live events are buffered)
+ * @property {number|null} liveAfterLoad the socket generation that goes live once the load finishes
+ * @property {{width: number, height: number}|null} size the board's size; null before the first snapshot
+ * @property {boolean} resumeArmed the resume timer is running
+ * @property {boolean} everLive has been live at least once (the page says "Reconnecting", not "Connecting")
+ * @property {string|null} loadError why the last snapshot load failed; null once one worked
+ * @property {number} loadRetryAt when the failed load is tried again (ms, the injected clock)
+ */
+
+/**
+ * @typedef {{type: 'load'}
+ *   | {type: 'install'}
+ *   | {type: 'buffer', event: PixelEvent | ResetEvent}
+ *   | {type: 'apply', event: PixelEvent, quiet: boolean}
+ *   | {type: 'reset', event: ResetEvent}
+ *   | {type: 'armResume', gen: number}
+ *   | {type: 'cancelResume'}
+ *   | {type: 'advanceSeq', seq: number}
+ *   | {type: 'goLive', recovered: boolean}} Effect
+ */
+
+/**
+ * @typedef {{type: 'start'}
+ *   | {type: 'dial', since: number|null}
+ *   | {type: 'open'}
+ *   | {type: 'close'}
+ *   | {type: 'loadFailed', error: string, retryAt: number}
+ *   | {type: 'loaded', width: number, height: number}
+ *   | {type: 'connected', seq: number|null, width?: number|null, height?: number|null}
+ *   | {type: 'resumed', seq: number|null, recovered: boolean}
+ *   | {type: 'resumeTimeout', gen: number}
+ *   | {type: 'pixel', event: PixelEvent}
+ *   | {type: 'canvasReset', event: ResetEvent}} SyncEvent
+ */
+
+/** @returns {SyncState} */
+export function initialState() {
+  return {
+    phase: 'loading', gen: 0, open: false, sentSince: null, reloading: false, liveAfterLoad: null,
+    size: null, resumeArmed: false, everLive: false, loadError: null, loadRetryAt: 0,
+  };
+}
+
+/**
+ * Reload the snapshot for the current socket, then go live on it.
+ * @param {SyncState} s
+ * @param {Effect[]} fx
+ * @returns {SyncState}
+ */
+function syncBySnapshot(s, fx) {
+  if (!s.reloading) fx.push({ type: 'load' });
+  return { ...s, phase: 'syncing', reloading: true, liveAfterLoad: s.gen };
+}
+
+/**
+ * @param {SyncState} s
+ * @param {boolean} recovered
+ * @param {Effect[]} fx
+ * @returns {SyncState}
+ */
+function goLive(s, recovered, fx) {
+  fx.push({ type: 'goLive', recovered });
+  return { ...s, phase: 'live', everLive: true };
+}
+
+/**
+ * The pure core: the next state and the effects to run, in order.
+ * @param {SyncState} s
+ * @param {SyncEvent} ev
+ * @returns {{state: SyncState, effects: Effect[]}}
+ */
+export function step(s, ev) {
+  /** @type {Effect[]} */
+  const fx = [];
+  let n = s;
+  switch (ev.type) {
+    case 'start':
+      if (!s.reloading) {
+        fx.push({ type: 'load' });
+        n = { ...s, reloading: true };
+      }
+      break;
+    case 'dial':
+      n = { ...s, sentSince: ev.since };
+      break;
+    case 'open':
+      n = { ...s, gen: s.gen + 1, open: true, phase: 'syncing' };
+      break;
+    case 'close':
+      if (s.resumeArmed) fx.push({ type: 'cancelResume' });
+      n = { ...s, open: false, resumeArmed: false, phase: s.size ? 'down' : s.phase };
+      break;
+    case 'loadFailed':
+      n = { ...s, loadError: ev.error, loadRetryAt: ev.retryAt };
+      break;
+    case 'loaded':
+      fx.push({ type: 'install' });
+      n = { ...s, reloading: false, loadError: null, size: { width: ev.width, height: ev.height }, liveAfterLoad: null };
+      // Only the socket that asked for the snapshot, and only while it is open.
+      if (s.liveAfterLoad !== null && s.liveAfterLoad === s.gen && s.open) n = goLive(n, false, fx);
+      break;
+    case 'connected': {
+      const size = s.size;
+      const sizeMismatch = !!(size && ev.width && ev.height && (ev.width !== size.width || ev.height !== size.height));
+      // The server's canvas is behind what we have seen: its store lost data
+      // or was replaced, and replaying "after our seq" would hide that (worse,
+      // our per-pixel seqs would then drop its new events). A gateway merely
+      // trailing the store looks the same; that costs one extra snapshot,
+      // never a wrong canvas.
+      const wentBack = ev.seq !== null && s.sentSince !== null && ev.seq < s.sentSince;
+      // A v1 server (no seq) cannot resume, and without a since there is
+      // nothing to resume from: the snapshot is the only way to be sure.
+      if (sizeMismatch || wentBack || ev.seq === null || s.sentSince === null) {
+        n = syncBySnapshot(s, fx);
+      } else {
+        fx.push({ type: 'armResume', gen: s.gen });
+        n = { ...s, resumeArmed: true };
+      }
+      break;
+    }
+    case 'resumeTimeout':
+      if (ev.gen === s.gen && s.phase === 'syncing') n = syncBySnapshot({ ...s, resumeArmed: false }, fx);
+      else n = { ...s, resumeArmed: ev.gen === s.gen ? false : s.resumeArmed };
+      break;
+    case 'resumed':
+      if (s.resumeArmed) fx.push({ type: 'cancelResume' });
+      n = { ...s, resumeArmed: false };
+      // A replay that completes while a snapshot is loading still waits for
+      // the snapshot: the snapshot replaces what the replay applied.
+      if (ev.recovered && !s.reloading) {
+        if (ev.seq !== null) fx.push({ type: 'advanceSeq', seq: ev.seq });
+        n = goLive(n, true, fx);
+      } else {
+        n = syncBySnapshot(n, fx);
+      }
+      break;
+    case 'pixel':
+      if (s.reloading) fx.push({ type: 'buffer', event: ev.event });
+      else if (s.size) fx.push({ type: 'apply', event: ev.event, quiet: s.phase !== 'live' });
+      break;
+    case 'canvasReset':
+      if (s.reloading) fx.push({ type: 'buffer', event: ev.event });
+      else if (s.size) fx.push({ type: 'reset', event: ev.event });
+      break;
+    default:
+      throw new Error(`sync: unknown event ${JSON.stringify(/** @type {any} */ (ev).type)}`);
+  }
+  return { state: n, effects: fx };
+}
+
+/**
+ * What a snapshot load yields.
+ * @typedef {object} Snapshot
+ * @property {number} width
+ * @property {number} height
+ * @property {number|null} seq the last event it includes; null from a v1 server
+ * @property {Uint8Array} rgb packed RGB, 3 bytes per pixel, row-major
+ */
+
+/**
+ * The board as the sync machine uses it (lib/board.js's Board).
+ * @typedef {import('./board.js').Board} Board
+ */
+
+/**
+ * @typedef {object} SyncHooks
+ * @property {(board: Board, dropped: number) => void} [onBoard] a board of a new size replaced the old one (dropped: unsent writes lost); before its snapshot is loaded
+ * @property {(board: Board, sizeChanged: boolean) => void} [onSnapshot] a snapshot and the events buffered meanwhile are in the board
+ * @property {(event: PixelEvent, result: {applied: boolean, write: object|null}, quiet: boolean) => void} [onPixel] a live pixel event was applied (quiet: not live yet, or from the buffer)
+ * @property {(event: ResetEvent) => void} [onReset] an operator reset the canvas (applied live, not from the buffer)
+ * @property {(result: {settled: number, requeued: number, rolledBack: number}, recovered: boolean) => void} [onLive] caught up; in-doubt writes settled
+ * @property {() => void} [onChange] the phase or the load error changed
+ */
+
+/**
+ * A loader's answer must be a snapshot the board can hold; anything else is a
+ * failed load (retried), not a crash.
+ * @param {Snapshot} snap
+ * @returns {Snapshot}
+ */
+export function checkSnapshot(snap) {
+  if (!snap || !Number.isSafeInteger(snap.width) || !Number.isSafeInteger(snap.height) || snap.width <= 0 || snap.height <= 0) {
+    throw new Error('the snapshot has a bad size');
+  }
+  if (!snap.rgb || snap.rgb.length !== snap.width * snap.height * 3) {
+    throw new Error(`the snapshot has ${snap.rgb ? snap.rgb.length : 0} bytes of colour, want ${snap.width * snap.height * 3}`);
+  }
+  if (snap.seq !== null && !(Number.isSafeInteger(snap.seq) && snap.seq >= 0)) throw new Error('the snapshot has a bad seq');
+  return snap;
+}
+
+export class Sync {
+  /**
+   * @param {object} o
+   * @param {() => Promise<Snapshot>} o.loadSnapshot one attempt; rejects on failure
+   * @param {(width: number, height: number) => Board} o.createBoard
+   * @param {{setTimeout: (f: () => void, ms: number) => any, clearTimeout: (t: any) => void}} [o.timers]
+   * @param {() => number} [o.now]
+   * @param {{next(): number, reset(): void}} [o.backoff] between failed snapshot loads
+   * @param {number} [o.resumeWaitMs]
+   * @param {number} [o.maxBuffered]
+   * @param {SyncHooks} [o.hooks]
+   */
+  constructor(o) {
+    if (!o || typeof o.loadSnapshot !== 'function' || typeof o.createBoard !== 'function') {
+      throw new TypeError('Sync needs loadSnapshot and createBoard functions');
+    }
+    this.loader = o.loadSnapshot;
+    this.createBoard = o.createBoard;
+    this.timers = o.timers || { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) };
+    this.now = o.now || (() => Date.now());
+    this.backoff = o.backoff || new Backoff({ baseMs: 500, maxMs: 5000 });
+    this.resumeWaitMs = o.resumeWaitMs ?? RESUME_WAIT_MS;
+    this.maxBuffered = o.maxBuffered ?? MAX_BUFFERED;
+    this.hooks = o.hooks || {};
+    this.state = initialState();
+    /** @type {Board|null} */
+    this.board = null;
+    /** Live events received while a snapshot loads. @type {(PixelEvent | ResetEvent)[]} */
+    this.buffer = [];
+    /** @type {Snapshot|null} the snapshot the next `install` puts in */
+    this.pending = null;
+    this.resumeTimer = null;
+    this.retryTimer = null;
+    /** Callers of whenLoaded() waiting for the load in flight. @type {(() => void)[]} */
+    this.waiters = [];
+  }
+
+  get phase() { return this.state.phase; }
+  get live() { return this.state.phase === 'live' && this.state.open; }
+  get everLive() { return this.state.everLive; }
+  get loadError() { return this.state.loadError; }
+  get loadRetryAt() { return this.state.loadRetryAt; }
+  get loading() { return this.state.reloading; }
+
+  /** Load the first snapshot. Resolves once the board has it. */
+  start() {
+    this.dispatch({ type: 'start' });
+    return this.whenLoaded();
+  }
+
+  /** Resolves when the load in flight (if any) has been installed. */
+  whenLoaded() {
+    if (!this.state.reloading) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push(() => resolve(undefined));
+    });
+  }
+
+  /** The seq to resume from, for the next socket's URL (null: none yet). */
+  dial() {
+    const since = this.board ? this.board.lastSeq : null;
+    this.dispatch({ type: 'dial', since });
+    return since;
+  }
+
+  opened() { this.dispatch({ type: 'open' }); }
+
+  closed() { this.dispatch({ type: 'close' }); }
+
+  /**
+   * A decoded server message. Returns true when it was about sync (the
+   * caller handles the rest: presence, cursors, errors).
+   * @param {import('./protocol.js').ServerMessage} m
+   */
+  handle(m) {
+    if (!m) return false;
+    switch (m.type) {
+      case 'connected':
+        this.dispatch({ type: 'connected', seq: m.seq ?? null, width: m.width, height: m.height });
+        return true;
+      case 'resumed':
+        this.dispatch({ type: 'resumed', seq: m.seq ?? null, recovered: m.recovered === true });
+        return true;
+      case 'pixel_updated':
+        this.dispatch({ type: 'pixel', event: m });
+        return true;
+      case 'canvas_reset':
+        this.dispatch({ type: 'canvasReset', event: m });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** @param {SyncEvent} ev */
+  dispatch(ev) {
+    const before = this.state;
+    const { state, effects } = step(before, ev);
+    this.state = state;
+    for (const e of effects) this.run(e);
+    if (state.phase !== before.phase || state.loadError !== before.loadError || state.loadRetryAt !== before.loadRetryAt) {
+      this.hooks.onChange?.();
+    }
+  }
+
+  /** @param {Effect} e */
+  run(e) {
+    switch (e.type) {
+      case 'load':
+        this.buffer = [];
+        this.backoff.reset();
+        this.attempt();
+        break;
+      case 'install':
+        this.install();
+        break;
+      case 'buffer':
+        // A reset is never dropped: without it the pixels before it would stay.
+        if (e.event.type === 'canvas_reset' || this.buffer.length < this.maxBuffered) this.buffer.push(e.event);
+        break;
+      case 'apply':
+        this.hooks.onPixel?.(e.event, this.board.applyPixel(e.event), e.quiet);
+        break;
+      case 'reset':
+        this.board.reset(e.event.seq ?? null);
+        this.hooks.onReset?.(e.event);
+        break;
+      case 'armResume': {
+        this.timers.clearTimeout(this.resumeTimer);
+        const gen = e.gen;
+        this.resumeTimer = this.timers.setTimeout(() => {
+          this.resumeTimer = null;
+          this.dispatch({ type: 'resumeTimeout', gen });
+        }, this.resumeWaitMs);
+        break;
+      }
+      case 'cancelResume':
+        this.timers.clearTimeout(this.resumeTimer);
+        this.resumeTimer = null;
+        break;
+      case 'advanceSeq':
+        this.board.lastSeq = Math.max(this.board.lastSeq ?? 0, e.seq);
+        break;
+      case 'goLive': {
+        const r = this.board.reconcile(e.recovered);
+        this.hooks.onLive?.(r, e.recovered);
+        break;
+      }
+      default:
+        throw new Error(`sync: unknown effect ${JSON.stringify(/** @type {any} */ (e).type)}`);
+    }
+  }
+
+  /** One snapshot load; on failure, another after a backoff (never a page stuck loading). */
+  attempt() {
+    this.loader().then(checkSnapshot).then((snap) => {
+      this.pending = snap;
+      this.dispatch({ type: 'loaded', width: snap.width, height: snap.height });
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }, (err) => {
+      const wait = this.backoff.next();
+      this.dispatch({ type: 'loadFailed', error: err && err.message ? err.message : String(err), retryAt: this.now() + wait });
+      this.retryTimer = this.timers.setTimeout(() => {
+        this.retryTimer = null;
+        this.attempt();
+      }, wait);
+    });
+  }
+
+  /** Put the loaded snapshot in the board, then the events buffered while it loaded. */
+  install() {
+    const snap = this.pending;
+    this.pending = null;
+    let sizeChanged = false;
+    if (!this.board || this.board.width !== snap.width || this.board.height !== snap.height) {
+      sizeChanged = true;
+      const dropped = this.board ? this.board.dropAll() : 0;
+      this.board = this.createBoard(snap.width, snap.height);
+      this.hooks.onBoard?.(this.board, dropped);
+    }
+    const board = this.board;
+    board.loadSnapshot(snap.rgb, snap.seq);
+    const buffered = this.buffer;
+    this.buffer = [];
+    for (const m of buffered) {
+      if (m.type === 'canvas_reset') {
+        // Only a reset after the snapshot: an older one is already in it.
+        if (m.seq == null || snap.seq === null || m.seq > snap.seq) board.reset(m.seq ?? null);
+      } else {
+        // Pixels at or below the snapshot's seq are in it already: the
+        // board's last-write-wins by seq drops them.
+        this.hooks.onPixel?.(m, board.applyPixel(m), true);
+      }
+    }
+    this.hooks.onSnapshot?.(board, sizeChanged);
+  }
+}
