@@ -10,5 +10,5 @@ import (
 // lockDir only creates the lock file where flock is not available; running
 // two processes on one data directory is then the operator's mistake to avoid.
 func lockDir(dir string) (*os.File, error) {
-	return os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	return os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
 }

@@ -156,7 +156,7 @@ func Open(opts Options) (*Store, error) {
 
 func (s *Store) openDir() error {
 	dir := s.opts.Dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
 	lock, err := lockDir(dir)

@@ -64,7 +64,7 @@ func (s *snapshotWriter) u64(v uint64) {
 // writeSnapshot stores f as dir's snapshot, durably.
 func writeSnapshot(dir string, f *frozenState) error {
 	tmp := filepath.Join(dir, snapshotTmpName)
-	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // G304: the store's own temporary snapshot in its data directory
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *snapshotReader) fail(format string, args ...any) {
 // blank would silently lose the canvas.
 func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) {
 	path := filepath.Join(dir, snapshotName)
-	file, err := os.Open(path)
+	file, err := os.Open(path) //nolint:gosec // G304: the path is the store's own snapshot file in its data directory
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -190,23 +190,51 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 	}
 	defer file.Close()
 	s := &snapshotReader{r: bufio.NewReaderSize(file, 1<<20), crc: crc32.New(castagnoli)}
-	magic := make([]byte, len(snapshotMagic))
-	s.read(magic)
-	if s.err == nil && string(magic) != snapshotMagic {
-		return nil, fmt.Errorf("%s is not a canvas snapshot", path)
-	}
-	got := domain.Size{Width: int(s.u32()), Height: int(s.u32())}
-	if s.err != nil {
-		return nil, damagedSnapshot(path, s.err)
-	}
-	if got != size {
-		return nil, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, path, got, size)
+	if err := s.header(path, size); err != nil {
+		return nil, err
 	}
 	st := newState(size, historyCap)
 	st.seq = s.u64()
 	st.lastTS = domain.Timestamp(s.u64())
 	s.read(st.rgb)
+	s.names(st)
+	s.pixelMeta(st)
+	history := s.history(st.seq)
+	s.trailer()
+	if s.err != nil {
+		return nil, damagedSnapshot(path, s.err)
+	}
+	if len(history) > historyCap {
+		history = history[len(history)-historyCap:]
+	}
+	for i := range history {
+		history[i].Username = st.internedOrSelf(history[i].Username)
+		st.remember(history[i])
+	}
+	return st, nil
+}
 
+// header reads the magic and the canvas size and checks them: a file that
+// is not a snapshot, a damaged header or another canvas size is an error.
+func (s *snapshotReader) header(path string, size domain.Size) error {
+	magic := make([]byte, len(snapshotMagic))
+	s.read(magic)
+	if s.err == nil && string(magic) != snapshotMagic {
+		return fmt.Errorf("%s is not a canvas snapshot", path)
+	}
+	got := domain.Size{Width: int(s.u32()), Height: int(s.u32())}
+	if s.err != nil {
+		return damagedSnapshot(path, s.err)
+	}
+	if got != size {
+		return fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, path, got, size)
+	}
+	return nil
+}
+
+// names reads the name table into st; its first name must be the
+// anonymous one.
+func (s *snapshotReader) names(st *state) {
 	nameCount := s.u32()
 	st.names, st.nameIndex = st.names[:0], map[string]uint32{}
 	for i := uint32(0); i < nameCount && s.err == nil; i++ {
@@ -223,16 +251,22 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 		s.fail("name table does not start with the anonymous name")
 	}
 	st.compactAt = max(minCompactNames, 2*len(st.names))
+}
 
+// pixelMeta reads who painted each painted pixel and when into st, after
+// the name table: every entry must name a pixel of the canvas, a name of
+// the table and a seq up to the snapshot's.
+func (s *snapshotReader) pixelMeta(st *state) {
+	pixels := st.size.Pixels()
 	metaCount := s.u32()
-	if s.err == nil && uint64(metaCount) > uint64(size.Pixels()) {
-		s.fail("%d painted pixels on a canvas of %d", metaCount, size.Pixels())
+	if s.err == nil && uint64(metaCount) > uint64(pixels) {
+		s.fail("%d painted pixels on a canvas of %d", metaCount, pixels)
 	}
 	for i := uint32(0); i < metaCount && s.err == nil; i++ {
 		idx, seq, ts, user := s.u32(), s.u64(), domain.Timestamp(s.u64()), s.u32()
 		switch {
 		case s.err != nil:
-		case int(idx) >= size.Pixels() || uint64(user) >= uint64(len(st.names)) || seq == 0 || seq > st.seq:
+		case int(idx) >= pixels || uint64(user) >= uint64(len(st.names)) || seq == 0 || seq > st.seq:
 			s.fail("bad pixel entry %d (index %d, seq %d, name %d)", i, idx, seq, user)
 		default:
 			p := st.writablePage(int(idx) >> pageBits)
@@ -240,60 +274,70 @@ func readSnapshot(dir string, size domain.Size, historyCap int) (*state, error) 
 			p.seq[j], p.ts[j], p.user[j] = seq, ts, user
 		}
 	}
+}
 
+// history reads the kept events, oldest first; they must be the events
+// up to seq, without a gap.
+func (s *snapshotReader) history(seq domain.Seq) []domain.Event {
 	histCount := s.u32()
 	var history []domain.Event
 	for i := uint32(0); i < histCount && s.err == nil; i++ {
-		var head [recordHeaderLen]byte
-		s.read(head[:])
-		n := binary.LittleEndian.Uint32(head[:])
-		if s.err != nil || n > maxRecordBody {
-			s.fail("bad history record %d", i)
-			break
-		}
-		rec := make([]byte, recordHeaderLen+int(n))
-		copy(rec, head[:])
-		s.read(rec[recordHeaderLen:])
-		if s.err != nil {
-			break
-		}
-		e, _, err := decodeRecord(rec)
-		if err != nil {
-			s.fail("history record %d: %v", i, err)
+		e, ok := s.record(i)
+		if !ok {
 			break
 		}
 		history = append(history, e)
 	}
 	if s.err == nil {
 		for i, e := range history {
-			if e.Seq != st.seq-domain.Seq(len(history)-1-i) {
-				s.fail("history is not the %d events up to seq %d", len(history), st.seq)
+			if e.Seq != seq-domain.Seq(len(history)-1-i) {
+				s.fail("history is not the %d events up to seq %d", len(history), seq)
 				break
 			}
 		}
 	}
+	return history
+}
+
+// record reads history record i; ok is false (and s.err set) if it is
+// damaged.
+func (s *snapshotReader) record(i uint32) (e domain.Event, ok bool) {
+	var head [recordHeaderLen]byte
+	s.read(head[:])
+	n := binary.LittleEndian.Uint32(head[:])
+	if s.err != nil || n > maxRecordBody {
+		s.fail("bad history record %d", i)
+		return domain.Event{}, false
+	}
+	rec := make([]byte, recordHeaderLen+int(n))
+	copy(rec, head[:])
+	s.read(rec[recordHeaderLen:])
+	if s.err != nil {
+		return domain.Event{}, false
+	}
+	e, _, err := decodeRecord(rec)
+	if err != nil {
+		s.fail("history record %d: %v", i, err)
+		return domain.Event{}, false
+	}
+	return e, true
+}
+
+// trailer checks the checksum of everything read, and that nothing
+// follows it.
+func (s *snapshotReader) trailer() {
+	if s.err != nil {
+		return
+	}
 	want := s.crc.Sum32()
 	var trailer [4]byte
-	if s.err == nil {
-		if _, err := io.ReadFull(s.r, trailer[:]); err != nil {
-			s.fail("snapshot ends early: %v", err)
-		} else if binary.LittleEndian.Uint32(trailer[:]) != want {
-			s.fail("checksum mismatch")
-		} else if _, err := s.r.ReadByte(); err != io.EOF {
-			s.fail("data after the checksum")
-		}
+	if _, err := io.ReadFull(s.r, trailer[:]); err != nil {
+		s.fail("snapshot ends early: %v", err)
+	} else if binary.LittleEndian.Uint32(trailer[:]) != want {
+		s.fail("checksum mismatch")
+	} else if _, err := s.r.ReadByte(); err != io.EOF {
+		s.fail("data after the checksum")
 	}
-	if s.err != nil {
-		return nil, damagedSnapshot(path, s.err)
-	}
-	if len(history) > historyCap {
-		history = history[len(history)-historyCap:]
-	}
-	for i := range history {
-		history[i].Username = st.internedOrSelf(history[i].Username)
-		st.remember(history[i])
-	}
-	return st, nil
 }
 
 func damagedSnapshot(path string, err error) error {
@@ -314,7 +358,7 @@ func (st *state) internedOrSelf(name string) string {
 var syncDir = syncDirectory
 
 func syncDirectory(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) //nolint:gosec // G304: dir is the store's own data directory, opened only to fsync it
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func segmentHeader(size domain.Size) []byte {
 // appending.
 func createSegment(dir string, first domain.Seq, size domain.Size) (*os.File, error) {
 	path := filepath.Join(dir, segmentName(first))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600) //nolint:gosec // G304: a segment name the store made, in its data directory
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +114,13 @@ type replayResult struct {
 // after the snapshot's seq) is different: no crash leaves that, so it is
 // an error, and the directory is left as it was.
 func replay(dir string, st *state, log *slog.Logger) (res replayResult, err error) {
+	r := &replayer{dir: dir, st: st, log: log}
 	// Removals, renames and side files are directory changes a power cut
 	// can undo. Undone after writes resumed, they would bring back segments
 	// holding the seqs that new records now take, so they are made durable
 	// before replay hands the log over.
-	repaired := false
 	defer func() {
-		if err != nil || !repaired {
+		if err != nil || !r.repaired {
 			return
 		}
 		if serr := syncDir(dir); serr != nil {
@@ -134,65 +134,29 @@ func replay(dir string, st *state, log *slog.Logger) (res replayResult, err erro
 	if err != nil {
 		return replayResult{}, err
 	}
-	want := segmentHeader(st.size)
 	base, first := st.seq, true
 	for i, seg := range segs {
-		data, err := os.ReadFile(seg.path)
+		last := i == len(segs)-1
+		data, ok, err := r.readSegment(seg)
 		if err != nil {
 			return replayResult{}, err
 		}
-		last := i == len(segs)-1
-		if len(data) < segmentHeaderLen || isZero(data[:segmentHeaderLen]) {
+		if !ok {
 			// Created by a checkpoint that crashed before the header was
 			// synced: it cannot hold records.
 			log.Warn("logstore: log segment has no header; starting it afresh", "file", seg.path, "bytes", len(data))
-			repaired = true
-			if err := os.Remove(seg.path); err != nil {
+			if err := r.remove(seg); err != nil {
 				return replayResult{}, err
-			}
-			if last {
-				return replayResult{}, nil
 			}
 			continue
 		}
-		if !bytes.Equal(data[:len(segmentMagic)], []byte(segmentMagic)) {
-			return replayResult{}, fmt.Errorf("logstore: %s is not a canvas log", seg.path)
+		if first {
+			if err := checkLogStart(dir, seg, base); err != nil {
+				return replayResult{}, err
+			}
+			first = false
 		}
-		if !bytes.Equal(data[:segmentHeaderLen], want) {
-			got := domain.Size{Width: int(binary.LittleEndian.Uint32(data[len(segmentMagic):])), Height: int(binary.LittleEndian.Uint32(data[len(segmentMagic)+4:]))}
-			return replayResult{}, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, seg.path, got, st.size)
-		}
-		if first && seg.first > base+1 {
-			// Segments are deleted only once a durable snapshot covers them,
-			// so no crash leaves this: the snapshot was deleted or replaced
-			// by an older one. Replaying would set the whole log aside and
-			// start a blank canvas at seq base+1.
-			what := fmt.Sprintf("the snapshot ends at seq %d", base)
-			if base == 0 {
-				what = "there is no snapshot"
-			}
-			return replayResult{}, fmt.Errorf("logstore: the log in %s starts at seq %d but %s: events %d..%d are missing; restore the snapshot, or move the directory away to start a new canvas",
-				dir, seg.first, what, base+1, seg.first-1)
-		}
-		first = false
-		off, cut := segmentHeaderLen, error(nil)
-		for off < len(data) {
-			e, n, err := decodeRecord(data[off:])
-			if err == nil && e.Seq > st.seq+1 {
-				err = fmt.Errorf("seq %d follows %d: events are missing", e.Seq, st.seq)
-			}
-			if err == nil && e.Kind == domain.PixelPlaced && !st.size.Contains(e.Pixel.X, e.Pixel.Y) {
-				err = fmt.Errorf("%w: pixel (%d,%d) is off the canvas", errCorruptRecord, e.Pixel.X, e.Pixel.Y)
-			}
-			if err != nil {
-				cut = err
-				break
-			}
-			if e.Seq == st.seq+1 {
-				st.apply(&e)
-			}
-			off += n
-		}
+		off, cut := r.applyRecords(data)
 		if cut == nil && off == segmentHeaderLen && seg.first > st.seq+1 {
 			// An empty segment named after seqs the log does not reach: a
 			// checkpoint created it, then a power cut took the unsynced
@@ -201,60 +165,144 @@ func replay(dir string, st *state, log *slog.Logger) (res replayResult, err erro
 			// checkpoint at seq first-1 would recreate (truncate) the file
 			// holding the records it is about to cover.
 			log.Warn("logstore: removing an empty log segment ahead of the log", "file", seg.path, "kept_seq", st.seq)
-			repaired = true
-			if err := os.Remove(seg.path); err != nil {
+			if err := r.remove(seg); err != nil {
 				return replayResult{}, err
 			}
-			if last {
-				return replayResult{}, nil
+			continue
+		}
+		if !last && (cut == nil || segs[i+1].first <= st.seq+1) {
+			if cut != nil {
+				// The rest of this segment is covered by the next one (or
+				// the snapshot): nothing is lost.
+				log.Warn("logstore: skipping a damaged record that later data covers", "file", seg.path, "offset", off, "reason", cut.Error())
 			}
-			continue
-		}
-		if cut != nil && !last && segs[i+1].first <= st.seq+1 {
-			// The rest of this segment is covered by the next one (or the
-			// snapshot): nothing is lost.
-			log.Warn("logstore: skipping a damaged record that later data covers", "file", seg.path, "offset", off, "reason", cut.Error())
-			continue
-		}
-		if cut == nil && !last {
 			continue
 		}
 		if cut != nil {
-			log.Warn("logstore: cutting the log at a damaged record; later records are dropped",
-				"file", seg.path, "offset", off, "dropped_bytes", len(data)-off, "reason", cut.Error(), "kept_seq", st.seq)
-			repaired = true
-			for _, later := range segs[i+1:] {
-				if err := setAside(later.path, log); err != nil {
-					return replayResult{}, err
-				}
-			}
-			if off == segmentHeaderLen {
-				// Nothing of this segment was usable; keep it whole for
-				// inspection rather than truncating it to nothing.
-				if err := setAside(seg.path, log); err != nil {
-					return replayResult{}, err
-				}
-				return replayResult{}, nil
-			}
-			// Behind a corrupt record there may be acknowledged events that
-			// a single bad byte hides; truncating without a copy would
-			// destroy the only trace of them.
-			if tail := data[off:]; !isZero(tail) {
-				if err := keepTail(seg.path, tail, log); err != nil {
-					return replayResult{}, err
-				}
-			}
-			if err := os.Truncate(seg.path, int64(off)); err != nil {
-				return replayResult{}, fmt.Errorf("truncate damaged log %s: %w", seg.path, err)
+			kept, err := r.cutAt(seg, segs[i+1:], data, off, cut)
+			if err != nil || !kept {
+				return replayResult{}, err
 			}
 		}
-		f, err := os.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return replayResult{}, err
 		}
 		return replayResult{file: f, size: int64(off)}, nil
 	}
 	return replayResult{}, nil
+}
+
+// replayer is replay's state: where it reads, what it rebuilds, and
+// whether it has changed the directory.
+type replayer struct {
+	dir string
+	st  *state
+	log *slog.Logger
+	// repaired is set once replay removed, renamed or wrote a file.
+	repaired bool
+}
+
+// readSegment reads seg and checks its header against the canvas. ok is
+// false for a segment without a header (too short, or a header never
+// written); a header of another file or another canvas size is an error.
+func (r *replayer) readSegment(seg segment) (data []byte, ok bool, err error) {
+	data, err = os.ReadFile(seg.path)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(data) < segmentHeaderLen || isZero(data[:segmentHeaderLen]) {
+		return data, false, nil
+	}
+	if !bytes.Equal(data[:len(segmentMagic)], []byte(segmentMagic)) {
+		return nil, false, fmt.Errorf("logstore: %s is not a canvas log", seg.path)
+	}
+	if !bytes.Equal(data[:segmentHeaderLen], segmentHeader(r.st.size)) {
+		got := domain.Size{Width: int(binary.LittleEndian.Uint32(data[len(segmentMagic):])), Height: int(binary.LittleEndian.Uint32(data[len(segmentMagic)+4:]))}
+		return nil, false, fmt.Errorf("%w: %s holds a %s canvas, %s was asked for", ErrSizeMismatch, seg.path, got, r.st.size)
+	}
+	return data, true, nil
+}
+
+// checkLogStart fails if seg, the log's first segment, starts after the
+// event that follows the snapshot (base; 0 without a snapshot).
+func checkLogStart(dir string, seg segment, base domain.Seq) error {
+	if seg.first <= base+1 {
+		return nil
+	}
+	// Segments are deleted only once a durable snapshot covers them, so no
+	// crash leaves this: the snapshot was deleted or replaced by an older
+	// one. Replaying would set the whole log aside and start a blank canvas
+	// at seq base+1.
+	what := fmt.Sprintf("the snapshot ends at seq %d", base)
+	if base == 0 {
+		what = "there is no snapshot"
+	}
+	return fmt.Errorf("logstore: the log in %s starts at seq %d but %s: events %d..%d are missing; restore the snapshot, or move the directory away to start a new canvas",
+		dir, seg.first, what, base+1, seg.first-1)
+}
+
+// applyRecords applies the records of a segment's data that follow the
+// state, in order. It returns where it stopped (len(data) when every
+// record was read) and, if it stopped early, why: the record there is
+// torn, corrupt, off the canvas or leaves a gap in the seqs.
+func (r *replayer) applyRecords(data []byte) (off int, cut error) {
+	st := r.st
+	for off = segmentHeaderLen; off < len(data); {
+		e, n, err := decodeRecord(data[off:])
+		if err == nil && e.Seq > st.seq+1 {
+			err = fmt.Errorf("seq %d follows %d: events are missing", e.Seq, st.seq)
+		}
+		if err == nil && e.Kind == domain.PixelPlaced && !st.size.Contains(e.Pixel.X, e.Pixel.Y) {
+			err = fmt.Errorf("%w: pixel (%d,%d) is off the canvas", errCorruptRecord, e.Pixel.X, e.Pixel.Y)
+		}
+		if err != nil {
+			return off, err
+		}
+		if e.Seq == st.seq+1 {
+			st.apply(&e)
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// remove deletes a segment that holds no records.
+func (r *replayer) remove(seg segment) error {
+	r.repaired = true
+	return os.Remove(seg.path)
+}
+
+// cutAt cuts the log at the damaged record at data[off:] in seg: later
+// segments are set aside, and so is seg if nothing of it was usable;
+// otherwise the damaged tail is copied aside and seg truncated before it.
+// kept reports whether seg stays, to be written after.
+func (r *replayer) cutAt(seg segment, later []segment, data []byte, off int, cut error) (kept bool, err error) {
+	r.log.Warn("logstore: cutting the log at a damaged record; later records are dropped",
+		"file", seg.path, "offset", off, "dropped_bytes", len(data)-off, "reason", cut.Error(), "kept_seq", r.st.seq)
+	r.repaired = true
+	for _, l := range later {
+		if err := setAside(l.path, r.log); err != nil {
+			return false, err
+		}
+	}
+	if off == segmentHeaderLen {
+		// Nothing of this segment was usable; keep it whole for inspection
+		// rather than truncating it to nothing.
+		return false, setAside(seg.path, r.log)
+	}
+	// Behind a corrupt record there may be acknowledged events that a
+	// single bad byte hides; truncating without a copy would destroy the
+	// only trace of them.
+	if tail := data[off:]; !isZero(tail) {
+		if err := keepTail(seg.path, tail, r.log); err != nil {
+			return false, err
+		}
+	}
+	if err := os.Truncate(seg.path, int64(off)); err != nil {
+		return false, fmt.Errorf("truncate damaged log %s: %w", seg.path, err)
+	}
+	return true, nil
 }
 
 // damagedName is a name for setting path aside that no earlier damage
@@ -287,7 +335,7 @@ func keepTail(path string, tail []byte, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // G304: a side file named after a segment of the store's data directory
 	if err != nil {
 		return err
 	}
