@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -15,7 +16,8 @@ import (
 // once Redis answers again. Timings are shortened to keep the test quick.
 func TestSilentRedisIsDetected(t *testing.T) {
 	r := redistest.Start(t)
-	sub := New(r.Client(t))
+	subClient := r.Client(t)
+	sub := New(subClient)
 	sub.idlePeriod, sub.confirmTimeout = 300*time.Millisecond, time.Second
 	pub := New(r.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -29,6 +31,15 @@ func TestSilentRedisIsDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Redis stays frozen until the subscription has given up on its
+	// connection and opened another: a paused Redis still accepts
+	// connections (the kernel answers), so the new one is counted. The
+	// subscription opened one connection so far; the publisher's client
+	// is another, with a pool of its own.
+	opened := func() uint32 { return subClient.PoolStats().PubSubStats.Created }
+	if n := opened(); n != 1 {
+		t.Fatalf("%d Pub/Sub connections opened before the freeze, want 1", n)
+	}
 	r.Pause(t)
 	paused := true
 	defer func() {
@@ -36,7 +47,8 @@ func TestSilentRedisIsDetected(t *testing.T) {
 			r.Unpause(t)
 		}
 	}()
-	time.Sleep(3 * sub.idlePeriod) // long enough to notice, with margin
+	waitfor.True(t, 15*time.Second, "the subscription opened a new connection while Redis was silent",
+		func() bool { return opened() > 1 })
 	r.Unpause(t)
 	paused = false
 

@@ -3,12 +3,17 @@ package redisbus_test
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbus"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/pixelplayground/pixelplayground/ports/bustest"
 )
@@ -118,7 +123,10 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 // context ends the wait.
 func TestSubscribeWaitsForRedis(t *testing.T) {
 	r := redistest.Start(t)
-	bus := redisbus.New(r.Client(t))
+	client := r.Client(t)
+	dials := &dialCounter{}
+	client.AddHook(dials)
+	bus := redisbus.New(client)
 	r.Stop(t)
 
 	short, cancelShort := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -131,10 +139,14 @@ func TestSubscribeWaitsForRedis(t *testing.T) {
 	defer cancel()
 	arrived := make(chan struct{}, 1)
 	subscribed := make(chan error, 1)
+	tried := dials.n.Load()
 	go func() {
 		subscribed <- bus.Subscribe(ctx, []string{"late"}, func(ports.Message) { arrived <- struct{}{} }, nil)
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Two more dials mean the first of them failed and Subscribe is
+	// retrying: by then it must still be waiting.
+	waitfor.True(t, 15*time.Second, "Subscribe retried while Redis is down",
+		func() bool { return dials.n.Load() >= tried+2 })
 	select {
 	case err := <-subscribed:
 		t.Fatalf("Subscribe returned while Redis is down: %v", err)
@@ -153,4 +165,21 @@ func TestSubscribeWaitsForRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, arrived, "the first message")
+}
+
+// dialCounter is a go-redis hook that counts the client's connection
+// attempts, failed ones included.
+type dialCounter struct{ n atomic.Int64 }
+
+func (d *dialCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d.n.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+
+func (d *dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (d *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

@@ -3,12 +3,14 @@ package redispresence_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redispresence"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/pixelplayground/pixelplayground/ports/presencetest"
 )
@@ -55,17 +57,28 @@ func TestIndexIsPrunedAndKeysExpire(t *testing.T) {
 	if ttl, err := client.PTTL(ctx, redispresence.KeyEntry("gw_long")).Result(); err != nil || ttl <= 50*time.Second || ttl > time.Minute {
 		t.Errorf("entry TTL = %v, %v; want about a minute", ttl, err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	got, err := p.List(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if ids, err := client.ZRange(ctx, redispresence.KeyIndex, 0, -1).Result(); err != nil || len(ids) != 2 {
+		t.Fatalf("index after two announcements = %v, %v; want both ids", ids, err)
 	}
-	if len(got) != 1 || got[0].GatewayID != "gw_long" {
-		t.Errorf("List = %+v, want only gw_long", got)
-	}
-	ids, err := client.ZRange(ctx, redispresence.KeyIndex, 0, -1).Result()
-	if err != nil || len(ids) != 1 || ids[0] != "gw_long" {
-		t.Errorf("index after List = %v, %v; want [gw_long]", ids, err)
+	// Once gw_short's 200ms have passed (by Redis's clock), a List must
+	// leave it out and prune it from the index; only List prunes, so the
+	// index holding only gw_long afterwards is List's doing.
+	waitfor.Until(t, 5*time.Second, func() error {
+		got, err := p.List(ctx)
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0].GatewayID != "gw_long" {
+			return fmt.Errorf("List = %+v, want only gw_long", got)
+		}
+		ids, err := client.ZRange(ctx, redispresence.KeyIndex, 0, -1).Result()
+		if err != nil || len(ids) != 1 || ids[0] != "gw_long" {
+			return fmt.Errorf("index after List = %v, %v; want [gw_long]", ids, err)
+		}
+		return nil
+	})
+	if n, err := client.Exists(ctx, redispresence.KeyEntry("gw_short")).Result(); err != nil || n != 0 {
+		t.Errorf("gw_short's entry still exists after its id was pruned (%d, %v)", n, err)
 	}
 }
 

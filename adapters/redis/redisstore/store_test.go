@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/redis/go-redis/v9"
 )
@@ -350,18 +352,15 @@ func TestOutage(t *testing.T) {
 	}
 
 	r.Start(t)
+	// The pool may need a moment to notice Redis is back.
 	var after []domain.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for { // the pool may need a moment to notice Redis is back
+	waitfor.Until(t, 10*time.Second, func() error {
 		after, err = s.Place(ctx, []domain.Write{write(5, 5, 0x0000FF, "bob", "")})
-		if err == nil || time.Now().After(deadline) {
-			break
+		if err != nil {
+			return fmt.Errorf("s.Place after the restart: %w", err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("Place after the restart: %v", err)
-	}
+		return nil
+	})
 	if after[0].Seq != before[0].Seq+1 {
 		t.Errorf("seq after the restart = %d, want %d", after[0].Seq, before[0].Seq+1)
 	}
