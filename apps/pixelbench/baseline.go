@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/httpx"
 )
 
 // baseline is the least a broadcast server can do: no store, no Redis, no
@@ -208,7 +209,7 @@ func (b *baseline) broadcast() {
 			frame := append(body, `,"seq":`...)
 			frame = strconv.AppendUint(frame, seq, 10)
 			frame = append(frame, `,"timestamp":`...)
-			frame = appendMillis(frame, ts)
+			frame = httpx.AppendMillis(frame, ts) // the servers' own encoding, so clients parse the same bytes
 			frame = append(frame, '}')
 			for c := range conns {
 				if !c.enqueue(frame) {
@@ -229,15 +230,6 @@ func (b *baseline) connected(n int, seq uint64) []byte {
 	f = append(f, `,"height":`...)
 	f = strconv.AppendInt(f, int64(b.size.Height), 10)
 	return append(f, '}')
-}
-
-// appendMillis writes µs as epoch milliseconds with a µs fraction, as our
-// servers do.
-func appendMillis(b []byte, t domain.Timestamp) []byte {
-	us := int64(t)
-	b = strconv.AppendInt(b, us/1000, 10)
-	frac := us % 1000
-	return append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
 
 // enqueue queues a frame without blocking; a connection whose queue is full

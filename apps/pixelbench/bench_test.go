@@ -267,7 +267,10 @@ func TestSendRing(t *testing.T) {
 func TestBaselineBatchesForV2AndStampsSeq(t *testing.T) {
 	b := startTestBaseline(t, 8, 8)
 	d := websocket.Dialer{Subprotocols: []string{"pixel.v2"}}
-	ws, _, err := d.Dial(b.URL(), nil)
+	ws, resp, err := d.Dial(b.URL(), nil)
+	if resp != nil {
+		_ = resp.Body.Close() // empty after an upgrade; an error page otherwise
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

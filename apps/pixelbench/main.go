@@ -20,12 +20,9 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
-
-	"github.com/pixelplayground/pixelplayground/internal/measure"
 )
 
 func main() {
@@ -183,7 +180,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	printTable(stdout, res)
 	if o.jsonFile != "" {
 		data, _ := json.MarshalIndent(res, "", "  ") // plain structs and maps always marshal
-		if err := os.WriteFile(o.jsonFile, append(data, '\n'), 0o644); err != nil {
+		// Owner-only, like any file a tool writes on a shared machine; the
+		// sweep script and CI read it as the same user.
+		if err := os.WriteFile(o.jsonFile, append(data, '\n'), 0o600); err != nil {
 			fmt.Fprintln(stderr, "pixelbench:", err)
 			return 1
 		}
@@ -192,49 +191,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 130
 	}
 	return 0
-}
-
-func printTable(w io.Writer, r *Result) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
-	target := strings.Join(r.URLs, ", ")
-	if r.Baseline {
-		target += " (baseline)"
-	}
-	c := r.Config
-	row("target", "%s", target)
-	row("config", "%d clients, %g px/s, %gs, ramp %g/s, churn %g/s, %d sampled, v2 %v",
-		c.Clients, c.Rate, c.DurationSeconds, c.Ramp, c.Churn, c.SampledClients, c.V2)
-	row("phases", "ramp %.1fs, steady %.1fs, drain %.1fs%s", r.RampSeconds, r.SteadySeconds, r.DrainSeconds, map[bool]string{true: " (interrupted)"}[r.Interrupted])
-	cs := r.Connections
-	row("connections", "%d/%d succeeded (%.2f%%), peak open %d, churned %d, dropped %d",
-		cs.Succeeded, cs.Attempts, 100*cs.SuccessRate, cs.PeakOpen, cs.Churned, cs.Dropped)
-	row("connect time", "%s", latencyLine(cs.ConnectTime))
-	if len(cs.Failures) > 0 {
-		row("connect failures", "%s", measure.FormatCounts(cs.Failures, " "))
-	}
-	if len(cs.DropCodes) > 0 {
-		row("drops by close code", "%s", measure.FormatCounts(cs.DropCodes, " "))
-	}
-	ws := r.Writes
-	row("writes", "%d sent (%.1f/s), %d acked, %d refused, %d unanswered, %d send errors, %d skipped",
-		ws.Sent, ws.SentPerSecond, ws.Acked, ws.Refused, ws.Unanswered, ws.SendErrors, ws.Skipped)
-	ds := r.Deliveries
-	row("deliveries", "%d total, %.0f/s steady", ds.Total, ds.PerSecond)
-	row("completeness", "%.4f%% (%d missing in %d clients, %d out of order, %d without seq)",
-		100*ds.Completeness, ds.Missing, ds.ClientsGaps, ds.OutOfOrder, ds.WithoutSeq)
-	row("errors by code", "%s", measure.FormatCounts(r.ErrorsByCode, " "))
-	row("latency e2e", "%s", latencyLine(r.Latency.EndToEnd))
-	row("latency fan-out", "%s", latencyLine(r.Latency.FanOut))
-	for _, wn := range r.Warnings {
-		row("warning", "%s", wn)
-	}
-	_ = tw.Flush()
-}
-
-func latencyLine(l LatencySummary) string {
-	if l.Count == 0 {
-		return "no samples"
-	}
-	return fmt.Sprintf("p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.Count)
 }
