@@ -23,9 +23,9 @@ func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }
 
 func options(cfg config.Config) fx.Option {
 	return fx.Options(
-		modules.Core(cfg), modules.Logger(), modules.Redis(), modules.REST(), modules.HTTP(),
+		modules.Core(cfg), modules.Logger(), modules.Redis(), modules.Place(), modules.REST(), modules.HTTP(),
 		fx.Provide(fx.Annotate(modules.CORSRoot, fx.ResultTags(`name:"root"`))),
-		fx.Invoke(modules.RouteAPI, modules.Serve),
+		fx.Invoke(modules.Serve),
 		fx.StopTimeout(cfg.ShutdownTimeout),
 	)
 }

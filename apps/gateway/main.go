@@ -24,8 +24,9 @@ func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }
 
 func options(cfg config.Config) fx.Option {
 	return fx.Options(
-		modules.Core(cfg), modules.Logger(), modules.Redis(), modules.Gateway(), modules.REST(), modules.HTTP(),
-		fx.Invoke(modules.RouteGateway, modules.Serve),
+		modules.Core(cfg), modules.Logger(), modules.Redis(), modules.Place(), modules.Gateway(), modules.HTTP(),
+		fx.Provide(modules.AsRoutes(modules.UpgradeAtRoot)),
+		fx.Invoke(modules.Serve),
 		fx.StopTimeout(cfg.ShutdownTimeout),
 	)
 }

@@ -25,10 +25,10 @@ func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }
 
 func options(cfg config.Config) fx.Option {
 	return fx.Options(
-		modules.Core(cfg), modules.Logger(), modules.Stores(cfg), modules.Gateway(),
+		modules.Core(cfg), modules.Logger(), modules.Stores(cfg), modules.Place(), modules.Gateway(),
 		modules.REST(), modules.Web(), modules.HTTP(),
 		fx.Provide(fx.Annotate(modules.PlaygroundRoot, fx.ResultTags(`name:"root"`))),
-		fx.Invoke(modules.RoutePlayground, modules.Serve),
+		fx.Invoke(modules.Serve),
 		fx.StopTimeout(cfg.ShutdownTimeout),
 	)
 }

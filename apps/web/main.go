@@ -23,7 +23,7 @@ func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }
 func options(cfg config.Config) fx.Option {
 	return fx.Options(
 		modules.Core(cfg), modules.Logger(), modules.Web(), modules.HTTP(),
-		fx.Invoke(modules.RouteWeb, modules.Serve),
+		fx.Invoke(modules.Serve),
 		fx.StopTimeout(cfg.ShutdownTimeout),
 	)
 }

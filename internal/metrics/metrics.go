@@ -76,3 +76,22 @@ func New() *Metrics {
 func (m *Metrics) Handler() fasthttp.RequestHandler {
 	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }
+
+var statusClasses = [...]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// Instrument counts a route's responses by status class. The counters are
+// resolved once so that counting costs no label lookup per request.
+func (m *Metrics) Instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	var byClass [len(statusClasses)]prometheus.Counter
+	for c := 1; c < len(statusClasses); c++ {
+		byClass[c] = m.HTTPRequests.WithLabelValues(route, statusClasses[c])
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		h(ctx)
+		c := ctx.Response.StatusCode() / 100
+		if c < 1 || c >= len(statusClasses) {
+			c = 5
+		}
+		byClass[c].Inc()
+	}
+}

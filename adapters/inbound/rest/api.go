@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/fasthttp/router"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/domain"
@@ -48,10 +47,6 @@ type Options struct {
 	Metrics *metrics.Metrics // nil: a private registry nobody scrapes
 	Clock   ports.Clock      // nil: the system clock
 	Log     *slog.Logger     // nil: slog.Default(); internal errors are logged, never sent
-	// Backend is what /health reports while the store answers: "redis"
-	// reports "connected" (the old system's word), anything else, such as
-	// "embedded", is reported as is.
-	Backend string
 	// OperatorToken is required by POST /api/canvas/reset; "" disables
 	// reset altogether (403).
 	OperatorToken string
@@ -76,7 +71,6 @@ type API struct {
 	m        *metrics.Metrics
 	clock    ports.Clock
 	log      *slog.Logger
-	backend  string
 	token    []byte
 	origins  []string
 	maxBatch int
@@ -97,7 +91,7 @@ const maxConcurrentExports = 2
 // New builds the API.
 func New(o Options) *API {
 	a := &API{
-		store: o.Store, m: o.Metrics, clock: o.Clock, log: o.Log, backend: o.Backend,
+		store: o.Store, m: o.Metrics, clock: o.Clock, log: o.Log,
 		token: []byte(o.OperatorToken), origins: o.CORSOrigins, maxBatch: o.MaxBatch,
 		exports: make(chan struct{}, maxConcurrentExports),
 	}
@@ -148,23 +142,9 @@ func NotFound(ctx *fasthttp.RequestCtx) { httpx.NotFound(ctx) }
 // MethodNotAllowed is the router's MethodNotAllowed: a JSON 405.
 func MethodNotAllowed(ctx *fasthttp.RequestCtx) { httpx.MethodNotAllowed(ctx) }
 
-var statusClasses = [...]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
-
-// instrument counts a route's responses by status class. The counters are
-// resolved once so that counting costs no label lookup per request.
+// instrument counts a route's responses by status class.
 func (a *API) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	var byClass [len(statusClasses)]prometheus.Counter
-	for c := 1; c < len(statusClasses); c++ {
-		byClass[c] = a.m.HTTPRequests.WithLabelValues(route, statusClasses[c])
-	}
-	return func(ctx *fasthttp.RequestCtx) {
-		h(ctx)
-		c := ctx.Response.StatusCode() / 100
-		if c < 1 || c >= len(statusClasses) {
-			c = 5
-		}
-		byClass[c].Inc()
-	}
+	return a.m.Instrument(route, h)
 }
 
 func (a *API) storeContext() (context.Context, context.CancelFunc) {

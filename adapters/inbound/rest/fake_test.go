@@ -155,14 +155,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // harness is an API on a fake store, routed as the apps route it.
 type harness struct {
-	t        testing.TB
-	store    *fakeStore
-	clock    *fakeClock
-	metrics  *metrics.Metrics
-	api      *API
-	handler  fasthttp.RequestHandler
-	draining bool
-	mu       sync.Mutex
+	t       testing.TB
+	store   *fakeStore
+	clock   *fakeClock
+	metrics *metrics.Metrics
+	api     *API
+	handler fasthttp.RequestHandler
 }
 
 // testEpoch is 2026-11-22T03:25:00.123456Z.
@@ -172,31 +170,17 @@ func newHarness(t testing.TB, size domain.Size, mutate func(*Options)) *harness 
 	t.Helper()
 	h := &harness{t: t, clock: &fakeClock{t: testEpoch}, metrics: metrics.New()}
 	h.store = newFakeStore(size, h.clock)
-	o := Options{Store: h.store, Metrics: h.metrics, Clock: h.clock, Log: slog.New(slog.DiscardHandler), Backend: "redis", OperatorToken: "s3cret"}
+	o := Options{Store: h.store, Metrics: h.metrics, Clock: h.clock, Log: slog.New(slog.DiscardHandler), OperatorToken: "s3cret"}
 	if mutate != nil {
 		mutate(&o)
 	}
 	h.api = New(o)
 	r := router.New()
 	h.api.Register(r)
-	r.GET("/health", h.api.Health(func() map[string]any {
-		return map[string]any{"connections": 2, "users": []string{"Al", "Anonymous"}, "status": "overridden?"}
-	}))
-	r.GET("/ready", h.api.Ready(func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.draining
-	}))
 	r.NotFound = NotFound
 	r.MethodNotAllowed = MethodNotAllowed
 	h.handler = h.api.CORS(r.Handler)
 	return h
-}
-
-func (h *harness) setDraining(v bool) {
-	h.mu.Lock()
-	h.draining = v
-	h.mu.Unlock()
 }
 
 // do runs one request through the handler and returns a copy of the

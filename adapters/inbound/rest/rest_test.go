@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/png"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -518,51 +517,6 @@ func TestCORS(t *testing.T) {
 			t.Error("CORS touched a non-API path")
 		}
 	})
-}
-
-var isoMillis = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-
-func TestHealth(t *testing.T) {
-	for _, tc := range []struct {
-		backend string
-		pingErr error
-		want    string
-	}{
-		{"redis", nil, "connected"},
-		{"embedded", nil, "embedded"},
-		{"redis", ports.ErrUnavailable, "disconnected"},
-		{"embedded", ports.ErrUnavailable, "disconnected"},
-	} {
-		h := newHarness(t, size5x4, func(o *Options) { o.Backend = tc.backend })
-		h.store.pingErr = tc.pingErr
-		resp := h.do("GET", "/health", "")
-		m := decode(t, resp)
-		if resp.StatusCode() != 200 || m["status"] != "ok" || m["redis"] != tc.want || m["connections"] != json.Number("2") {
-			t.Errorf("%s/%v: health %s", tc.backend, tc.pingErr, resp.Body())
-		}
-		if ts, _ := m["timestamp"].(string); ts != "2026-11-22T03:25:00.123Z" || !isoMillis.MatchString(ts) {
-			t.Errorf("timestamp %q", ts)
-		}
-		if users, _ := m["users"].([]any); len(users) != 2 {
-			t.Errorf("extra users missing: %s", resp.Body())
-		}
-	}
-}
-
-func TestReady(t *testing.T) {
-	h := newHarness(t, size5x4, nil)
-	if resp := h.do("GET", "/ready", ""); resp.StatusCode() != 200 || string(resp.Body()) != `{"status":"ready"}` {
-		t.Errorf("ready = %d %s", resp.StatusCode(), resp.Body())
-	}
-	h.setDraining(true)
-	if resp := h.do("GET", "/ready", ""); resp.StatusCode() != 503 || decode(t, resp)["reason"] != "draining" {
-		t.Errorf("draining = %d %s", resp.StatusCode(), resp.Body())
-	}
-	h.setDraining(false)
-	h.store.pingErr = ports.ErrUnavailable
-	if resp := h.do("GET", "/ready", ""); resp.StatusCode() != 503 || decode(t, resp)["status"] != "unavailable" {
-		t.Errorf("store down = %d %s", resp.StatusCode(), resp.Body())
-	}
 }
 
 func TestRateLimitPerIP(t *testing.T) {

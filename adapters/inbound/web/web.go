@@ -1,6 +1,6 @@
 // Package web serves the browser client of the web app (and of the
 // all-in-one app): the embedded UI files, `/config.js` that tells the page
-// where the WebSocket and the API are, and a health check.
+// where the WebSocket and the API are.
 //
 // Every file is read from the embedded fs.FS once, at start-up, and served
 // from memory by exact path. Nothing on disk is ever consulted, so no
@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
@@ -266,8 +265,8 @@ func ConfigScript(wsURL, apiURL string) []byte {
 
 // Register adds GET and HEAD for /, /config.js and every UI file. Unknown
 // paths fall to the router's NotFound, which Register sets to Serve (a JSON
-// 404) unless the app set one; likewise MethodNotAllowed. /health is left
-// to the app (Health), since the all-in-one app answers it with the API's.
+// 404) unless the app set one; likewise MethodNotAllowed. /health, /ready
+// and /metrics are the ops adapter's.
 func (w *Web) Register(r *router.Router) {
 	index := w.files["/index.html"]
 	w.route(r, "/", index)
@@ -350,11 +349,4 @@ func etagMatches(header []byte, etag string) bool {
 		}
 	}
 	return false
-}
-
-// Health is the web app's GET /health.
-func Health(ctx *fasthttp.RequestCtx) {
-	b := append([]byte(`{"status":"ok","timestamp":"`), httpx.ISOTime(time.Now())...)
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	httpx.WriteJSON(ctx, fasthttp.StatusOK, append(b, `"}`...))
 }

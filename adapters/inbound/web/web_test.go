@@ -53,7 +53,6 @@ func newHarness(t *testing.T, o Options) *harness {
 	w := New(o)
 	r := router.New()
 	w.Register(r)
-	r.GET("/health", Health)
 	return &harness{handler: r.Handler}
 }
 
@@ -210,19 +209,11 @@ func TestNothingEscapesTheUI(t *testing.T) {
 	}
 }
 
-func TestMethodsAndHealth(t *testing.T) {
+func TestMethods(t *testing.T) {
 	h := newHarness(t, Options{})
 	resp := h.do("POST", "/app.js")
 	if resp.StatusCode() != 405 || string(resp.Body()) != `{"error":"Method not allowed"}` {
 		t.Errorf("POST /app.js = %d %s", resp.StatusCode(), resp.Body())
-	}
-	resp = h.do("GET", "/health")
-	var health struct{ Status, Timestamp string }
-	if err := json.Unmarshal(resp.Body(), &health); err != nil || health.Status != "ok" {
-		t.Fatalf("health %s", resp.Body())
-	}
-	if ts, err := time.Parse("2006-01-02T15:04:05.000Z", health.Timestamp); err != nil || time.Since(ts) > time.Minute {
-		t.Errorf("health timestamp %q", health.Timestamp)
 	}
 }
 

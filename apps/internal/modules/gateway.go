@@ -4,11 +4,14 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/fasthttp/router"
 	"go.uber.org/fx"
 
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -20,6 +23,9 @@ func Gateway() fx.Option {
 		fx.Provide(
 			newHub,
 			newWSServer,
+			AsRoutes(wsRoutes),
+			AsHealthFields(gatewayHealth),
+			AsReadinessCheck(hubReadiness),
 			fx.Annotate(hubDrainer, fx.ResultTags(`group:"drainers"`)),
 		),
 	)
@@ -30,6 +36,7 @@ type hubParams struct {
 	Lifecycle fx.Lifecycle
 	Config    config.Config
 	Store     ports.CanvasStore
+	Placer    *place.Service
 	Bus       ports.Bus
 	Presence  ports.Presence
 	Clock     ports.Clock
@@ -40,7 +47,7 @@ type hubParams struct {
 
 func newHub(p hubParams) *ws.Hub {
 	h := ws.NewHub(ws.HubOptions{
-		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Bus: p.Bus, Presence: p.Presence,
+		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Placer: p.Placer, Bus: p.Bus, Presence: p.Presence,
 		Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
 		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, HistoryLimit: p.Config.HistorySize,
 	})
@@ -54,4 +61,27 @@ func newWSServer(h *ws.Hub, ids ports.IDs, cfg config.Config) *ws.Server {
 
 func hubDrainer(h *ws.Hub) Drainer {
 	return DrainFunc(func(ctx context.Context) { h.Shutdown(ctx) })
+}
+
+// wsRoutes serves the WebSocket upgrade on /ws.
+func wsRoutes(s *ws.Server) Routes {
+	return RoutesFunc(func(r *router.Router) { r.GET("/ws", s.Handle) })
+}
+
+// gatewayHealth adds this gateway's own connections to /health: old
+// scripts read `users.length` as the connection count.
+func gatewayHealth(h *ws.Hub) ops.Fields {
+	return func() map[string]any {
+		return map[string]any{"connections": h.ConnCount(), "users": h.Users()}
+	}
+}
+
+// hubReadiness makes the app unready while the hub drains its clients.
+func hubReadiness(h *ws.Hub) ops.Check {
+	return func() string {
+		if h.Draining() {
+			return "draining"
+		}
+		return ""
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 )
 
@@ -37,10 +38,11 @@ const (
 	stopReserve = 2 * time.Second
 )
 
-// HTTP provides the router every app registers its routes on; Serve starts
-// the server once they are.
+// HTTP provides the router, assembled from the "routes" group, and the ops
+// endpoints (/health, /ready, /metrics) every app serves; Serve starts the
+// server.
 func HTTP() fx.Option {
-	return fx.Module("http", fx.Provide(router.New))
+	return fx.Module("http", fx.Provide(newRouter, newOps, AsRoutes(func(o *ops.Ops) *ops.Ops { return o })))
 }
 
 type serveParams struct {

@@ -1,6 +1,8 @@
 package modules
 
 import (
+	"log/slog"
+
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
@@ -10,88 +12,55 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/pixelplayground/pixelplayground/ui"
 )
 
-// REST provides the REST API adapter.
-func REST() fx.Option {
-	return fx.Module("rest", fx.Provide(newAPI))
+// Place provides the one place-a-pixel path, shared by every inbound
+// adapter of the app that writes (REST and the gateway).
+func Place() fx.Option {
+	return fx.Module("place", fx.Provide(newPlacer))
 }
 
-func newAPI(cfg config.Config, store ports.CanvasStore, m *metrics.Metrics, clock ports.Clock, backend Backend) *rest.API {
+func newPlacer(store ports.CanvasStore, m *metrics.Metrics, log *slog.Logger) *place.Service {
+	return place.New(place.Options{Store: store, Metrics: m, Log: log})
+}
+
+// REST provides the REST API adapter and its /api routes.
+func REST() fx.Option {
+	return fx.Module("rest", fx.Provide(newAPI, AsRoutes(func(a *rest.API) *rest.API { return a })))
+}
+
+func newAPI(cfg config.Config, store ports.CanvasStore, placer *place.Service, m *metrics.Metrics, clock ports.Clock, log *slog.Logger) *rest.API {
 	return rest.New(rest.Options{
-		Store: store, Metrics: m, Clock: clock, Backend: string(backend),
+		Store: store, Placer: placer, Metrics: m, Clock: clock, Log: log,
 		OperatorToken: cfg.OperatorToken, CORSOrigins: cfg.CORSOrigins,
 		RateLimit: cfg.RESTRate, TrustedProxies: cfg.TrustedProxies,
 	})
 }
 
-// Web provides the embedded UI and /config.js.
+// Web provides the embedded UI, /config.js and their routes.
 func Web() fx.Option {
-	return fx.Module("web", fx.Provide(newWeb))
+	return fx.Module("web", fx.Provide(newWeb, AsRoutes(func(w *web.Web) *web.Web { return w })))
 }
 
 func newWeb(cfg config.Config) *web.Web {
 	return web.New(web.Options{Files: ui.FS(), WSURL: cfg.WSURL, APIURL: cfg.APIURL})
 }
 
-// gatewayHealth adds this gateway's own connections to /health: old
-// scripts read `users.length` as the connection count.
-func gatewayHealth(h *ws.Hub) func() map[string]any {
-	return func() map[string]any {
-		return map[string]any{"connections": h.ConnCount(), "users": h.Users()}
-	}
+// UpgradeAtRoot serves the WebSocket upgrade on / as well as /ws, for old
+// clients of a gateway that connect to its root. The all-in-one app serves
+// the page on / instead and upgrades there ahead of the router
+// (PlaygroundRoot).
+func UpgradeAtRoot(s *ws.Server) Routes {
+	return RoutesFunc(func(r *router.Router) { r.GET("/", s.Handle) })
 }
 
-// RouteAPI registers the REST API, its health, readiness and metrics.
-func RouteAPI(r *router.Router, api *rest.API, m *metrics.Metrics, d *Draining) {
-	api.Register(r)
-	r.GET("/health", api.Health(nil))
-	r.GET("/ready", api.Ready(d.Load))
-	r.GET("/metrics", m.Handler())
-	r.NotFound = rest.NotFound
-	r.MethodNotAllowed = rest.MethodNotAllowed
-}
-
-// RouteGateway registers the WebSocket upgrade on /ws and /, health with
-// connections, readiness and metrics.
-func RouteGateway(r *router.Router, api *rest.API, s *ws.Server, h *ws.Hub, m *metrics.Metrics, d *Draining) {
-	r.GET("/ws", s.Handle)
-	r.GET("/", s.Handle)
-	r.GET("/health", api.Health(gatewayHealth(h)))
-	r.GET("/ready", api.Ready(func() bool { return d.Load() || h.Draining() }))
-	r.GET("/metrics", m.Handler())
-	r.NotFound = rest.NotFound
-	r.MethodNotAllowed = rest.MethodNotAllowed
-}
-
-// RouteWeb registers the page, /config.js, the static files, health and
-// metrics.
-func RouteWeb(r *router.Router, w *web.Web, m *metrics.Metrics, d *Draining) {
-	w.Register(r)
-	r.GET("/health", web.Health)
-	r.GET("/ready", func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json")
-		if d.Load() {
-			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
-			ctx.SetBodyString(`{"status":"unavailable","reason":"draining"}`)
-			return
-		}
-		ctx.SetBodyString(`{"status":"ready"}`)
-	})
-	r.GET("/metrics", m.Handler())
-}
-
-// RoutePlayground registers everything on one port: the API, the page,
-// the WebSocket on /ws (and on / for clients that upgrade there).
-func RoutePlayground(r *router.Router, api *rest.API, w *web.Web, s *ws.Server, h *ws.Hub, m *metrics.Metrics, d *Draining) {
-	api.Register(r)
-	w.Register(r)
-	r.GET("/ws", s.Handle)
-	r.GET("/health", api.Health(gatewayHealth(h)))
-	r.GET("/ready", api.Ready(func() bool { return d.Load() || h.Draining() }))
-	r.GET("/metrics", m.Handler())
+// CORSRoot wraps the router with the API's CORS handling, preflights
+// included (the router would answer OPTIONS with 405).
+func CORSRoot(r *router.Router, cfg config.Config) fasthttp.RequestHandler {
+	return rest.CORS(cfg.CORSOrigins, r.Handler)
 }
 
 // PlaygroundRoot serves WebSocket upgrades on / ahead of the router, which

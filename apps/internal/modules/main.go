@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/fasthttp/router"
-	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 
-	"github.com/pixelplayground/pixelplayground/adapters/inbound/rest"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 )
 
@@ -32,10 +29,4 @@ func Main(spec config.Spec, args []string, options func(config.Config) fx.Option
 	}
 	app.Run()
 	return 0
-}
-
-// CORSRoot wraps the router with the API's CORS handling, preflights
-// included (the router would answer OPTIONS with 405).
-func CORSRoot(r *router.Router, cfg config.Config) fasthttp.RequestHandler {
-	return rest.CORS(cfg.CORSOrigins, r.Handler)
 }
