@@ -6,11 +6,13 @@ package presencetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -19,8 +21,17 @@ import (
 // process would have. Clean-up goes through t.Cleanup.
 type Factory func(t *testing.T) func() ports.Presence
 
-// longTTL outlives any test, so only the expiry test depends on time.
+// longTTL outlives any test, so only the expiry tests depend on time.
 const longTTL = time.Minute
+
+// shortTTL is the life of an entry meant to lapse during a test, and
+// lapseTimeout how long the suite waits for it to: generous, because the
+// machine running the suite may be busy; the suite only waits that long when
+// something is wrong.
+const (
+	shortTTL     = 300 * time.Millisecond
+	lapseTimeout = 10 * time.Second
+)
 
 // Run runs the whole contract.
 func Run(t *testing.T, open Factory) {
@@ -59,15 +70,9 @@ func list(t *testing.T, p ports.Presence) []domain.GatewayPresence {
 // same compares entries, treating nil and empty user lists alike (a
 // backend that serializes them cannot tell them apart).
 func same(a, b []domain.GatewayPresence) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].GatewayID != b[i].GatewayID || a[i].Connections != b[i].Connections || !slices.Equal(a[i].Users, b[i].Users) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, func(x, y domain.GatewayPresence) bool {
+		return x.GatewayID == y.GatewayID && x.Connections == y.Connections && slices.Equal(x.Users, y.Users)
+	})
 }
 
 func want(t *testing.T, p ports.Presence, expected ...domain.GatewayPresence) {
@@ -121,29 +126,35 @@ func testExpiry(t *testing.T, open Factory) {
 	p := open(t)()
 	stays := domain.GatewayPresence{GatewayID: "gw_alive", Connections: 1}
 	announce(t, p, stays, longTTL)
-	announce(t, p, domain.GatewayPresence{GatewayID: "gw_dies", Connections: 4}, 400*time.Millisecond)
+	announce(t, p, domain.GatewayPresence{GatewayID: "gw_dies", Connections: 4}, shortTTL)
 	if got := list(t, p); len(got) != 2 {
 		t.Fatalf("right after announcing, List = %+v, want both entries", got)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := list(t, p)
-		if same(got, []domain.GatewayPresence{stays}) {
-			return
+	waitfor.Until(t, lapseTimeout, func() error {
+		if got := list(t, p); !same(got, []domain.GatewayPresence{stays}) {
+			return fmt.Errorf("after a %v ttl, List = %+v, want only gw_alive", shortTTL, got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("5s after a 400ms ttl, List = %+v, want only gw_alive", got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func testRefresh(t *testing.T, open Factory) {
 	p := open(t)()
 	g := domain.GatewayPresence{GatewayID: "gw", Connections: 1}
-	announce(t, p, g, 300*time.Millisecond)
+	announce(t, p, g, shortTTL)
 	announce(t, p, g, longTTL)
-	time.Sleep(time.Second)
+	// What must not happen is gw lapsing with its first ttl. A probe
+	// announced now with that ttl lapses after it would have, so once the
+	// probe is gone, gw's first ttl has passed too.
+	announce(t, p, domain.GatewayPresence{GatewayID: "gw_probe", Connections: 1}, shortTTL)
+	waitfor.Until(t, lapseTimeout, func() error {
+		for _, e := range list(t, p) {
+			if e.GatewayID == "gw_probe" {
+				return fmt.Errorf("the probe announced with a %v ttl is still listed", shortTTL)
+			}
+		}
+		return nil
+	})
 	want(t, p, g)
 }
 
