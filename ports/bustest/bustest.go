@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -28,9 +31,24 @@ type Factory func(t *testing.T) func() ports.Bus
 // waits that long when something is wrong.
 const deliveryTimeout = 10 * time.Second
 
-// quiet is how long the suite waits to be sure nothing more (a duplicate, a
-// message on the wrong channel) arrives.
-const quiet = 200 * time.Millisecond
+// To be sure that nothing more arrives (a duplicate, a message on the wrong
+// channel), the suite does not wait for a quiet moment: it publishes an end
+// marker on the channel and waits for it. Delivery is in publication order
+// per channel, so once a subscriber has the marker it has everything
+// published on that channel before it.
+const markerPrefix = "bustest-end-"
+
+// isMarker reports whether m is an end marker of its own channel.
+func isMarker(m ports.Message) bool {
+	return strings.HasPrefix(string(m.Payload), markerPrefix+m.Channel+"#")
+}
+
+// newMarker is an end marker for channel that no other settle publishes.
+func newMarker(channel string) string {
+	return markerPrefix + channel + "#" + strconv.FormatUint(markers.Add(1), 10)
+}
+
+var markers atomic.Uint64
 
 // Run runs the whole contract.
 func Run(t *testing.T, open Factory) {
@@ -53,43 +71,53 @@ func channelName(label string) string {
 
 // recorder collects what a subscription receives.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []ports.Message
-	more chan struct{}
+	mu      sync.Mutex
+	msgs    []ports.Message
+	markers map[string]bool // end markers received
 }
 
-func newRecorder() *recorder { return &recorder{more: make(chan struct{}, 1)} }
+func newRecorder() *recorder { return &recorder{markers: map[string]bool{}} }
 
 func (r *recorder) handle(m ports.Message) {
 	r.mu.Lock()
-	r.msgs = append(r.msgs, ports.Message{Channel: m.Channel, Payload: append([]byte(nil), m.Payload...)})
-	r.mu.Unlock()
-	select {
-	case r.more <- struct{}{}:
-	default:
+	defer r.mu.Unlock()
+	if isMarker(m) && !r.markers[string(m.Payload)] {
+		r.markers[string(m.Payload)] = true
+		return
 	}
+	// Anything else, a marker arriving twice included, is a message the
+	// test checks.
+	r.msgs = append(r.msgs, ports.Message{Channel: m.Channel, Payload: append([]byte(nil), m.Payload...)})
 }
 
+// snapshot is what arrived so far, end markers left out.
 func (r *recorder) snapshot() []ports.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]ports.Message(nil), r.msgs...)
 }
 
-// waitFor waits until at least n messages arrived, then a quiet period, and
-// returns everything received.
-func (r *recorder) waitFor(t *testing.T, n int) []ports.Message {
+func (r *recorder) hasMarker(marker string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.markers[marker]
+}
+
+// settle publishes channel's end marker from pub and waits until every
+// recorder has received it: by then each has received everything published
+// on channel before, and nothing published before can still arrive.
+func settle(t *testing.T, pub ports.Bus, channel string, recorders ...*recorder) {
 	t.Helper()
-	deadline := time.After(deliveryTimeout)
-	for len(r.snapshot()) < n {
-		select {
-		case <-r.more:
-		case <-deadline:
-			t.Fatalf("received %d of %d messages within %s", len(r.snapshot()), n, deliveryTimeout)
-		}
+	marker := newMarker(channel)
+	publish(t, pub, channel, marker)
+	for i, r := range recorders {
+		waitfor.Until(t, deliveryTimeout, func() error {
+			if r.hasMarker(marker) {
+				return nil
+			}
+			return fmt.Errorf("subscriber %d of %s has not received the end marker; it received %q", i, channel, payloads(r.snapshot()))
+		})
 	}
-	time.Sleep(quiet)
-	return r.snapshot()
 }
 
 func subscribe(t *testing.T, bus ports.Bus, channels ...string) *recorder {
@@ -134,8 +162,9 @@ func testFanOut(t *testing.T, open Factory) {
 	subscribers := []*recorder{subscribe(t, a, ch), subscribe(t, a, ch), subscribe(t, b, ch)}
 	publish(t, a, ch, "from a")
 	publish(t, b, ch, "from b")
+	settle(t, b, ch, subscribers...)
 	for i, r := range subscribers {
-		got := payloads(r.waitFor(t, 2))
+		got := payloads(r.snapshot())
 		if len(got) != 2 || got[0] != "from a" || got[1] != "from b" {
 			t.Errorf("subscriber %d received %q, want each message exactly once: [from a from b]", i, got)
 		}
@@ -156,7 +185,8 @@ func testOrder(t *testing.T, open Factory) {
 	for i := 0; i < burst; i++ {
 		publish(t, pub, ch, strconv.Itoa(i))
 	}
-	got := payloads(r.waitFor(t, burst))
+	settle(t, pub, ch, r)
+	got := payloads(r.snapshot())
 	if len(got) != burst {
 		t.Fatalf("received %d messages, want %d", len(got), burst)
 	}
@@ -175,10 +205,14 @@ func testIsolation(t *testing.T, open Factory) {
 	publish(t, bus, red, "r1")
 	publish(t, bus, blue, "b1")
 	publish(t, bus, red, "r2")
-	if got := payloads(onRed.waitFor(t, 2)); len(got) != 2 || got[0] != "r1" || got[1] != "r2" {
+	// Both channels end before either is checked, so that a message
+	// misrouted from one to the other has had its chance to arrive.
+	settle(t, bus, red, onRed)
+	settle(t, bus, blue, onBlue)
+	if got := payloads(onRed.snapshot()); len(got) != 2 || got[0] != "r1" || got[1] != "r2" {
 		t.Errorf("red subscriber received %q, want [r1 r2]", got)
 	}
-	if got := payloads(onBlue.waitFor(t, 1)); len(got) != 1 || got[0] != "b1" {
+	if got := payloads(onBlue.snapshot()); len(got) != 1 || got[0] != "b1" {
 		t.Errorf("blue subscriber received %q, want [b1]", got)
 	}
 }
@@ -190,7 +224,9 @@ func testSeveralChannels(t *testing.T, open Factory) {
 	r := subscribe(t, bus, one, two)
 	publish(t, bus, one, "to one")
 	publish(t, bus, two, "to two")
-	got := r.waitFor(t, 2)
+	settle(t, bus, one, r)
+	settle(t, bus, two, r)
+	got := r.snapshot()
 	if len(got) != 2 {
 		t.Fatalf("received %d messages, want 2", len(got))
 	}
@@ -214,7 +250,7 @@ func testCancel(t *testing.T, open Factory) {
 	// backend opens once per client are not counted as the subscription's.
 	warm := subscribe(t, sub, ch)
 	publish(t, pub, ch, "warm-up")
-	warm.waitFor(t, 1)
+	settle(t, pub, ch, warm)
 	baseline := runtime.NumGoroutine()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -224,22 +260,27 @@ func testCancel(t *testing.T, open Factory) {
 		t.Fatalf("Subscribe: %v", err)
 	}
 	publish(t, pub, ch, "before")
-	if got := payloads(r.waitFor(t, 1)); len(got) != 1 || got[0] != "before" {
+	settle(t, pub, ch, r)
+	if got := payloads(r.snapshot()); len(got) != 1 || got[0] != "before" {
 		t.Fatalf("received %q before cancelling, want [before]", got)
 	}
 	cancel()
 	publish(t, pub, ch, "after")
-	warm.waitFor(t, 3) // warm-up, before, after: the bus itself still works
+	// warm, on the same client, receiving "after" shows that the bus itself
+	// still works and that "after" reached the client.
+	settle(t, pub, ch, warm)
+	if got := payloads(warm.snapshot()); len(got) != 3 {
+		t.Fatalf("the other subscription received %q, want [warm-up before after]", got)
+	}
 	if got := payloads(r.snapshot()); len(got) != 1 {
 		t.Errorf("after cancel the handler still received %q", got[1:])
 	}
-	deadline := time.Now().Add(deliveryTimeout)
-	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > baseline {
-		t.Errorf("%d goroutines after cancelling, %d before subscribing: Subscribe's goroutine did not exit", n, baseline)
-	}
+	waitfor.Until(t, deliveryTimeout, func() error {
+		if n := runtime.NumGoroutine(); n > baseline {
+			return fmt.Errorf("%d goroutines after cancelling, %d before subscribing: Subscribe's goroutine did not exit", n, baseline)
+		}
+		return nil
+	})
 }
 
 func testNoSubscribers(t *testing.T, open Factory) {
@@ -250,7 +291,8 @@ func testNoSubscribers(t *testing.T, open Factory) {
 	ch := channelName("somebody")
 	r := subscribe(t, bus, ch)
 	publish(t, bus, ch, "hello")
-	if got := payloads(r.waitFor(t, 1)); len(got) != 1 || got[0] != "hello" {
+	settle(t, bus, ch, r)
+	if got := payloads(r.snapshot()); len(got) != 1 || got[0] != "hello" {
 		t.Errorf("received %q, want [hello]", got)
 	}
 }
@@ -272,8 +314,14 @@ func testEndedContext(t *testing.T, open Factory) {
 	case <-time.After(deliveryTimeout):
 		t.Fatal("Subscribe with an ended context did not return")
 	}
+	// A live subscription on the same client shows when "late" has been
+	// delivered: by then the ended one would have received it too.
+	witness := subscribe(t, bus, ch)
 	publish(t, bus, ch, "late")
-	time.Sleep(quiet)
+	settle(t, bus, ch, witness)
+	if got := payloads(witness.snapshot()); len(got) != 1 || got[0] != "late" {
+		t.Fatalf("the live subscription received %q, want [late]", got)
+	}
 	if got := r.snapshot(); len(got) != 0 {
 		t.Errorf("a subscription whose context had ended received %q", payloads(got))
 	}
