@@ -1,5 +1,9 @@
 package ws
 
+// This file is the wire: every message the gateway sends, encoded once
+// (hand-written where it is hot, encoding/json elsewhere), and the parsing
+// of what clients send.
+
 import (
 	"bytes"
 	"encoding/json"

@@ -1,5 +1,10 @@
 package ws
 
+// This file is cursors. They travel in two coalescing steps: each gateway
+// collects its own clients' moves and publishes them once per flush; every
+// gateway (itself included, through the bus) collects what it receives and
+// sends its clients one `cursors` message per flush.
+
 import (
 	"context"
 	"time"
@@ -8,11 +13,6 @@ import (
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
-
-// Cursors travel in two coalescing steps: each gateway collects its own
-// clients' moves and publishes them once per flush; every gateway (itself
-// included, through the bus) collects what it receives and sends its clients
-// one `cursors` message per flush.
 
 func (h *Hub) cursorMove(c domain.Cursor) {
 	h.cursorMu.Lock()
@@ -61,7 +61,7 @@ func (h *Hub) sendCursorState(c *Conn) {
 	}
 	h.cursorMu.Unlock()
 	if len(all) > 0 {
-		c.offer(encodeCursors(all, nil))
+		c.sendDroppable(encodeCursors(all, nil))
 	}
 }
 
@@ -100,12 +100,7 @@ func (h *Hub) cursorLoop(ctx context.Context) {
 			cancel()
 		}
 		if len(moved) > 0 || len(gone) > 0 {
-			frame := encodeCursors(moved, gone)
-			h.mu.Lock()
-			for c := range h.conns {
-				c.offer(frame)
-			}
-			h.mu.Unlock()
+			h.reg.broadcastDroppable(encodeCursors(moved, gone))
 		}
 	}
 }

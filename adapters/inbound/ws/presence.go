@@ -1,5 +1,8 @@
 package ws
 
+// This file is presence: this gateway's entry in the shared registry, and
+// the merged view (stats then user_list) its clients are sent.
+
 import (
 	"context"
 	"time"
@@ -28,10 +31,10 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 			remote = true
 		case <-refresh.C:
 		}
-		if h.draining.Load() {
+		if h.reg.draining.Load() {
 			continue
 		}
-		mine := h.localPresence()
+		mine := h.reg.presence(h.o.GatewayID)
 		if local || !remote {
 			actx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 			err := h.o.Presence.Announce(actx, mine, domain.PresenceTTL)
@@ -83,26 +86,8 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 	}
 }
 
-func (h *Hub) localPresence() domain.GatewayPresence {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := domain.GatewayPresence{GatewayID: h.o.GatewayID, Connections: len(h.conns), Users: []string{}}
-	for c := range h.conns {
-		if c.username != "" {
-			p.Users = append(p.Users, c.username)
-		}
-	}
-	return p
-}
-
 func (h *Hub) broadcastPresence(v domain.PresenceView, now time.Time) {
-	stats, users := encodePresence(v, now.UnixMilli())
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for c := range h.conns {
-		c.deliver(stats, 0)
-		c.deliver(users, 0)
-	}
+	h.reg.broadcast(encodePresence(v, now.UnixMilli()))
 }
 
 // View is the latest merged presence this gateway knows.

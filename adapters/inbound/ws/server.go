@@ -1,5 +1,8 @@
 package ws
 
+// This file is the upgrade: the fasthttp handler that turns a request into a
+// connection registered on the hub, and runs its reader and writer.
+
 import (
 	"strconv"
 	"sync"

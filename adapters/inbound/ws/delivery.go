@@ -1,0 +1,122 @@
+package ws
+
+// This file is the hub's delivery goroutine: it feeds the sequencer
+// (sequencer.go) with live events from the bus, the results of gap repairs
+// and the store's latest seq on every sync tick, and carries out what the
+// sequencer decides: fan events out through the registry, jump, or read
+// history for a repair. The sequencer decides; this does the I/O.
+
+import (
+	"context"
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+)
+
+// seqInput is what the delivery goroutine consumes besides its sync tick:
+// exactly one of live events, a repair's result, or a resync request.
+type seqInput struct {
+	events []domain.Event // live events from the bus
+	repair *repairResult
+	resync bool // the bus subscribed again: compare with the store now
+}
+
+// feed hands work to the delivery goroutine. It blocks while that goroutine
+// is busy: the caller is the bus subscription's goroutine (or a repair), and
+// holding it back pushes the backlog into the bus's own bounded buffer
+// (Redis's output buffer, membus's queue), whose overflow is repaired from
+// history.
+func (h *Hub) feed(in seqInput) {
+	select {
+	case h.in <- in:
+	case <-h.runCtx.Done():
+	}
+}
+
+// deliveryLoop is the only goroutine that touches h.seq, and so the only
+// one that advances what the registry has delivered.
+func (h *Hub) deliveryLoop(ctx context.Context) {
+	defer h.wg.Done()
+	tick := time.NewTicker(h.o.SyncInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if latest, ok := h.latestSeq(ctx); ok {
+				h.carryOut(h.seq.synced(latest, time.Now()))
+			}
+		case in := <-h.in:
+			switch {
+			case in.resync:
+				if latest, ok := h.latestSeq(ctx); ok {
+					h.carryOut(h.seq.resubscribed(latest, time.Now()))
+				}
+			case in.repair != nil:
+				h.carryOut(h.seq.repaired(*in.repair, time.Now()))
+			default:
+				h.carryOut(h.seq.received(in.events, time.Now()))
+			}
+		}
+	}
+}
+
+// latestSeq reads the store's latest seq for a sync; an unreachable store
+// skips the sync (the next tick tries again).
+func (h *Hub) latestSeq(ctx context.Context) (domain.Seq, bool) {
+	cctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+	defer cancel()
+	latest, err := h.o.Store.LatestSeq(cctx)
+	return latest, err == nil
+}
+
+// carryOut does what the sequencer decided, in its order.
+func (h *Hub) carryOut(s step) {
+	if j := s.jump; j != nil {
+		switch j.why {
+		case gapTooLarge:
+			h.log.Warn("gap too large to replay; clients will reload", "from", j.from, "to", j.to, "events", j.events)
+		case historyGone:
+			h.log.Warn("history does not cover the gap; clients will reload", "from", j.from, "to", j.to)
+		case storeBehind:
+			h.log.Warn("store is behind the gateway (data loss or reset of the backend); clients will reload", "store", j.to, "gateway", j.from)
+		}
+		h.reg.jump(j.to)
+	}
+	if s.replayed > 0 {
+		h.o.Metrics.Replayed.Add(float64(s.replayed))
+	}
+	for _, e := range s.deliver {
+		h.reg.deliverEvent(e, h.o.GatewayID)
+		if e.Time > 0 {
+			if lag := h.o.Clock.Now().Sub(e.Time.Time()); lag >= 0 {
+				h.o.Metrics.FanoutLatency.Observe(lag.Seconds())
+			}
+		}
+	}
+	if s.repair {
+		go h.repair(s.repairAfter)
+	}
+}
+
+// repair reads the events after seq after from history (one more than it
+// may replay, to tell "exactly that many" from "too many") and hands the
+// result back to the delivery goroutine.
+func (h *Hub) repair(after domain.Seq) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
+	defer cancel()
+	latest, err := h.o.Store.LatestSeq(ctx)
+	var events []domain.Event
+	var complete bool
+	if err == nil {
+		events, complete, err = h.o.Store.Since(ctx, after, maxReplay+1)
+	}
+	if err != nil {
+		h.o.Metrics.StoreErrors.Inc()
+		h.log.Warn("gap repair failed; will retry at next sync", "after", after, "err", err)
+		h.feed(seqInput{repair: &repairResult{failed: true}})
+		return
+	}
+	h.feed(seqInput{repair: &repairResult{events: events, complete: complete, latest: latest}})
+}

@@ -1,0 +1,126 @@
+package ws
+
+// This file is what each client message does, apart from the socket loops
+// that read it (conn.go). Every handler runs on the connection's reader
+// goroutine, which owns the connection's name and rate limits.
+
+import (
+	"context"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/place"
+)
+
+// knownTypes bounds the metric label's values.
+var knownTypes = map[string]bool{"pixel_update": true, "set_username": true, "ping": true, "cursor": true, "resume": true}
+
+// handle answers one client message. Unknown types are ignored without a
+// reply: old clients and newer ones may send what we do not know.
+func (c *Conn) handle(data []byte) {
+	m, err := decodeInbound(data)
+	if err != nil {
+		c.hub.o.Metrics.MessagesIn.WithLabelValues("invalid").Inc()
+		c.send(encodeError(codeBadJSON, msgBadJSON, ""))
+		return
+	}
+	label := m.Type
+	if !knownTypes[label] {
+		label = "other"
+	}
+	c.hub.o.Metrics.MessagesIn.WithLabelValues(label).Inc()
+	switch m.Type {
+	case "pixel_update":
+		c.handlePixel(m)
+	case "set_username":
+		c.handleSetUsername(m)
+	case "ping":
+		c.send(encodePong(c.hub.o.Clock.Now().UnixMilli()))
+	case "cursor":
+		c.handleCursor(m)
+	case "resume":
+		c.handleResume(m)
+	}
+}
+
+// handlePixel places a pixel through the shared place-a-pixel path, which
+// reads the write exactly as REST does.
+func (c *Conn) handlePixel(m inbound) {
+	p, id, problem := place.Parse(m.pixelFields(), c.hub.size)
+	switch problem {
+	case place.OK:
+	case place.BadIDType:
+		c.reject(codeBadID, msgBadIDType, "")
+		return
+	case place.IDTooLong:
+		c.reject(codeBadID, msgBadID, "")
+		return
+	default:
+		c.reject(codeBadPixel, msgBadPixel, id)
+		return
+	}
+	if !c.pixelBucket.Allow(c.hub.o.Clock.Now()) {
+		c.hub.o.Metrics.RateLimited.WithLabelValues("pixel").Inc()
+		c.reject(codeRateLimited, msgRateLimited, id)
+		return
+	}
+	_, err := c.hub.placer.Place(context.Background(), place.SourceWS, []domain.Write{{Pixel: p, Username: c.username,
+		Origin: domain.Origin{GatewayID: c.hub.o.GatewayID, ClientID: c.id, WriteID: id}}})
+	if err != nil {
+		// The shared path has counted and logged it; every failure is one
+		// the client may retry, as far as it can tell.
+		c.send(encodeError(codeUnavailable, msgUnavailable, id))
+	}
+}
+
+func (c *Conn) reject(code, message, id string) {
+	c.hub.o.Metrics.PixelsRejected.WithLabelValues(code).Inc()
+	c.send(encodeError(code, message, id))
+}
+
+// handleSetUsername records the name for this client's writes and cursor
+// and tells presence. A non-string is ignored, as old clients expect.
+func (c *Conn) handleSetUsername(m inbound) {
+	name, _, err := place.String(m.Username)
+	if err != nil {
+		return
+	}
+	c.username = domain.NormalizeUsername(name)
+	c.hub.setUsername(c, c.username)
+}
+
+// handleCursor records a pointer move (or its leaving, without x). A bad
+// or too frequent cursor is dropped silently: it is not worth an error frame
+// per pointer move.
+func (c *Conn) handleCursor(m inbound) {
+	if len(m.X) == 0 || string(m.X) == "null" {
+		c.hub.cursorLeave(c.id)
+		return
+	}
+	x, errX := place.Number(m.X)
+	y, errY := place.Number(m.Y)
+	if errX != nil || errY != nil || c.hub.size.CheckCursor(x, y) != nil {
+		return
+	}
+	if !c.cursorBucket.Allow(c.hub.o.Clock.Now()) {
+		c.hub.o.Metrics.RateLimited.WithLabelValues("cursor").Inc()
+		return
+	}
+	c.hub.cursorMove(domain.Cursor{ClientID: c.id, Username: c.username, X: x, Y: y})
+}
+
+// handleResume replays history after `since` on an open connection, as
+// `?since=` does on the upgrade.
+func (c *Conn) handleResume(m inbound) {
+	f, err := place.Number(m.Since)
+	switch {
+	case err != nil || f < 0 || f != float64(uint64(f)):
+		c.send(encodeError(codeBadJSON, msgBadJSON, ""))
+	case !c.pixelBucket.Allow(c.hub.o.Clock.Now()):
+		// Each resume reads history from the store: a client looping on it
+		// must not turn into a load on Redis.
+		c.hub.o.Metrics.RateLimited.WithLabelValues("resume").Inc()
+		c.send(encodeError(codeRateLimited, msgRateLimited, ""))
+	default:
+		c.hub.resumeLive(c, uint64(f))
+	}
+}

@@ -1,0 +1,240 @@
+package ws
+
+import (
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+)
+
+// This file is the gateway's ordering logic on its own: which canvas event
+// goes out next, when to repair a gap from history and when to give up on
+// replaying and jump. It is pure (events and the time in, decisions out; no
+// goroutines, sockets, store or clock) so that every branch can be tested
+// from a table. The hub's delivery goroutine (delivery.go) feeds it and
+// carries out what it decides.
+
+// maxPending bounds events held while a gap is repaired; beyond it the
+// sequencer drops them and relies on the repair fetching them too.
+const maxPending = 100_000
+
+// sequencer delivers seq N+1 only after N. An event that arrives early waits
+// in pending while the missing ones are fetched from history; duplicates are
+// dropped. It is not safe for concurrent use: one goroutine owns it.
+type sequencer struct {
+	last         domain.Seq // the last event delivered (or jumped to)
+	pending      map[domain.Seq]domain.Event
+	repairing    bool       // a repair is in flight; its result comes back through repaired
+	progressMark domain.Seq // what had been delivered at the previous sync
+	retryAfter   time.Time  // a failed repair is not retried before this
+
+	backoff    time.Duration // wait after a failed repair (the sync interval)
+	maxPending int           // most early events held; beyond, the repair fetches them too
+	maxReplay  int           // most events a repair replays; beyond, jump
+
+	out step // reused between calls so a live event costs no allocation
+}
+
+// step is what the hub must do after one input, in this order: jump (if
+// set), deliver the events, start a repair (if set). Every input yields at
+// most one jump and one repair, and a jump always comes before deliveries,
+// so this fixed order is the order the decisions were made in.
+type step struct {
+	jump    *jump
+	deliver []domain.Event
+	// repair asks for history after repairAfter; the hub fetches it and
+	// hands the result back through repaired.
+	repair      bool
+	repairAfter domain.Seq
+	// replayed counts the events a repair brought (for the Replayed metric),
+	// duplicates included.
+	replayed int
+}
+
+// jump moves the gateway to seq to without delivering what lies between:
+// every client is told `resumed` with recovered=false and reloads its
+// snapshot. to may be below from (the store lost data).
+type jump struct {
+	to, from domain.Seq
+	why      jumpReason
+	events   int // for gapTooLarge: how many events the repair found
+}
+
+type jumpReason int
+
+const (
+	// gapTooLarge: more missed events than maxReplay; replaying them
+	// through every client's send queue would close them all as slow.
+	gapTooLarge jumpReason = iota + 1
+	// historyGone: history no longer reaches back to what was delivered.
+	historyGone
+	// storeBehind: the store's latest seq is below what was delivered (it
+	// lost data or was reset).
+	storeBehind
+)
+
+// repairResult is what a repair read from the store.
+type repairResult struct {
+	events   []domain.Event
+	complete bool       // history reached back to the seq asked for
+	latest   domain.Seq // the store's latest seq, read before the events
+	failed   bool       // the store could not be read
+}
+
+func newSequencer(last domain.Seq, backoff time.Duration) *sequencer {
+	return &sequencer{
+		last: last, pending: map[domain.Seq]domain.Event{},
+		backoff: backoff, maxPending: maxPending, maxReplay: maxReplay,
+	}
+}
+
+// The returned step (its deliver slice in particular) is valid until the
+// next call.
+func (s *sequencer) begin() *step {
+	s.out = step{deliver: s.out.deliver[:0]}
+	return &s.out
+}
+
+// received takes live events from the bus.
+func (s *sequencer) received(events []domain.Event, now time.Time) step {
+	out := s.begin()
+	for _, e := range events {
+		s.take(e, now)
+	}
+	return *out
+}
+
+// repaired takes the result of the repair the last step asked for.
+func (s *sequencer) repaired(r repairResult, now time.Time) step {
+	out := s.begin()
+	s.repairing = false
+	if r.failed {
+		// The store is unreachable; the sync tick retries once it answers
+		// again, instead of a tight loop of failures.
+		s.retryAfter = now.Add(s.backoff)
+		return *out
+	}
+	events := r.events
+	switch {
+	case len(events) > s.maxReplay:
+		// Too far behind to replay through every client's send queue (it
+		// would overflow and close them all as slow): jump to the store's
+		// position and let every client reload its snapshot. What lies
+		// beyond arrives live or through the next repair.
+		if r.latest > s.last {
+			s.jumpTo(r.latest, gapTooLarge, len(events))
+		}
+		events = nil
+	case !r.complete:
+		// History no longer reaches back to what we delivered: we cannot
+		// replay, so jump to the store's position and tell every client to
+		// reload its snapshot rather than show a canvas with holes.
+		target := r.latest
+		if len(events) > 0 && events[0].Seq > 0 {
+			target = events[0].Seq - 1
+		}
+		s.jumpTo(target, historyGone, 0)
+	}
+	out.replayed = len(events)
+	for _, e := range events {
+		s.take(e, now)
+	}
+	s.drainPending(now)
+	return *out
+}
+
+// synced takes the store's latest seq, read on the periodic sync tick. It
+// repairs when the store is ahead and nothing was delivered since the
+// previous look: events merely in flight under load keep the sequencer
+// moving and need no repair; lost ones stall it. It also notices a store
+// that went backwards (data loss) and moves back with it.
+func (s *sequencer) synced(latest domain.Seq, now time.Time) step {
+	return s.sync(latest, false, now)
+}
+
+// resubscribed takes the store's latest seq read after the bus subscribed
+// again: messages may have been lost during the interruption, so a store
+// ahead of us is repaired at once, without waiting for a second look.
+func (s *sequencer) resubscribed(latest domain.Seq, now time.Time) step {
+	return s.sync(latest, true, now)
+}
+
+func (s *sequencer) sync(latest domain.Seq, force bool, now time.Time) step {
+	out := s.begin()
+	last := s.last
+	stalled := last == s.progressMark
+	s.progressMark = last
+	switch {
+	case latest < last:
+		s.pending = map[domain.Seq]domain.Event{}
+		s.jumpTo(latest, storeBehind, 0)
+		s.progressMark = latest
+	case latest > last && (force || stalled):
+		s.startRepair(last, now)
+	}
+	return *out
+}
+
+// take delivers e if it is next, holds it if it is early, drops it if it is
+// a duplicate.
+func (s *sequencer) take(e domain.Event, now time.Time) {
+	switch {
+	case e.Seq <= s.last:
+		return
+	case e.Seq == s.last+1:
+		s.deliver(e)
+		s.drainPending(now)
+	default:
+		if len(s.pending) < s.maxPending {
+			s.pending[e.Seq] = e
+		}
+		s.startRepair(s.last, now)
+	}
+}
+
+// drainPending delivers the held events that have become next.
+func (s *sequencer) drainPending(now time.Time) {
+	for len(s.pending) > 0 {
+		next := s.last + 1
+		e, ok := s.pending[next]
+		if !ok {
+			// Anything at or below last is stale; the rest waits for repair.
+			for seq := range s.pending {
+				if seq < next {
+					delete(s.pending, seq)
+				}
+			}
+			if len(s.pending) > 0 {
+				s.startRepair(next-1, now)
+			}
+			return
+		}
+		delete(s.pending, next)
+		s.deliver(e)
+	}
+}
+
+func (s *sequencer) deliver(e domain.Event) {
+	s.last = e.Seq
+	s.out.deliver = append(s.out.deliver, e)
+}
+
+// startRepair asks for history after seq after, unless a repair is already
+// in flight or a failed one is still in its back-off.
+func (s *sequencer) startRepair(after domain.Seq, now time.Time) {
+	if s.repairing || now.Before(s.retryAfter) {
+		return
+	}
+	s.repairing = true
+	s.out.repair, s.out.repairAfter = true, after
+}
+
+// jumpTo moves to seq and forgets held events at or below it.
+func (s *sequencer) jumpTo(seq domain.Seq, why jumpReason, events int) {
+	s.out.jump = &jump{to: seq, from: s.last, why: why, events: events}
+	s.last = seq
+	for p := range s.pending {
+		if p <= seq {
+			delete(s.pending, p)
+		}
+	}
+}
