@@ -1,0 +1,151 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
+)
+
+// How long a container may take to start, and Redis to answer PING after a
+// (re)start, before the test fails. A restart replays the append-only file.
+const (
+	startTimeout = 60 * time.Second
+	readyTimeout = 20 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// node says how to run one container: extra redis-server flags, and
+// whether Redis listens inside the container on the port published for it
+// rather than on 6379.
+type node struct {
+	args             []string
+	listenOnHostPort bool
+}
+
+// start runs a container as n says.
+func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var lastErr error
+	// Between finding a free port and Docker binding it another process may
+	// take it; a second or third try gets another port.
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		inner := 6379
+		if n.listenOnHostPort {
+			inner = port
+		}
+		innerPort := network.MustParsePort(strconv.Itoa(inner) + "/tcp")
+		ctr, err := tcredis.Run(ctx, image(),
+			// The module exposes 6379 (left unpublished for a node that
+			// listens elsewhere); this is the port that is published.
+			testcontainers.WithExposedPorts(innerPort.String()),
+			testcontainers.WithLogger(logger),
+			// Works for both the official image (its entrypoint prepends
+			// redis-server to flags) and ours (the entrypoint is redis-server):
+			// persist every write so a restart keeps the data, skip RDB dumps.
+			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, n.args...)...),
+			testcontainers.WithLabels(map[string]string{Label: "redis"}),
+			// A fixed host port survives a restart; an ephemeral one would not.
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.PortBindings = network.PortMap{
+					innerPort: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}},
+				}
+			}),
+			// A log wait would be satisfied at once by a restart (the old
+			// line is still in the log), so readiness is checked with PING
+			// below instead; the port check skips the in-container probe,
+			// which needs a shell our scratch image lacks.
+			testcontainers.WithWaitStrategy(wait.ForListeningPort(innerPort.String()).SkipInternalCheck().WithStartupTimeout(startTimeout)),
+		)
+		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, innerPort: inner}
+		if ctr != nil {
+			r.container = ctr
+		}
+		if err != nil {
+			lastErr = err
+			if r.container != nil {
+				_ = r.terminate()
+			}
+			if isPortConflict(err) {
+				continue
+			}
+			return nil, err
+		}
+		if err := r.waitReady(ctx); err != nil {
+			_ = r.terminate()
+			return nil, err
+		}
+		return r, nil
+	}
+	return nil, lastErr
+}
+
+// waitReady returns once Redis answers PING, or with the last error when
+// readyTimeout, or ctx, ends first.
+func (r *Redis) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	c := goredis.NewClient(&goredis.Options{Addr: r.addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	deadline, _ := ctx.Deadline()
+	if err := waitfor.Poll(time.Until(deadline), func() error { return c.Ping(ctx).Err() }); err != nil {
+		return fmt.Errorf("no PONG from %s: %w", r.addr, err)
+	}
+	return nil
+}
+
+// terminate removes the container at once (no grace period: its data is
+// thrown away anyway); it is safe on a nil or already terminated Redis.
+func (r *Redis) terminate() error {
+	if r == nil || r.container == nil {
+		return nil
+	}
+	err := testcontainers.TerminateContainer(r.container, testcontainers.StopTimeout(0))
+	r.container = nil
+	return err
+}
+
+// image is the Redis image to run: ImageEnv, or DefaultImage.
+func image() string {
+	if img := strings.TrimSpace(os.Getenv(ImageEnv)); img != "" {
+		return img
+	}
+	return DefaultImage
+}
+
+// freePort asks the kernel for a port free at this moment; the caller
+// publishes the container on it, so it stays the same across restarts.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// isPortConflict reports whether Docker failed because another process
+// took the port between freePort and the bind, which a retry fixes.
+func isPortConflict(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "address already in use") || strings.Contains(msg, "port is already allocated")
+}
