@@ -3,6 +3,9 @@
 # those directly. Tests and the all-in-one app need none of this: see
 # README.md. Details: docs/kubernetes.md.
 #
+#   make check      everything CI checks: vet, gofmt, golangci-lint, tsc and
+#                   every test (scripts/check.sh; needs Docker and Chromium
+#                   for the full run, as the README says)
 #   make binaries   compile bin/linux/{api,gateway,web} (static, for Linux)
 #   make images     binaries, then pixel-{api,gateway,web}:$(TAG) images
 #   make dev        k3d cluster + registry (ctlptl.yaml), then tilt up
@@ -21,7 +24,10 @@ TAG ?=
 PUSH ?=
 export BASE IMAGE_PREFIX TAG PUSH
 
-.PHONY: binaries images dev down deploy
+.PHONY: check binaries images dev down deploy
+
+check:
+	scripts/check.sh
 
 binaries:
 	scripts/images.sh binaries

@@ -50,7 +50,7 @@ run() {
 
 binaries() {
   for app in "${APPS[@]}"; do
-    run env CGO_ENABLED=0 GOOS=linux GOARCH="${GOARCH:-$(go env GOARCH)}" \
+    run env GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH="${GOARCH:-$(go env GOARCH)}" \
       go build -trimpath -o "bin/linux/$app" "./apps/$app"
   done
 }

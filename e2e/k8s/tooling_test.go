@@ -157,6 +157,7 @@ func TestMakefileTargetsRunTheScripts(t *testing.T) {
 	makeTool := requireTool(t, "make")
 	root := repoRoot(t)
 	targets := map[string]string{
+		"check":    "scripts/check.sh",
 		"binaries": "scripts/images.sh binaries",
 		"images":   "scripts/images.sh images",
 		"dev":      "scripts/dev.sh",
