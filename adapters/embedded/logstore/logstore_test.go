@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 	"github.com/pixelplayground/pixelplayground/ports/storetest"
 )
@@ -265,17 +267,13 @@ func TestSnapshotPlusLogReplay(t *testing.T) {
 	placeN(t, s, 25, "a")
 	// Wait for the background checkpoint, then write more so that the
 	// reopened store needs the snapshot and the log after it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Until(t, 10*time.Second, func() error {
 		segs := segments(t, dir)
-		if _, err := os.Stat(filepath.Join(dir, snapshotName)); err == nil && len(segs) == 1 && segs[0].first > 1 {
-			break
+		if _, err := os.Stat(filepath.Join(dir, snapshotName)); err != nil || len(segs) != 1 || segs[0].first <= 1 {
+			return fmt.Errorf("no checkpoint after 25 writes with SnapshotEvery 10; snapshot: %v, segments %+v", err, segs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint after 25 writes with SnapshotEvery 10; segments %+v", segs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	placeN(t, s, 7, "b")
 	before := observe(t, s)
 

@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/pixelplayground/pixelplayground/domain"
-	"github.com/pixelplayground/pixelplayground/ports"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
+	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // A snapshot that is gone (deleted, or replaced by an older backup) while
@@ -283,20 +286,21 @@ func TestFailedLogSyncIsCoveredByASnapshot(t *testing.T) {
 	s := o.open()
 	defer s.Close()
 	acked := placeN(t, s, 3, "a")
-	deadline := time.Now().Add(5 * time.Second)
-	for calls() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	for time.Now().Before(deadline) {
-		if st, err := readSnapshot(dir, testSize, 100); err == nil && st != nil && st.seq == acked[len(acked)-1].Seq {
-			if err := s.Ping(context.Background()); err != nil {
-				t.Errorf("Ping after the snapshot that covered the failed fsync: %v", err)
-			}
-			return
+	waitfor.True(t, 5*time.Second, "an fsync of the log", func() bool { return calls() > 0 })
+	last := acked[len(acked)-1].Seq
+	waitfor.Until(t, 5*time.Second, func() error {
+		st, err := readSnapshot(dir, testSize, 100)
+		switch {
+		case err != nil:
+			return fmt.Errorf("a failed fsync of the log was not followed by a snapshot of the acknowledged writes: %w", err)
+		case st == nil || st.seq != last:
+			return fmt.Errorf("a failed fsync of the log was not followed by a snapshot of the acknowledged writes (up to seq %d)", last)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after the snapshot that covered the failed fsync: %v", err)
 	}
-	t.Fatal("a failed fsync of the log was not followed by a snapshot of the acknowledged writes")
 }
 
 // If no snapshot can cover them either, the store stops acknowledging
@@ -312,16 +316,10 @@ func TestFailedLogSyncWithoutASnapshotRefusesWrites(t *testing.T) {
 	}
 	calls := failSyncs(t)
 	placeN(t, s, 3, "a")
-	deadline := time.Now().Add(5 * time.Second)
-	for calls() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	for time.Now().Before(deadline) {
-		if s.Ping(context.Background()) != nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "an fsync of the log", func() bool { return calls() > 0 })
+	waitfor.True(t, 5*time.Second, "Ping failing after a failed fsync and a failed snapshot", func() bool {
+		return s.Ping(context.Background()) != nil
+	})
 	if err := s.Ping(context.Background()); !errors.Is(err, ports.ErrUnavailable) {
 		t.Fatalf("Ping after a failed fsync and a failed snapshot = %v, want ErrUnavailable", err)
 	}
@@ -407,13 +405,13 @@ func TestLogIsSyncedWhileASnapshotIsWritten(t *testing.T) {
 		t.Fatal("no checkpoint after SnapshotEvery records")
 	}
 	placeN(t, s, 1, "b") // into log-6, while the snapshot is being written
-	time.Sleep(200 * time.Millisecond)
-	mu.Lock()
-	n := synced[segmentName(6)]
-	mu.Unlock()
-	if n == 0 {
-		t.Error("the log was not fsynced for 200 ms (SyncInterval 5 ms) while a snapshot was being written")
-	}
+	// The snapshot stays stuck until the test ends, so a sync of log-6
+	// can only happen beside it.
+	waitfor.True(t, 5*time.Second, "an fsync of the log (SyncInterval 5 ms) while a snapshot is being written", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return synced[segmentName(6)] > 0
+	})
 }
 
 // A zero-length snapshot (a file system that lost the data of a renamed

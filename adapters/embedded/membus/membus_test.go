@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -19,73 +20,70 @@ func TestContract(t *testing.T) {
 }
 
 // TestPublishNeverBlocksOnAStuckHandler is why the bus has queues: the
-// embedded store publishes under its write lock.
+// embedded store publishes under its write lock. It runs in a synctest
+// bubble, so "the queue has drained" is synctest.Wait, not a poll.
 func TestPublishNeverBlocksOnAStuckHandler(t *testing.T) {
-	bus := New()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	var mu sync.Mutex
-	var got []uint32
-	err := bus.Subscribe(ctx, []string{"c"}, func(m ports.Message) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := New()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		var mu sync.Mutex
+		var got []uint32
+		err := bus.Subscribe(ctx, []string{"c"}, func(m ports.Message) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-release
+			mu.Lock()
+			got = append(got, binary.BigEndian.Uint32(m.Payload))
+			mu.Unlock()
+		}, func() { t.Error("resubscribed called on an in-process bus") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish := func(i int) { _ = bus.Publish(ctx, "c", binary.BigEndian.AppendUint32(nil, uint32(i))) }
+		publish(0)
+		<-started // the handler now holds message 0 and is stuck
+		const overflow = 100
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 1; i <= QueueLimit+overflow; i++ {
+				publish(i)
+			}
+		}()
 		select {
-		case started <- struct{}{}:
-		default:
+		case <-done:
+		case <-time.After(10 * time.Second): // in the bubble: only once everything else is blocked
+			t.Fatal("Publish blocked behind a stuck handler")
 		}
-		<-release
-		mu.Lock()
-		got = append(got, binary.BigEndian.Uint32(m.Payload))
-		mu.Unlock()
-	}, func() { t.Error("resubscribed called on an in-process bus") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish := func(i int) { _ = bus.Publish(ctx, "c", binary.BigEndian.AppendUint32(nil, uint32(i))) }
-	publish(0)
-	<-started // the handler now holds message 0 and is stuck
-	const overflow = 100
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; i <= QueueLimit+overflow; i++ {
-			publish(i)
+		if d := bus.Dropped(); d != overflow {
+			t.Errorf("Dropped = %d, want the %d messages beyond the queue limit", d, overflow)
 		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Publish blocked behind a stuck handler")
-	}
-	if d := bus.Dropped(); d != overflow {
-		t.Errorf("Dropped = %d, want the %d messages beyond the queue limit", d, overflow)
-	}
-	close(release)
-	want := 1 + QueueLimit
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+		close(release)
+		synctest.Wait() // the handler has taken everything queued
+		want := 1 + QueueLimit
 		mu.Lock()
 		n := len(got)
 		mu.Unlock()
-		if n == want {
-			break
-		}
-		if time.Now().After(deadline) {
+		if n != want {
 			t.Fatalf("delivered %d after release, want %d", n, want)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	publish(-1) // the queue drained, so delivery resumes
-	time.Sleep(100 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	for i := 0; i < want; i++ {
-		if got[i] != uint32(i) {
-			t.Fatalf("message %d is %d: order lost", i, got[i])
+		publish(-1) // the queue drained, so delivery resumes
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 0; i < want; i++ {
+			if got[i] != uint32(i) {
+				t.Fatalf("message %d is %d: order lost", i, got[i])
+			}
 		}
-	}
-	if len(got) != want+1 || got[want] != uint32(0xFFFFFFFF) {
-		t.Errorf("after draining, a new message was not delivered (got %d messages)", len(got))
-	}
+		if len(got) != want+1 || got[want] != uint32(0xFFFFFFFF) {
+			t.Errorf("after draining, a new message was not delivered (got %d messages)", len(got))
+		}
+	})
 }
 
 func TestPayloadIsCopied(t *testing.T) {
@@ -105,19 +103,21 @@ func TestPayloadIsCopied(t *testing.T) {
 }
 
 func TestDuplicateChannelsDeliverOnce(t *testing.T) {
-	bus := New()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	n := 0
-	if err := bus.Subscribe(ctx, []string{"c", "c"}, func(ports.Message) { mu.Lock(); n++; mu.Unlock() }, nil); err != nil {
-		t.Fatal(err)
-	}
-	_ = bus.Publish(ctx, "c", []byte("x"))
-	time.Sleep(100 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	if n != 1 {
-		t.Errorf("delivered %d times, want 1", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		bus := New()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var mu sync.Mutex
+		n := 0
+		if err := bus.Subscribe(ctx, []string{"c", "c"}, func(ports.Message) { mu.Lock(); n++; mu.Unlock() }, nil); err != nil {
+			t.Fatal(err)
+		}
+		_ = bus.Publish(ctx, "c", []byte("x"))
+		synctest.Wait() // every delivery there will be has happened
+		mu.Lock()
+		defer mu.Unlock()
+		if n != 1 {
+			t.Errorf("delivered %d times, want 1", n)
+		}
+	})
 }
