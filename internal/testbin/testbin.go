@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 var (
@@ -47,7 +49,7 @@ func Build(t testing.TB, pkg string) string {
 	root := ModuleRoot(t)
 	sum := sha256.Sum256([]byte(root))
 	dir := filepath.Join(os.TempDir(), "pixelplayground-testbin-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, filepath.Base(pkg))
@@ -141,23 +143,26 @@ func StartOnPort(t testing.TB, bin string, port int, env ...string) *Process {
 			t.Logf("%s logs:\n%s", filepath.Base(bin), p.Logs())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	exited := false
+	err = waitfor.Poll(20*time.Second, func() error {
 		resp, err := http.Get(p.URL("/health"))
 		if err == nil {
 			resp.Body.Close()
-			return p
+			return nil
 		}
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited at start: %v\n%s", filepath.Base(bin), p.err, p.Logs())
-		default:
+		if p.Exited() {
+			exited = true
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not healthy within 20s: %v\n%s", filepath.Base(bin), err, p.Logs())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	switch {
+	case exited:
+		t.Fatalf("%s exited at start: %v\n%s", filepath.Base(bin), p.err, p.Logs())
+	case err != nil:
+		t.Fatalf("%s not healthy within 20s: %v\n%s", filepath.Base(bin), err, p.Logs())
 	}
+	return p
 }
 
 // URL is http://127.0.0.1:port + path.
