@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/adapters/system"
@@ -49,6 +50,34 @@ func TestExpiryFollowsTheInjectedClock(t *testing.T) {
 	if got, _ := p.List(ctx); len(got) != 0 {
 		t.Fatalf("at the ttl: %+v", got)
 	}
+}
+
+// TestExpiryOnTheSystemClock runs the contract's expiry and refresh cases
+// on the wall clock the apps inject, in a synctest bubble: its time is
+// exact, so the boundaries can be pinned without a fake clock and without
+// waiting.
+func TestExpiryOnTheSystemClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(system.NewClock())
+		ctx := context.Background()
+		const ttl = 300 * time.Millisecond
+		for _, a := range []struct {
+			id  string
+			ttl time.Duration
+		}{{"gw_lapses", ttl}, {"gw_refreshed", ttl}, {"gw_refreshed", time.Minute}} {
+			if err := p.Announce(ctx, domain.GatewayPresence{GatewayID: a.id, Connections: 1}, a.ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(ttl - time.Nanosecond)
+		if got, _ := p.List(ctx); len(got) != 2 {
+			t.Fatalf("just before the ttl: %+v, want both entries", got)
+		}
+		time.Sleep(time.Nanosecond)
+		if got, _ := p.List(ctx); len(got) != 1 || got[0].GatewayID != "gw_refreshed" {
+			t.Fatalf("at the ttl: %+v, want only the refreshed entry", got)
+		}
+	})
 }
 
 func TestRejectsBadEntries(t *testing.T) {
