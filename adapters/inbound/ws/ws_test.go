@@ -641,33 +641,6 @@ func TestFailedRepairsAreRetriedAtTheSyncPaceNotInALoop(t *testing.T) {
 	}
 }
 
-func TestAppendTextFrameLengths(t *testing.T) {
-	for _, n := range []int{0, 125, 126, 65535, 65536, 200_000} {
-		payload := bytes.Repeat([]byte{'x'}, n)
-		f := appendTextFrame(nil, payload)
-		if f[0] != 0x81 {
-			t.Fatalf("n=%d: first byte %#x, want FIN+text", n, f[0])
-		}
-		var length, header int
-		switch l := int(f[1]); {
-		case l&0x80 != 0:
-			t.Fatalf("n=%d: server frames must not be masked", n)
-		case l < 126:
-			length, header = l, 2
-		case l == 126:
-			length, header = int(f[2])<<8|int(f[3]), 4
-		default:
-			for _, b := range f[2:10] {
-				length = length<<8 | int(b)
-			}
-			header = 10
-		}
-		if length != n || len(f) != header+n {
-			t.Fatalf("n=%d: header says %d, frame is %d bytes with a %d-byte header", n, length, len(f), header)
-		}
-	}
-}
-
 func TestGapBeyondHistoryTellsClientsToReload(t *testing.T) {
 	lost := membus.New() // the hub never hears these events: only repair can
 	h := newHarness(t, harnessOptions{storeBus: lost, historySize: 5, syncInterval: 30 * time.Millisecond})
