@@ -1,11 +1,7 @@
 package wsclient
 
 import (
-	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -82,102 +78,4 @@ func TestDecodeKeepsTheUnknownRaw(t *testing.T) {
 			t.Errorf("%q: got %#v, want Unknown{Name: %q}", c.frame, got[0], c.name)
 		}
 	}
-}
-
-func TestDecodeUnpacksBatches(t *testing.T) {
-	got := decodeAll(`{"type":"batch","events":[` +
-		`{"type":"pixel_updated","x":1,"y":1,"color":"#FF0000","username":"A","timestamp":1,"seq":5},` +
-		`{"type":"canvas_reset","seq":6,"timestamp":2},` +
-		`{"type":"batch","events":[]},` + // batches do not nest
-		`{"type":"stats","activeUsers":3,"timestamp":3}]}`)
-	want := []Message{
-		PixelUpdated{X: 1, Y: 1, Color: "#FF0000", Username: "A", Timestamp: 1, Seq: 5},
-		CanvasReset{Seq: 6, Timestamp: 2},
-		Unknown{Name: "batch", Raw: []byte(`{"type":"batch","events":[]}`)},
-		Stats{ActiveUsers: 3, Timestamp: 3},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %#v\nwant %#v", got, want)
-	}
-	if got := decodeAll(`{"type":"batch","events":[]}`); len(got) != 0 {
-		t.Errorf("empty batch gave %v", got)
-	}
-}
-
-// TestFastPathAgreesWithEncodingJSON feeds random, often malformed, flat
-// objects to both decoders: whenever the fast path accepts a frame, the
-// reference must accept it too and agree on every field.
-func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	keys := []string{"type", "x", "y", "seq", "timestamp", "color", "id", "recovered", "width", "activeUsers", "other", "users"}
-	values := []string{`1`, `-3`, `0`, `07`, `1.5`, `1e3`, `-0`, `18446744073709551615`, `18446744073709551616`, `99999999999999999999`,
-		`true`, `false`, `null`, `"s"`, `"#ABCDEF"`, `"é"`, `"a\"b"`, "\"\x01\"", `"pixel_updated"`, `[1]`, `{}`, `tru`, `1.`, `.5`, `+1`, `0x10`, `"\xff"`}
-	accepted := 0
-	for i := 0; i < 20000; i++ {
-		var b strings.Builder
-		b.WriteString("{")
-		n := rng.IntN(5)
-		for j := 0; j < n; j++ {
-			if j > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, "%q:%s", keys[rng.IntN(len(keys))], values[rng.IntN(len(values))])
-		}
-		b.WriteString("}")
-		frame := []byte(b.String())
-		var fast wireMsg
-		if !scanFlat(frame, &fast) {
-			continue
-		}
-		accepted++
-		var ref wireMsg
-		if err := json.Unmarshal(frame, &ref); err != nil {
-			t.Fatalf("%s: fast path accepted what encoding/json refuses: %v", frame, err)
-		}
-		if !reflect.DeepEqual(fast, ref) {
-			t.Fatalf("%s:\nfast %#v\n ref %#v", frame, fast, ref)
-		}
-	}
-	if accepted < 1000 {
-		t.Fatalf("only %d frames took the fast path; the test is not exercising it", accepted)
-	}
-}
-
-func TestEncodersProduceValidJSON(t *testing.T) {
-	cases := []struct {
-		got  []byte
-		want map[string]any
-	}{
-		{encodePixel(3, 4, "#ABCDEF", "w\"1"), map[string]any{"type": "pixel_update", "x": 3.0, "y": 4.0, "color": "#ABCDEF", "id": "w\"1"}},
-		{encodePixel(0, 0, "#000000", ""), map[string]any{"type": "pixel_update", "x": 0.0, "y": 0.0, "color": "#000000"}},
-		{encodeCursor(12.5, 3), map[string]any{"type": "cursor", "x": 12.5, "y": 3.0}},
-		{encodeUsername("<Zoë>\n"), map[string]any{"type": "set_username", "username": "<Zoë>\n"}},
-		{encodeResume(18446744073709551615), map[string]any{"type": "resume", "since": 1.8446744073709552e19}},
-		{msgPing, map[string]any{"type": "ping"}},
-		{msgCursorLeave, map[string]any{"type": "cursor"}},
-	}
-	for _, c := range cases {
-		var got map[string]any
-		if err := json.Unmarshal(c.got, &got); err != nil {
-			t.Fatalf("%s: %v", c.got, err)
-		}
-		if !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%s: got %v want %v", c.got, got, c.want)
-		}
-	}
-}
-
-func BenchmarkDecodePixelUpdated(b *testing.B) {
-	frame := []byte(`{"type":"pixel_updated","x":12,"y":34,"color":"#ABCDEF","username":"Anonymous","timestamp":1795316057524.123,"seq":123456,"id":"17:99"}`)
-	b.Run("fast", func(b *testing.B) {
-		for b.Loop() {
-			DecodeFrame(frame, func(Message) {})
-		}
-	})
-	b.Run("encoding/json", func(b *testing.B) {
-		for b.Loop() {
-			var w wireMsg
-			_ = json.Unmarshal(frame, &w)
-		}
-	})
 }
