@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 const waitLimit = 5 * time.Second
@@ -314,6 +315,9 @@ func TestReadTimeoutAndProtocolPings(t *testing.T) {
 		conn = c
 	}
 	f.mu.Unlock()
+	// The pauses are the scenario, not a wait: eight pings 100 ms apart
+	// span 800 ms, well past the 300 ms read timeout, and no other frame
+	// arrives in that time.
 	for range 8 {
 		if err := conn.ws.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)
@@ -325,12 +329,11 @@ func TestReadTimeoutAndProtocolPings(t *testing.T) {
 		t.Fatalf("closed despite pings: %#v", pinged.Closed())
 	default:
 	}
-	f.mu.Lock()
-	pongs := f.pongs
-	f.mu.Unlock()
-	if pongs < 7 {
-		t.Fatalf("%d pongs for 8 pings", pongs)
-	}
+	waitfor.True(t, waitLimit, "a pong for each of 8 pings", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.pongs >= 8
+	})
 }
 
 func TestFullChannelDropsInsteadOfBlocking(t *testing.T) {
@@ -340,10 +343,7 @@ func TestFullChannelDropsInsteadOfBlocking(t *testing.T) {
 		f.place(domain.Pixel{X: i % 8, Color: 1}, "", nil, "")
 	}
 	// Nobody reads; the reader must keep going and account for the rest.
-	deadline := time.Now().Add(waitLimit)
-	for c.Dropped() < 17 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, waitLimit, "17 messages dropped", func() bool { return c.Dropped() >= 17 })
 	if c.Dropped() != 17 { // connected + 3 events fit in 4 slots
 		t.Fatalf("dropped %d, want 17", c.Dropped())
 	}

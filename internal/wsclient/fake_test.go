@@ -316,6 +316,14 @@ func (f *fakeServer) drop(code int) {
 	}
 }
 
+// upgrades is how many WebSocket upgrades the server has accepted: one per
+// dial, even a dial that then fails for want of a connected message.
+func (f *fakeServer) upgrades() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nextID
+}
+
 func (f *fakeServer) connCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

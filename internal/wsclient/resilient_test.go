@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 func newResilient(t *testing.T, f *fakeServer, o ResilientOptions) *Resilient {
@@ -143,13 +144,8 @@ func TestResilientFollowsAStoreThatWentBack(t *testing.T) {
 	}
 	waitSeq(t, r, 5)
 	f.rollback(2)
-	deadline := time.Now().Add(waitLimit)
-	for r.Stats().Reloads == 0 { // the reload sees the store at seq 2
-		if time.Now().After(deadline) {
-			t.Fatal("no reload after the rollback")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// The reload sees the store at seq 2.
+	waitfor.True(t, waitLimit, "a reload after the rollback", func() bool { return r.Stats().Reloads > 0 })
 	for i := range 4 {
 		f.place(domain.Pixel{X: i, Y: 3, Color: 0x222222}, "", nil, "")
 	}
@@ -179,8 +175,11 @@ func TestResilientKeepsRedialling(t *testing.T) {
 	f.mu.Lock()
 	f.silent = true // upgrades succeed, connected never comes: every dial fails
 	f.mu.Unlock()
+	before := f.upgrades()
 	f.drop(websocket.CloseServiceRestart)
-	time.Sleep(time.Second)
+	// Each dial upgrades, then times out waiting for connected; the third
+	// upgrade means two dials have failed and the client is still at it.
+	waitfor.True(t, waitLimit, "three dials while the server is silent", func() bool { return f.upgrades() >= before+3 })
 	if err := r.PlacePixel(0, 0, "#000000", ""); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("write while down: %v", err)
 	}
@@ -201,10 +200,6 @@ func TestResilientKeepsRedialling(t *testing.T) {
 	if time.Since(start) > 2*time.Second {
 		t.Fatal("Close was slow")
 	}
-	if f.connCount() != 0 {
-		time.Sleep(100 * time.Millisecond)
-		if f.connCount() != 0 {
-			t.Fatal("connection left open after Close")
-		}
-	}
+	// The server sees the close once its reader gets the close frame.
+	waitfor.True(t, waitLimit, "no connection left open after Close", func() bool { return f.connCount() == 0 })
 }
