@@ -77,6 +77,7 @@ type Options struct {
 	Header http.Header
 }
 
+// withDefaults fills what o leaves unset.
 func (o Options) withDefaults() Options {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
@@ -145,6 +146,11 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
 	defer cancel()
 	ws, resp, err := d.DialContext(ctx, u, o.Header)
+	if resp != nil {
+		// The Dialer has read what it needs (nothing after an upgrade, an
+		// error page's first KB otherwise); close the body as net/http asks.
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("wsclient: dial %s: %w (HTTP %d)", u, err, resp.StatusCode)

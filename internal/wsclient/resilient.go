@@ -45,6 +45,22 @@ type ResilientOptions struct {
 	OnMessage func(Message)
 }
 
+// withDefaults fills what o leaves unset, the embedded dial Options
+// included.
+func (o ResilientOptions) withDefaults() ResilientOptions {
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = DefaultMinBackoff
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	o.Options = o.Options.withDefaults()
+	return o
+}
+
 // Reconnect is one drop and what it took to recover from it.
 type Reconnect struct {
 	DroppedAt time.Time
@@ -118,16 +134,7 @@ func newSession(rec int, drop time.Time) *session {
 // snapshot reload if the history did not reach back far enough. Later drops
 // are handled in the background until Close.
 func NewResilient(ctx context.Context, url string, o ResilientOptions) (*Resilient, error) {
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = DefaultMinBackoff
-	}
-	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	o.Options = o.Options.withDefaults()
+	o = o.withDefaults()
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Resilient{url: url, o: o, ctx: rctx, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{})}
 	s := newSession(-1, time.Time{})
