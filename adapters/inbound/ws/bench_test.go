@@ -14,6 +14,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/place"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 func BenchmarkEncodeEvent(b *testing.B) {
@@ -59,8 +60,7 @@ func benchFanout(b *testing.B, clients, rate int) {
 	var latencies []time.Duration
 	conns := make([]*websocket.Conn, 0, clients)
 	for i := 0; i < clients; i++ {
-		d := websocket.Dialer{ReadBufferSize: 4096, WriteBufferSize: 256}
-		c, _, err := d.Dial(h.url, nil)
+		c, _, err := dialWS(&websocket.Dialer{ReadBufferSize: 4096, WriteBufferSize: 256}, h.url)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,7 +71,9 @@ func benchFanout(b *testing.B, clients, rate int) {
 			_ = c.Close()
 		}
 	}()
-	time.Sleep(time.Second) // let the connect burst's presence traffic pass
+	// Let the connect burst's presence traffic pass: once the view counts
+	// every client, its last broadcast has gone out and no other follows.
+	waitfor.True(b, 30*time.Second, "presence counting every client", func() bool { return h.hub.View().ActiveUsers == clients })
 	b.ResetTimer()
 	want := b.N
 	marker, tsKey := []byte(`"pixel_updated"`), []byte(`"timestamp":`)
