@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: index.html loads this module after /config.js.
 import { App } from './app.js';
 

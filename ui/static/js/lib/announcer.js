@@ -1,3 +1,4 @@
+// @ts-check
 // What the connection status says to screen readers. The pill changes often
 // during an outage (reconnecting, waiting 0.1 s … 2 s, reconnecting …); a
 // live region that followed it would talk every retry. Instead: one message

@@ -1,3 +1,4 @@
+// @ts-check
 // Reconnect delays. Doubling keeps a dead server from being hammered; the cap
 // keeps a user waiting at most a couple of seconds after it comes back; jitter
 // keeps a thousand browsers that lost the same server from reconnecting in

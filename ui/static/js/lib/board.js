@@ -1,3 +1,4 @@
+// @ts-check
 // The client's model of the canvas: what the server has confirmed (colour and
 // seq per pixel, last-write-wins by seq) and, on top, the user's own writes
 // that are not confirmed yet (optimistic painting). What the screen shows for

@@ -1,3 +1,4 @@
+// @ts-check
 // Colour helpers. Pixels travel as '#RRGGBB' strings and live in memory as
 // 24-bit integers 0xRRGGBB, which are cheap to compare and to write into an
 // ImageData buffer. No DOM access: unit-tested under node.

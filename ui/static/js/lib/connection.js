@@ -1,3 +1,4 @@
+// @ts-check
 // One WebSocket that keeps itself alive: reconnects with backoff (at once
 // after a 1012 "service restart"), gives up waiting for a handshake that
 // hangs, notices a silently dead link with an application ping, and pauses

@@ -1,3 +1,4 @@
+// @ts-check
 // Other people's pointers. The server sends a few position updates a second;
 // drawing them where they were reported would make them jump, so each cursor
 // glides towards its latest reported position every animation frame.

@@ -1,3 +1,4 @@
+// @ts-check
 // Where the API and the WebSocket live. /config.js may leave either empty
 // (same origin), give an absolute URL (a separate gateway or api service), or
 // be missing altogether (the page served by a plain static server), and the

@@ -1,3 +1,4 @@
+// @ts-check
 // Text formatting for the status bar and tooltips. No DOM access.
 
 /** "just now", "12 s ago", "5 min ago", "3 h ago", "2 d ago", or a date for older. */

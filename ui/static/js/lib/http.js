@@ -1,3 +1,4 @@
+// @ts-check
 // HTTP reads that cannot hang the page. A browser's fetch has no deadline
 // of its own: a server that accepted the connection and never answers (a
 // stuck pod, a half-dead proxy) would leave the page loading for ever.

@@ -1,3 +1,4 @@
+// @ts-check
 // Line rasteriser. A pointer reports samples, not every pixel it crosses; a
 // fast stroke would leave gaps without joining consecutive samples.
 

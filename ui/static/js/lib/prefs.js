@@ -1,3 +1,4 @@
+// @ts-check
 // What the browser remembers between visits: the name, the colour, recent
 // colours and the grid switch. Storage is injected (localStorage in the page,
 // a Map-backed fake in tests) and every read is validated, because

@@ -1,3 +1,4 @@
+// @ts-check
 // The wire codec: WebSocket protocol v1 plus our extensions (seq, write ids,
 // error codes, resume, cursors, canvas_reset, pixel.v2 batches). Every frame
 // from the network is validated here and turned into plain, well-typed

@@ -1,3 +1,4 @@
+// @ts-check
 // Viewport maths. A view is {scale, ox, oy}: canvas pixel (x, y) has its
 // top-left corner at stage point (ox + x*scale, oy + y*scale), in CSS pixels
 // relative to the stage (the <canvas> element). Views are plain immutable
@@ -117,4 +118,57 @@ export function ensureVisible(view, x, y, stageW, stageH, margin = 24) {
   if (p.y < margin) oy += margin - p.y;
   else if (p.y + s > stageH - margin) oy -= p.y + s - (stageH - margin);
   return { scale: s, ox, oy };
+}
+
+/** Zoom steps for the buttons and +/-: whole numbers keep pixels even. */
+export const ZOOM_STEPS = Object.freeze([0.125, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 80]);
+
+/**
+ * The next zoom step in or out from scale (past the ends: ×1.5 or ÷1.5;
+ * the caller clamps to the limits).
+ * @param {number} scale
+ * @param {number} dir > 0 zooms in
+ */
+export function nextZoomStep(scale, dir) {
+  const next = dir > 0 ? ZOOM_STEPS.find((z) => z > scale * 1.001) : [...ZOOM_STEPS].reverse().find((z) => z < scale * 0.999);
+  return next ?? (dir > 0 ? scale * 1.5 : scale / 1.5);
+}
+
+/**
+ * The keyboard cursor after an arrow key: the first press puts it on the
+ * visible pixel nearest the stage's centre; later ones move it by (dx, dy),
+ * kept inside the canvas.
+ * @param {{x: number, y: number}|null} cursor
+ * @param {number} dx
+ * @param {number} dy
+ * @param {{scale: number, ox: number, oy: number}} view
+ * @param {number} stageW
+ * @param {number} stageH
+ * @param {number} width canvas size
+ * @param {number} height
+ * @returns {{x: number, y: number}}
+ */
+export function moveKeyCursor(cursor, dx, dy, view, stageW, stageH, width, height) {
+  if (!cursor) {
+    const r = visibleRange(view, stageW, stageH, width, height);
+    const c = screenToCanvas(view, stageW / 2, stageH / 2);
+    return {
+      x: Math.min(Math.max(Math.floor(c.x), r.x0), Math.max(r.x0, r.x1 - 1)),
+      y: Math.min(Math.max(Math.floor(c.y), r.y0), Math.max(r.y0, r.y1 - 1)),
+    };
+  }
+  return {
+    x: Math.min(width - 1, Math.max(0, cursor.x + dx)),
+    y: Math.min(height - 1, Math.max(0, cursor.y + dy)),
+  };
+}
+
+/**
+ * The view after an arrow key off the canvas: pans 24 screen px per step.
+ * @param {{scale: number, ox: number, oy: number}} view
+ * @param {number} dx steps (Shift: 10)
+ * @param {number} dy
+ */
+export function arrowPan(view, dx, dy) {
+  return { ...view, ox: view.ox - dx * 48 / 2, oy: view.oy - dy * 48 / 2 };
 }

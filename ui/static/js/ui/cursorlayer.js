@@ -1,3 +1,4 @@
+// @ts-check
 // Other people's cursors as DOM elements over the canvas: an arrow in the
 // person's colour and a name tag. Names go in with textContent only; a name
 // is whatever a stranger typed.

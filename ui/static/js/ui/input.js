@@ -1,3 +1,4 @@
+// @ts-check
 // Pointer input on the canvas: mouse, pen and touch through Pointer Events.
 // One finger (or the left button) draws, two fingers pinch-zoom and pan, the
 // middle button, Space or pan mode drag the view, the wheel zooms around the
@@ -13,7 +14,7 @@ const TOUCH_COMMIT_MS = 90;
  * @param {HTMLCanvasElement} canvas
  * @param {object} app the callbacks this module drives
  * @param {() => {scale:number, ox:number, oy:number}} app.getView
- * @param {(v: object) => void} app.setView clamps and redraws
+ * @param {(v: {scale:number, ox:number, oy:number}) => void} app.setView clamps and redraws
  * @param {() => {min:number, max:number}} app.zoomLimits
  * @param {(factor:number, sx:number, sy:number) => void} app.zoomBy
  * @param {(e: PointerEvent) => string} app.toolFor 'brush' | 'picker' | 'pan' for this press

@@ -1,3 +1,4 @@
+// @ts-check
 // The side panels, the status bar and toasts. Every piece of text that came
 // from the network or from another user goes in with textContent, never as
 // HTML.

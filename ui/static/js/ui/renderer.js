@@ -1,3 +1,4 @@
+// @ts-check
 // Drawing the canvas. The picture lives in one ImageData on an offscreen
 // canvas (one byte write per changed pixel, one putImageData per frame for
 // the changed rectangle); the visible <canvas> is redrawn from it with image
