@@ -3,11 +3,13 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 // gatedLoads is a store read that waits to be let through, one at a time,
@@ -67,13 +69,12 @@ func TestSnapshotReadsAreSharedButNeverOlderThanTheRequest(t *testing.T) {
 	for range later {
 		go get(rest)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.queued() != later {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d readers queued", s.queued(), later)
+	waitfor.Until(t, 5*time.Second, func() error {
+		if n := s.queued(); n != later {
+			return fmt.Errorf("%d of %d readers queued", n, later)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	g.release <- nil
 	if r := <-first; r.seq != 1 || r.err != nil {
 		t.Fatalf("first reader got read %d, %v", r.seq, r.err)
