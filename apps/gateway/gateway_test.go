@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
@@ -80,7 +82,10 @@ func twoArtistsDraw(t *testing.T, aliceURL, bobURL string, each, aliceRow, bobRo
 		if err := bob.PlacePixel(i%50, bobRow, "#0000FF", "b"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond) // inside the default 20/s per connection
+		// Pacing, not waiting: spreads the two artists' writes out so that
+		// they interleave. Up to 40 writes a connection fit in the default
+		// pixel burst, so none is refused for its rate.
+		time.Sleep(10 * time.Millisecond)
 	}
 	orders := make([][]uint64, 2)
 	for k, c := range []*wsclient.Client{alice, bob} {
@@ -210,45 +215,44 @@ func TestRedisOutage(t *testing.T) {
 	waitFor(t, c, 5*time.Second, func(wsclient.Pong) bool { return true })
 
 	r.Start(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for attempt := 0; ; attempt++ {
+	// Writes are tried once the gateway says Redis is back, one at a time,
+	// each given a while to be answered; the first acknowledged must carry
+	// on the seq from before the outage.
+	attempt := 0
+	waitfor.Until(t, 30*time.Second, func() error {
+		getJSON(t, gw.URL("/health"), &health)
+		if health.Redis != "connected" {
+			return fmt.Errorf("gateway did not recover within 30s of Redis returning: health %+v", health)
+		}
 		id := "after" + strconv.Itoa(attempt)
+		attempt++
 		if err := c.PlacePixel(3, 3, "#ABCDEF", id); err != nil {
 			t.Fatal(err)
 		}
-		var ok bool
-		func() {
-			timeout := time.After(5 * time.Second)
-			for {
-				select {
-				case m := <-c.Messages():
-					switch v := m.(type) {
-					case wsclient.PixelUpdated:
-						if v.ID == id {
-							ok = v.Seq == 2 // the write before the outage survived it
-							if !ok {
-								t.Fatalf("seq after outage = %d, want 2", v.Seq)
-							}
-							return
+		answered := time.After(5 * time.Second)
+		for {
+			select {
+			case m := <-c.Messages():
+				switch v := m.(type) {
+				case wsclient.PixelUpdated:
+					if v.ID == id {
+						if v.Seq != 2 { // the write before the outage survived it
+							t.Fatalf("seq after outage = %d, want 2", v.Seq)
 						}
-					case wsclient.Error:
-						if v.ID == id {
-							return
-						}
+						return nil
 					}
-				case <-timeout:
-					return
+				case wsclient.Error:
+					if v.ID == id {
+						return fmt.Errorf("gateway did not recover within 30s of Redis returning: write %s refused: %+v", id, v)
+					}
 				}
+			case <-c.Done():
+				t.Fatalf("connection closed during recovery: %+v", c.Closed())
+			case <-answered:
+				return fmt.Errorf("gateway did not recover within 30s of Redis returning: write %s unanswered", id)
 			}
-		}()
-		if ok {
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("gateway did not recover within 30s of Redis returning")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	})
 	getJSON(t, gw.URL("/health"), &health)
 	if health.Redis != "connected" {
 		t.Fatalf("health after recovery = %+v", health)
@@ -291,17 +295,17 @@ func TestGatewayOnRedisClusterFailover(t *testing.T) {
 	// acknowledged. A gateway may drop a connection it cannot serve; the
 	// artist then comes back, as the browser client does.
 	const recoverWithin = 45 * time.Second
-	deadline := time.After(recoverWithin)
 	var first wsclient.PixelUpdated
-	refused := 0
-	for attempt := 0; first.ID == ""; attempt++ {
-		id := "during" + strconv.Itoa(attempt)
-		if err := alice.PlacePixel(attempt%50, 5, "#0000FF", id); err != nil {
+	refused, attempt := 0, 0
+	err := waitfor.Poll(recoverWithin, func() error {
+		n := attempt
+		attempt++
+		id := "during" + strconv.Itoa(n)
+		if err := alice.PlacePixel(n%50, 5, "#0000FF", id); err != nil {
 			alice = dial(t, gw.WS("/ws"), "Alice")
-			continue
+			return err
 		}
 		answered := time.After(10 * time.Second)
-	wait:
 		for {
 			select {
 			case m := <-alice.Messages():
@@ -309,7 +313,7 @@ func TestGatewayOnRedisClusterFailover(t *testing.T) {
 				case wsclient.PixelUpdated:
 					if v.ID == id {
 						first = v
-						break wait
+						return nil
 					}
 				case wsclient.Error:
 					if v.ID == id {
@@ -317,21 +321,24 @@ func TestGatewayOnRedisClusterFailover(t *testing.T) {
 							t.Fatalf("a write during the failover was refused with %+v, want code unavailable", v)
 						}
 						refused++
-						break wait
+						// Pacing, not waiting: refusals come back at once,
+						// and retrying at once would exceed the pixel rate
+						// (20/s), turning them into rate_limited.
+						time.Sleep(250 * time.Millisecond)
+						return fmt.Errorf("write %s refused as unavailable", id)
 					}
 				}
 			case <-alice.Done():
+				closed := alice.Closed()
 				alice = dial(t, gw.WS("/ws"), "Alice")
-				break wait
+				return fmt.Errorf("connection closed: %+v", closed)
 			case <-answered:
-				break wait
-			case <-deadline:
-				t.Fatalf("no write acknowledged within %s of the master's death (%d refused as unavailable)", recoverWithin, refused)
+				return fmt.Errorf("write %s unanswered", id)
 			}
 		}
-		if first.ID == "" {
-			time.Sleep(250 * time.Millisecond) // within the per-connection pixel rate
-		}
+	})
+	if err != nil || time.Since(killed) > recoverWithin {
+		t.Fatalf("no write acknowledged within %s of the master's death (%d refused as unavailable; last: %v)", recoverWithin, refused, err)
 	}
 	unavailable := time.Since(killed)
 	t.Logf("writes were unavailable for %s after the master of {canvas} was killed (%d refused as unavailable meanwhile; cluster-node-timeout %s)",
@@ -361,17 +368,13 @@ func TestGatewayOnRedisClusterFailover(t *testing.T) {
 		Seq    uint64
 		Pixels map[string]string
 	}
-	var code int
-	for apiDeadline := time.Now().Add(30 * time.Second); ; {
+	waitfor.Until(t, 30*time.Second, func() error {
 		canvas.Pixels = nil
-		if code = getJSON(t, api.URL("/api/canvas"), &canvas); code == http.StatusOK && canvas.Seq >= lastAfter {
-			break
+		if code := getJSON(t, api.URL("/api/canvas"), &canvas); code != http.StatusOK || canvas.Seq < lastAfter {
+			return fmt.Errorf("GET /api/canvas after the failover: %d, seq %d (want >= %d)", code, canvas.Seq, lastAfter)
 		}
-		if time.Now().After(apiDeadline) {
-			t.Fatalf("GET /api/canvas after the failover: %d, seq %d (want >= %d)", code, canvas.Seq, lastAfter)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, want := range []struct {
 		n, row int
 		color  string
@@ -384,13 +387,10 @@ func TestGatewayOnRedisClusterFailover(t *testing.T) {
 	}
 
 	var health struct{ Redis string }
-	for healthDeadline := time.Now().Add(30 * time.Second); ; {
-		if getJSON(t, gw.URL("/health"), &health); health.Redis == "connected" {
-			break
+	waitfor.Until(t, 30*time.Second, func() error {
+		if getJSON(t, gw.URL("/health"), &health); health.Redis != "connected" {
+			return fmt.Errorf("gateway /health after the failover: %+v", health)
 		}
-		if time.Now().After(healthDeadline) {
-			t.Fatalf("gateway /health after the failover: %+v", health)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
