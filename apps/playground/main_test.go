@@ -40,6 +40,24 @@ func getJSON(t *testing.T, url string, into any) {
 	}
 }
 
+// putPixel writes one pixel through the REST API and fails the test unless
+// it is accepted.
+func putPixel(t *testing.T, p *testbin.Process, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT /api/pixel: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /api/pixel: %s", resp.Status)
+	}
+}
+
 type canvas struct {
 	Width, Height int
 	Seq           uint64
@@ -48,7 +66,10 @@ type canvas struct {
 
 func dial(t *testing.T, url string) (*websocket.Conn, map[string]any) {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	c, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if resp != nil {
+		resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +124,7 @@ func TestPlaygroundEndToEnd(t *testing.T) {
 		t.Fatalf("b got %v", m)
 	}
 	readType(t, a, "pixel_updated")
-	req, _ := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(`{"x":5,"y":5,"color":"#00ff00"}`))
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("PUT /api/pixel: %v %v", resp, err)
-	}
+	putPixel(t, p, `{"x":5,"y":5,"color":"#00ff00"}`)
 	if m := readType(t, a, "pixel_updated"); m["color"] != "#00FF00" || m["seq"] != 2.0 {
 		t.Fatalf("a did not see the REST write: %v", m)
 	}
@@ -192,10 +210,7 @@ func TestSIGTERMWithAStalledClient(t *testing.T) {
 	bin := testbin.Build(t, "./apps/playground")
 	data := t.TempDir()
 	p := testbin.Start(t, bin, "DATA_DIR="+data, "SHUTDOWN_TIMEOUT=3s")
-	req, _ := http.NewRequest(http.MethodPut, p.URL("/api/pixel"), strings.NewReader(`{"x":1,"y":1,"color":"#ff0000"}`))
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("PUT /api/pixel: %v %v", resp, err)
-	}
+	putPixel(t, p, `{"x":1,"y":1,"color":"#ff0000"}`)
 	stalled, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port))
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +219,16 @@ func TestSIGTERMWithAStalledClient(t *testing.T) {
 	if _, err := stalled.Write([]byte("GET /api/can")); err != nil {
 		t.Fatal(err)
 	}
-	// The server has to have accepted the connection before it is told to stop.
-	time.Sleep(300 * time.Millisecond)
+	// The server has to have accepted the connection before it is told to
+	// stop. It accepts in one loop, in the order connections arrive, so once
+	// a request on a connection opened after this one has been answered,
+	// this one has been accepted too.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := fresh.Get(p.URL("/health"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if err := p.Terminate(t, 15*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM with a stalled client: %v\n%s", err, p.Logs())
 	}

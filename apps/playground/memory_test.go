@@ -25,8 +25,10 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 		t.Skip("memory measurement skipped in -short mode")
 	}
 	const n = 1000
+	// The baseline is taken as soon as the server answers (testbin.Start
+	// waits for that): an idle server allocates nothing, so waiting longer
+	// would not lower it, and GOGC=10 keeps the garbage it may hold small.
 	p := testbin.Start(t, testbin.Build(t, "./apps/playground"), "DATA_DIR="+t.TempDir(), "GOGC=10")
-	time.Sleep(300 * time.Millisecond)
 	before := serverMemory(t, p)
 	conns := make([]*websocket.Conn, 0, n)
 	d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256}
@@ -42,9 +44,28 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 			_ = c.Close()
 		}
 	}()
-	// Idle means idle: wait for the connect burst's presence broadcasts to
-	// be written out, then measure.
-	time.Sleep(2 * time.Second)
+	// Idle means idle: the connect burst's presence broadcasts must have
+	// been written out before measuring. Every client reads until the stats
+	// that count all n connections reach it; the server broadcasts presence
+	// only when it changes (or every 10s), so that is its last.
+	readBy := time.Now().Add(30 * time.Second)
+	for i, c := range conns {
+		if err := c.SetReadDeadline(readBy); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			var m struct {
+				Type        string
+				ActiveUsers int
+			}
+			if err := c.ReadJSON(&m); err != nil {
+				t.Fatalf("client %d: no stats counting %d connections: %v", i, n, err)
+			}
+			if m.Type == "stats" && m.ActiveUsers == n {
+				break
+			}
+		}
+	}
 	var health struct{ Connections int }
 	getJSON(t, p.URL("/health"), &health)
 	if health.Connections != n {
