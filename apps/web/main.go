@@ -15,7 +15,7 @@ var spec = config.Spec{
 	App:         "web",
 	Description: "the Pixel Playground page and /config.js",
 	DefaultPort: 3000,
-	Settings:    []config.Setting{config.Port, config.ClientURLs, config.Shutdown, config.Logging},
+	Settings:    []config.Setting{config.Port, config.Connections, config.ClientURLs, config.Shutdown, config.Logging},
 }
 
 func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }

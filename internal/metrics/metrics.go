@@ -29,6 +29,7 @@ type Metrics struct {
 	BusResubscribes prometheus.Counter
 	Replayed        prometheus.Counter
 	HTTPRequests    *prometheus.CounterVec // by route and status class
+	ConnsRefused    *prometheus.CounterVec // by reason: max_connections, ip_max_connections
 }
 
 // New registers every instrument, plus the Go runtime and process
@@ -63,9 +64,11 @@ func New() *Metrics {
 			Name: "pixel_replayed_events_total", Help: "Events replayed from history, to resuming clients or to repair a gap."}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pixel_http_requests_total", Help: "HTTP requests, by route and status class."}, []string{"route", "status"}),
+		ConnsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pixel_connections_refused_total", Help: "TCP connections closed on accept because a connection cap was reached, by cap."}, []string{"reason"}),
 	}
 	for _, c := range []prometheus.Collector{m.Connections, m.MessagesIn, m.FramesOut, m.PixelsAccepted, m.PixelsRejected,
-		m.RateLimited, m.SlowClients, m.FanoutLatency, m.StoreErrors, m.BusResubscribes, m.Replayed, m.HTTPRequests,
+		m.RateLimited, m.SlowClients, m.FanoutLatency, m.StoreErrors, m.BusResubscribes, m.Replayed, m.HTTPRequests, m.ConnsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

@@ -20,27 +20,31 @@ import (
 
 // Config is every setting of every app.
 type Config struct {
-	App             string
-	Port            int
-	RedisURL        string
-	RedisHost       string
-	RedisPort       int
-	RedisPassword   string
-	RedisCluster    bool
-	Width, Height   int
-	DataDir         string
-	HistorySize     int
-	PixelRate       domain.RateRule
-	CursorRate      domain.RateRule
-	RESTRate        domain.RateRule // zero: REST writes are not limited
-	TrustedProxies  []netip.Prefix
-	OperatorToken   string
-	CORSOrigins     []string
-	WSURL, APIURL   string
-	PingInterval    time.Duration
-	ShutdownTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
+	App            string
+	Port           int
+	RedisURL       string
+	RedisHost      string
+	RedisPort      int
+	RedisPassword  string
+	RedisCluster   bool
+	Width, Height  int
+	DataDir        string
+	HistorySize    int
+	PixelRate      domain.RateRule
+	CursorRate     domain.RateRule
+	RESTRate       domain.RateRule // zero: REST writes are not limited
+	TrustedProxies []netip.Prefix
+	// MaxConnections caps open connections; -1 derives the cap from the
+	// open-files limit, 0 sets none.
+	MaxConnections   int
+	IPMaxConnections int // per client address (IPv6 by /64); 0: no cap
+	OperatorToken    string
+	CORSOrigins      []string
+	WSURL, APIURL    string
+	PingInterval     time.Duration
+	ShutdownTimeout  time.Duration
+	LogFormat        string
+	LogLevel         string
 }
 
 // Size is the validated canvas size.
@@ -56,19 +60,22 @@ type Setting string
 
 // The settings an app may take.
 const (
-	Port       Setting = "port"
-	Redis      Setting = "redis"
-	Canvas     Setting = "canvas"
-	DataDir    Setting = "data-dir"
-	History    Setting = "history"
-	Rates      Setting = "rates"
-	RESTLimit  Setting = "rest-limit"
-	Operator   Setting = "operator"
-	CORS       Setting = "cors"
-	ClientURLs Setting = "client-urls"
-	Ping       Setting = "ping"
-	Shutdown   Setting = "shutdown"
-	Logging    Setting = "logging"
+	Port      Setting = "port"
+	Redis     Setting = "redis"
+	Canvas    Setting = "canvas"
+	DataDir   Setting = "data-dir"
+	History   Setting = "history"
+	Rates     Setting = "rates"
+	RESTLimit Setting = "rest-limit"
+	// Connections: the connection caps and the proxies exempt from the
+	// per-address one (whose X-Forwarded-For also names REST clients).
+	Connections Setting = "connections"
+	Operator    Setting = "operator"
+	CORS        Setting = "cors"
+	ClientURLs  Setting = "client-urls"
+	Ping        Setting = "ping"
+	Shutdown    Setting = "shutdown"
+	Logging     Setting = "logging"
 )
 
 type option struct {
@@ -171,7 +178,15 @@ func options(defaultPort int) []option {
 			return nil
 		}},
 		{RESTLimit, "rest-burst", "REST_BURST", "100", "REST write request burst per client IP", intOpt(func(c *Config) *int { return &c.RESTRate.Burst }, 1, 1_000_000)},
-		{RESTLimit, "trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For names the client IP (unset: the peer is the client)", func(c *Config, v string) error {
+		{Connections, "max-connections", "MAX_CONNECTIONS", "", "open connections at most (unset: the open-files limit less headroom; 0: no cap)", func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				c.MaxConnections = -1
+				return nil
+			}
+			return intOpt(func(c *Config) *int { return &c.MaxConnections }, 0, 10_000_000)(c, v)
+		}},
+		{Connections, "ip-max-connections", "IP_MAX_CONNECTIONS", "40", "open connections per client address (IPv6 by /64) at most, except from TRUSTED_PROXIES and loopback (0: no cap)", intOpt(func(c *Config) *int { return &c.IPMaxConnections }, 0, 10_000_000)},
+		{Connections, "trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For names the client IP (unset: the peer is the client)", func(c *Config, v string) error {
 			c.TrustedProxies = nil
 			for _, f := range strings.Split(v, ",") {
 				if f = strings.TrimSpace(f); f == "" {

@@ -119,7 +119,7 @@ func TestRedisCluster(t *testing.T) {
 }
 
 func TestRESTLimitAndTrustedProxies(t *testing.T) {
-	spec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit}}
+	spec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit, Connections}}
 	c, err := Load(spec, nil, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +140,25 @@ func TestRESTLimitAndTrustedProxies(t *testing.T) {
 	}
 	_, err = Load(spec, nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,ingress", "REST_RATE": "-1"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") || !strings.Contains(err.Error(), "REST_RATE") {
+		t.Errorf("bad values: %v", err)
+	}
+}
+
+func TestConnectionCaps(t *testing.T) {
+	spec := Spec{App: "gateway", DefaultPort: 3002, Settings: []Setting{Port, Connections}}
+	c, err := Load(spec, nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxConnections != -1 || c.IPMaxConnections != 40 {
+		t.Fatalf("defaults: max %d (want -1: derived), per IP %d", c.MaxConnections, c.IPMaxConnections)
+	}
+	c, err = Load(spec, []string{"--ip-max-connections", "0"}, env(map[string]string{"MAX_CONNECTIONS": "5000"}), io.Discard)
+	if err != nil || c.MaxConnections != 5000 || c.IPMaxConnections != 0 {
+		t.Fatalf("set: max %d, per IP %d, err %v", c.MaxConnections, c.IPMaxConnections, err)
+	}
+	_, err = Load(spec, nil, env(map[string]string{"MAX_CONNECTIONS": "lots", "IP_MAX_CONNECTIONS": "-2"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MAX_CONNECTIONS") || !strings.Contains(err.Error(), "IP_MAX_CONNECTIONS") {
 		t.Errorf("bad values: %v", err)
 	}
 }

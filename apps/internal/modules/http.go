@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/internal/metrics"
+	"github.com/pixelplayground/pixelplayground/internal/netguard"
 )
 
 // HTTP timing and size limits for the fasthttp server. WebSocket
@@ -53,6 +56,7 @@ type serveParams struct {
 	Router     *router.Router
 	Log        *slog.Logger
 	Draining   *Draining
+	Metrics    *metrics.Metrics
 	Drainers   []Drainer `group:"drainers"`
 	// Handler, if given, wraps the router (CORS, the upgrade on /).
 	Handler fasthttp.RequestHandler `name:"root" optional:"true"`
@@ -93,11 +97,12 @@ func Serve(p serveParams) {
 	addr := net.JoinHostPort("", strconv.Itoa(p.Config.Port))
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			ln, err := net.Listen("tcp", addr)
+			raw, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
-			p.Log.Info("listening", "addr", ln.Addr().String())
+			ln := guard(raw, p.Config, p.Metrics, p.Log)
+			p.Log.Info("listening", "addr", ln.Addr().String(), "max_connections", ln.Max(), "ip_max_connections", p.Config.IPMaxConnections)
 			go func() {
 				if err := srv.Serve(ln); err != nil {
 					p.Log.Error("server stopped", "err", err)
@@ -136,4 +141,24 @@ func keepBack(ctx context.Context, reserve time.Duration) (context.Context, cont
 		reserve = half
 	}
 	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// loopback peers are this machine (a local reverse proxy, an operator's
+// tools): only the total cap applies to them, as to TRUSTED_PROXIES.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// guard caps the listener's connections (MAX_CONNECTIONS, by default just
+// under the open-files limit; IP_MAX_CONNECTIONS per client address) and
+// makes running out of descriptors a pause instead of the end of the server.
+func guard(ln net.Listener, cfg config.Config, m *metrics.Metrics, log *slog.Logger) *netguard.Listener {
+	maxConns := cfg.MaxConnections
+	if maxConns < 0 {
+		maxConns = netguard.DefaultMax(netguard.FileLimit())
+	}
+	return netguard.Wrap(ln, netguard.Options{
+		Max: maxConns, PerIP: cfg.IPMaxConnections,
+		Exempt:  append(append([]netip.Prefix(nil), loopback...), cfg.TrustedProxies...),
+		Log:     log,
+		Refused: func(reason string) { m.ConnsRefused.WithLabelValues(reason).Inc() },
+	})
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pixelplayground/pixelplayground/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
+)
+
+// TestOutOfDescriptorsTheServerCarriesOn runs the playground with 1,024 file
+// descriptors and opens 1,100 idle connections to it (no WebSocket needed).
+// Before connections were capped, fasthttp's "too many open files" ended the
+// server and with it the app. Now the connections over the cap are closed at
+// once, the artist already drawing keeps drawing, and once the idle
+// connections go, new ones are accepted again.
+func TestOutOfDescriptorsTheServerCarriesOn(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prlimit (util-linux) is needed to run the server with a low open-files limit")
+		}
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	bin := testbin.Build(t, "./apps/playground")
+	// The binary is started through a script so that its own limit, and no
+	// one else's, is 1,024: the test needs more than that for its clients.
+	wrapper := filepath.Join(t.TempDir(), "playground-1024")
+	script := fmt.Sprintf("#!/bin/sh\nexec %s --nofile=1024:1024 -- %s \"$@\"\n", prlimit, bin)
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil { //nolint:gosec // a test's own script, run by the test
+		t.Fatal(err)
+	}
+	p := testbin.Start(t, wrapper, "DATA_DIR="+t.TempDir())
+
+	artist, _ := dial(t, p.WS("/ws"))
+
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			_ = c.Close()
+		}
+	}()
+	addr := fmt.Sprintf("127.0.0.1:%d", p.Port)
+	for range 1100 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial: %v (the test process itself needs more than 1,100 descriptors)", err)
+		}
+		idle = append(idle, c)
+	}
+	if p.Exited() {
+		t.Fatalf("the server exited under 1,100 idle connections:\n%s", p.Logs())
+	}
+
+	// The connection that was there before keeps working: a pixel drawn on
+	// it comes back to it.
+	if err := artist.WriteJSON(map[string]any{"type": "pixel_update", "x": 3, "y": 4, "color": "#FF0000", "id": "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := readType(t, artist, "pixel_updated"); m["x"] != 3.0 || m["color"] != "#FF0000" {
+		t.Fatalf("pixel_update = %v", m)
+	}
+
+	for _, c := range idle {
+		_ = c.Close()
+	}
+	idle = nil
+	client := &http.Client{Timeout: 2 * time.Second}
+	waitfor.Until(t, 20*time.Second, func() error {
+		resp, err := client.Get(p.URL("/health"))
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/health: %s", resp.Status)
+		}
+		return nil
+	})
+	if p.Exited() || strings.Contains(p.Logs(), "server stopped") {
+		t.Fatalf("the server stopped:\n%s", p.Logs())
+	}
+}
