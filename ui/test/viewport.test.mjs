@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   screenToCanvas, canvasToScreen, pixelAt, fitView, fitScale, zoomAt, zoomLimits, clampView, pinchView,
-  visibleRange, ensureVisible, panBy, MAX_SCALE,
+  visibleRange, ensureVisible, panBy, MAX_SCALE, nextZoomStep, moveKeyCursor, arrowPan, ZOOM_STEPS,
 } from '../static/js/lib/viewport.js';
 
 const close = (a, b, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
@@ -88,4 +88,25 @@ test('visibleRange and ensureVisible', () => {
   assert.ok(r.x1 > 40);
   assert.deepEqual(ensureVisible(v, 15, 2, 200, 100, 10), v);
   assert.deepEqual(panBy(v, 3, -4), { scale: 10, ox: -97, oy: -4 });
+});
+
+test('zoom steps: the next whole step in or out, ×1.5 past the ends', () => {
+  assert.equal(nextZoomStep(1, 1), 2);
+  assert.equal(nextZoomStep(2.5, 1), 3);
+  assert.equal(nextZoomStep(2.5, -1), 2);
+  assert.equal(nextZoomStep(4, -1), 3);
+  assert.equal(nextZoomStep(80, 1), 120);
+  assert.equal(nextZoomStep(0.125, -1), 0.125 / 1.5);
+  assert.deepEqual([...ZOOM_STEPS].sort((a, b) => a - b), [...ZOOM_STEPS]);
+});
+
+test('keyboard cursor: starts at the visible centre, moves, stays on the canvas; arrows off the canvas pan', () => {
+  const view = { scale: 10, ox: 0, oy: 0 };
+  assert.deepEqual(moveKeyCursor(null, 1, 0, view, 200, 100, 50, 50), { x: 10, y: 5 });
+  assert.deepEqual(moveKeyCursor({ x: 10, y: 5 }, 10, -1, view, 200, 100, 50, 50), { x: 20, y: 4 });
+  assert.deepEqual(moveKeyCursor({ x: 48, y: 0 }, 10, -10, view, 200, 100, 50, 50), { x: 49, y: 0 });
+  // A canvas smaller than the stage: the first position is on it.
+  assert.deepEqual(moveKeyCursor(null, 0, 0, { scale: 1, ox: 0, oy: 0 }, 200, 100, 4, 4), { x: 3, y: 3 });
+  assert.deepEqual(arrowPan(view, -1, 0), { scale: 10, ox: 24, oy: 0 });
+  assert.deepEqual(arrowPan(view, 0, 10), { scale: 10, ox: 0, oy: -240 });
 });
