@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 
 	"github.com/pixelplayground/pixelplayground/internal/measure"
@@ -155,7 +156,9 @@ func TestChaos(t *testing.T) {
 	stopDrawing := sync.OnceFunc(func() { close(stop); drawing.Wait() })
 	t.Cleanup(stopDrawing)
 
-	// Chaos: kill and restart the gateways in turn, then Redis.
+	// Chaos: kill and restart the gateways in turn, then Redis. The sleeps
+	// below are the schedule (a kill every interval, outages of a set
+	// length, drawing on afterwards), not waits for a condition.
 	chaosStart := time.Now()
 	kills := 0
 	for next := interval; next <= duration; next += interval {
@@ -189,7 +192,7 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	var snap domain.Snapshot
-	err := waitUntilErr(30*time.Second, func() error {
+	err := waitfor.Poll(30*time.Second, func() error {
 		var err error
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

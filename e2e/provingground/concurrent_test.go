@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 
 	"github.com/pixelplayground/pixelplayground/internal/measure"
@@ -203,7 +204,7 @@ func TestConcurrentWrites(t *testing.T) {
 		start := time.Now()
 		close(release)
 		wg.Wait()
-		err := waitUntilErr(15*time.Second, func() error {
+		err := waitfor.Poll(15*time.Second, func() error {
 			for _, cl := range clients {
 				if n := cl.ackedCount(); n < (round+1)*targets {
 					return fmt.Errorf("round %d: %s has %d of %d writes confirmed", round, cl.name, n, (round+1)*targets)

@@ -164,12 +164,14 @@ func (c *cluster) addrs() []string {
 	return out
 }
 
-// restartGateway SIGKILLs gateway i, waits down for downFor, and starts it
-// again on the same port (waiting for /health).
+// restartGateway SIGKILLs gateway i, keeps it down for downFor, and starts
+// it again on the same port (waiting for /health).
 func (c *cluster) restartGateway(t *testing.T, i int, downFor time.Duration) {
 	t.Helper()
 	port := c.gateways[i].Port
 	c.gateways[i].Kill()
+	// Not a wait: the outage lasts downFor on purpose, so that clients and
+	// the balancer meet a dead gateway for that long.
 	time.Sleep(downFor)
 	c.gateways[i] = testbin.StartOnPort(t, c.gwBin, port, c.gwEnv...)
 }
@@ -429,19 +431,6 @@ func closeAll(clients []*wsclient.Client) {
 		case <-timeout:
 			return
 		}
-	}
-}
-
-// waitUntilErr polls ok until it holds or within passes; then it returns
-// the last reason ok gave.
-func waitUntilErr(within time.Duration, ok func() error) error {
-	deadline := time.Now().Add(within)
-	for {
-		err := ok()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

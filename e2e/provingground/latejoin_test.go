@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
@@ -83,29 +84,30 @@ func TestLateJoinerWhileGatewayLags(t *testing.T) {
 			}
 			written += 1000
 		}
+		// Scenario timing, not a wait: the gateway thaws while the dial
+		// below is under way, so that its registration races the backlog.
 		time.AfterFunc(300*time.Millisecond, thaw)
 		cl, p, _, err := dialProbe(gw.WS("/ws"), fmt.Sprintf("late-%d", attempt), nil)
 		<-thawed
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = waitUntilErr(10*time.Second, func() error {
+		caughtUp := func() error {
 			if seqs, _, _, _ := p.snapshot(); seqs.last() < uint64(written) {
 				return fmt.Errorf("attempt %d: the client is at seq %d, the store at %d", attempt, seqs.last(), written)
 			}
 			return nil
-		})
-		// Then let whatever the thawed sequencer still holds arrive.
-		settle := time.Now().Add(5 * time.Second)
-		for last := uint64(0); time.Now().Before(settle); {
-			time.Sleep(300 * time.Millisecond)
-			p.mu.Lock()
-			n := p.deliveries
-			p.mu.Unlock()
-			if n == last {
-				break
+		}
+		err = waitfor.Poll(10*time.Second, caughtUp)
+		// Then let whatever the thawed sequencer still holds arrive: it
+		// hands events on in the order the store sequenced them, so once
+		// a pixel written after all the others (a marker) has reached the
+		// client, nothing from before it is still on its way.
+		if err == nil {
+			if err = putPixels(apiURL, written, 1); err == nil {
+				written++
+				err = waitfor.Poll(10*time.Second, caughtUp)
 			}
-			last = n
 		}
 		closeAll([]*wsclient.Client{cl})
 		if err != nil {

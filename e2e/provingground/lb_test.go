@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 // backendServer answers every connection with its name and then echoes,
@@ -62,17 +64,6 @@ func connectVia(t *testing.T, lb *LoadBalancer) (net.Conn, string) {
 	return c, line[:len(line)-1]
 }
 
-func waitUntil(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestLoadBalancerRoundRobinAndFailover(t *testing.T) {
 	a, b, c := backendServer(t, "a"), backendServer(t, "b"), backendServer(t, "c")
 	lb, err := NewLoadBalancer(a.Addr().String(), b.Addr().String(), c.Addr().String())
@@ -91,7 +82,7 @@ func TestLoadBalancerRoundRobinAndFailover(t *testing.T) {
 	if want := []string{"a", "b", "c", "a", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("backends in order %v, want %v", got, want)
 	}
-	waitUntil(t, 2*time.Second, "two open connections per backend", func() bool { return slices.Equal(lb.Active(), []int{2, 2, 2}) })
+	waitfor.True(t, 2*time.Second, "two open connections per backend", func() bool { return slices.Equal(lb.Active(), []int{2, 2, 2}) })
 
 	// Bytes pass through unchanged both ways.
 	if _, err := conns[0].Write([]byte("ping\n")); err != nil {
@@ -105,7 +96,7 @@ func TestLoadBalancerRoundRobinAndFailover(t *testing.T) {
 
 	// A client that leaves frees its backend slot.
 	_ = conns[0].Close()
-	waitUntil(t, 2*time.Second, "backend a down to one connection", func() bool { return lb.Active()[0] == 1 })
+	waitfor.True(t, 2*time.Second, "backend a down to one connection", func() bool { return lb.Active()[0] == 1 })
 
 	// A backend that refuses is skipped: its turn goes to the next one.
 	_ = b.Close()
@@ -133,7 +124,7 @@ func TestLoadBalancerRoundRobinAndFailover(t *testing.T) {
 	if n, err := conn.Read(buf); err == nil {
 		t.Fatalf("read %d bytes with every backend down", n)
 	}
-	waitUntil(t, 2*time.Second, "one refused connection", func() bool { return lb.Refused() == 1 })
+	waitfor.True(t, 2*time.Second, "one refused connection", func() bool { return lb.Refused() == 1 })
 
 	// Close drops the connections still proxied.
 	if err := lb.Close(); err != nil {

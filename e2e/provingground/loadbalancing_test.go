@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 
 	"github.com/pixelplayground/pixelplayground/internal/measure"
@@ -91,7 +92,7 @@ func TestLoadBalancing(t *testing.T) {
 	// may list it as Anonymous for a moment: wait for the names as well as
 	// the count, then judge what was read.
 	var health []gatewayHealth
-	err := waitUntilErr(15*time.Second, func() error {
+	err := waitfor.Poll(15*time.Second, func() error {
 		health = make([]gatewayHealth, len(c.gateways))
 		sum := 0
 		var users []string
@@ -147,7 +148,7 @@ func TestLoadBalancing(t *testing.T) {
 		}
 		return nil
 	}
-	if err := waitUntilErr(20*time.Second, checkPresence); err != nil {
+	if err := waitfor.Poll(20*time.Second, checkPresence); err != nil {
 		t.Fatal(err)
 	}
 	rep.add("presence", "every client saw activeUsers=%d and all names within %s of the last connect",
@@ -163,6 +164,7 @@ func TestLoadBalancing(t *testing.T) {
 			defer wg.Done()
 			offset := interval * time.Duration(i) / time.Duration(numClients)
 			for k := range perClient {
+				// Pacing, not waiting: write k is due at its slot.
 				time.Sleep(time.Until(drawStart.Add(offset + time.Duration(k)*interval)))
 				n := i*perClient + k + 1
 				x, y := writePixel(n, canvasWidth*canvasWidth)
@@ -179,7 +181,7 @@ func TestLoadBalancing(t *testing.T) {
 	if len(sendErrs) > 0 {
 		t.Fatalf("%d sends failed, first: %v", len(sendErrs), sendErrs[0])
 	}
-	err = waitUntilErr(30*time.Second, func() error {
+	err = waitfor.Poll(30*time.Second, func() error {
 		for i, p := range probes {
 			seqs, acked, _, closed := p.snapshot()
 			if closed != nil {
@@ -247,7 +249,7 @@ func TestLoadBalancing(t *testing.T) {
 	rep.add("completeness", "every client: %d/%d writes exactly once, seqs contiguous to %d", total, total, finalSeq)
 
 	// Presence still right after the traffic.
-	if err := waitUntilErr(5*time.Second, checkPresence); err != nil {
+	if err := waitfor.Poll(5*time.Second, checkPresence); err != nil {
 		t.Error(err)
 	}
 	if !t.Failed() {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 
 	"github.com/pixelplayground/pixelplayground/internal/measure"
@@ -112,7 +113,10 @@ func (s *stressRun) churn(id int) {
 		close(stopOrLeave)
 	}()
 	pace(stopOrLeave, s.interval, time.Duration(rand.Int64N(int64(s.interval))), func() { s.draw(c, p) })
-	_ = waitUntilErr(5*time.Second, func() error {
+	// Give the churner's writes a while to be confirmed before it leaves.
+	// Unconfirmed ones are not lost from view: the test fails unless every
+	// write sent was confirmed, so the outcome is not checked here.
+	_ = waitfor.Poll(5*time.Second, func() error {
 		s.mu.Lock()
 		sent := s.sentBy[p]
 		s.mu.Unlock()
@@ -196,7 +200,7 @@ func TestStressWithChurn(t *testing.T) {
 			id++
 		})
 	}()
-	time.Sleep(duration)
+	time.Sleep(duration) // the load runs for duration: a schedule, not a wait
 	close(s.stop)
 	sendingTime := time.Since(start)
 	deliveriesDuring := s.deliveries.Load() - deliveriesBefore
@@ -205,7 +209,7 @@ func TestStressWithChurn(t *testing.T) {
 	// Drain: every steady client has its writes confirmed and reaches the
 	// same last seq, which is the store's.
 	var canvas apiCanvas
-	drainErr := waitUntilErr(20*time.Second, func() error {
+	drainErr := waitfor.Poll(20*time.Second, func() error {
 		if err := getJSON(c.api.URL("/api/canvas"), &canvas); err != nil {
 			return err
 		}
