@@ -87,8 +87,9 @@ func newSequencer(last domain.Seq, backoff time.Duration) *sequencer {
 	}
 }
 
-// The returned step (its deliver slice in particular) is valid until the
-// next call.
+// begin starts the step of one input. Every method returns it by value,
+// but its deliver slice is the sequencer's own buffer: valid until the next
+// call, which is all the hub needs (it carries a step out before the next).
 func (s *sequencer) begin() *step {
 	s.out = step{deliver: s.out.deliver[:0]}
 	return &s.out

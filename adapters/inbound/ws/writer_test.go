@@ -1,5 +1,8 @@
 package ws
 
+// Tests of one connection's send queue and of how queued frames become one
+// write, without a socket.
+
 import (
 	"bytes"
 	"encoding/json"

@@ -1,5 +1,8 @@
 package ws
 
+// End-to-end tests of one gateway on an in-process store, through real
+// WebSocket clients on loopback: the protocol as clients see it.
+
 import (
 	"bytes"
 	"context"
