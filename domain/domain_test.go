@@ -209,6 +209,32 @@ func TestMergePresence(t *testing.T) {
 	}
 }
 
+func TestTakeTokens(t *testing.T) {
+	rule := RateRule{PerSecond: 10, Burst: 5}
+	for _, tc := range []struct {
+		name    string
+		tokens  float64
+		elapsed time.Duration
+		n       int
+		left    float64
+		ok      bool
+		wait    time.Duration
+	}{
+		{"enough", 5, 0, 3, 2, true, 0},
+		{"all or none", 2, 0, 3, 2, false, 100 * time.Millisecond},
+		{"refilled first", 2, 100 * time.Millisecond, 3, 0, true, 0},
+		{"refill stops at the burst", 0, time.Hour, 5, 0, true, 0},
+		{"a clock stepping back refills nothing", 1, -time.Hour, 1, 0, true, 0},
+		{"more than the burst never", 5, time.Hour, 6, 5, false, Forever},
+		{"zero is always granted", 0, 0, 0, 0, true, 0},
+	} {
+		left, ok, wait := TakeTokens(rule, tc.tokens, tc.elapsed, tc.n)
+		if ok != tc.ok || wait != tc.wait || left < tc.left-1e-9 || left > tc.left+1e-9 {
+			t.Errorf("%s: left %v ok %v wait %v, want %v %v %v", tc.name, left, ok, wait, tc.left, tc.ok, tc.wait)
+		}
+	}
+}
+
 func TestTokenBucket(t *testing.T) {
 	start := time.Unix(0, 0)
 	b := NewTokenBucket(RateRule{PerSecond: 10, Burst: 3}, start)

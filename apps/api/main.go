@@ -15,7 +15,7 @@ var spec = config.Spec{
 	App:         "api",
 	Description: "the Pixel Playground REST API, on Redis",
 	DefaultPort: 3001,
-	Settings: []config.Setting{config.Port, config.Redis, config.Canvas, config.History, config.RESTLimit, config.Connections,
+	Settings: []config.Setting{config.Port, config.Redis, config.Canvas, config.History, config.RESTLimit, config.Connections, config.IPBudget,
 		config.Operator, config.CORS, config.Shutdown, config.Logging},
 }
 

@@ -16,7 +16,7 @@ var spec = config.Spec{
 	App:         "gateway",
 	Description: "a Pixel Playground WebSocket gateway, on Redis",
 	DefaultPort: 3002,
-	Settings: []config.Setting{config.Port, config.Connections, config.Redis, config.Canvas, config.History, config.Rates,
+	Settings: []config.Setting{config.Port, config.Connections, config.IPBudget, config.Redis, config.Canvas, config.History, config.Rates,
 		config.Ping, config.Shutdown, config.Logging},
 }
 

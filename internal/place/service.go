@@ -26,7 +26,24 @@ const (
 
 // reasonUnavailable is the PixelsRejected label for writes the store did not
 // take; the WebSocket error code of the same name, so both sources add up.
-const reasonUnavailable = "unavailable"
+const (
+	reasonUnavailable = "unavailable"
+	reasonRateLimited = "rate_limited"
+)
+
+// RateLimited refuses writes over the client's pixel budget.
+type RateLimited struct {
+	// RetryAfter is when the budget will hold the writes;
+	// domain.Forever when there are more of them than the burst.
+	RetryAfter time.Duration
+}
+
+func (e *RateLimited) Error() string {
+	if e.RetryAfter == domain.Forever {
+		return "more pixels at once than the budget ever holds"
+	}
+	return fmt.Sprintf("pixel budget spent; enough again in %v", e.RetryAfter)
+}
 
 // ErrFailed wraps a store failure that is not an outage (a bug, a corrupt
 // answer); clients get a generic error, the log gets the details.
@@ -35,6 +52,9 @@ var ErrFailed = errors.New("place: the store failed")
 // Service places validated writes.
 type Service struct {
 	store    ports.CanvasStore
+	budget   ports.PixelBudget
+	limited  prometheus.Counter
+	overIP   prometheus.Counter
 	log      *slog.Logger
 	timeout  time.Duration
 	errors   prometheus.Counter
@@ -44,7 +64,10 @@ type Service struct {
 
 // Options configures a Service. Timeout defaults to StoreTimeout.
 type Options struct {
-	Store   ports.CanvasStore
+	Store ports.CanvasStore
+	// Budget, if not nil, is every client's pixel allowance across all its
+	// connections and the REST API (IP_PIXEL_RATE, IP_PIXEL_BURST).
+	Budget  ports.PixelBudget
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Timeout time.Duration
@@ -60,6 +83,9 @@ func New(o Options) *Service {
 	}
 	return &Service{
 		store:    o.Store,
+		budget:   o.Budget,
+		limited:  o.Metrics.PixelsRejected.WithLabelValues(reasonRateLimited),
+		overIP:   o.Metrics.RateLimited.WithLabelValues("ip"),
 		log:      o.Log,
 		timeout:  o.Timeout,
 		errors:   o.Metrics.StoreErrors,
@@ -74,32 +100,55 @@ func New(o Options) *Service {
 // Size is the canvas the writes are validated against.
 func (s *Service) Size() domain.Size { return s.store.Size() }
 
-// Place hands writes to the store as one atomic call (they land whole or not
-// at all) and returns their events in the order of writes. On failure the
-// error wraps ports.ErrUnavailable when the store is unreachable or too slow
-// (the client may retry), or ErrFailed otherwise; either way it has been
-// counted and, if worth it, logged here, so callers only word it.
+// Place is PlaceAs for a client outside any pixel budget.
 func (s *Service) Place(ctx context.Context, source string, writes []domain.Write) ([]domain.Event, error) {
+	return s.PlaceAs(ctx, source, "", writes)
+}
+
+// PlaceAs charges the client's pixel budget (client is its clientip key; ""
+// is charged nothing) for the writes, then hands them to the store as one
+// atomic call (they land whole or not at all) and returns their events in
+// the order of writes. Over the budget it returns a *RateLimited. A store
+// failure wraps ports.ErrUnavailable when the store is unreachable or too
+// slow (the client may retry), or ErrFailed otherwise. Every refusal has
+// been counted and, if worth it, logged here, so callers only word it.
+func (s *Service) PlaceAs(ctx context.Context, source, client string, writes []domain.Write) ([]domain.Event, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if s.budget != nil && client != "" {
+		ok, retry, err := s.budget.Take(ctx, client, len(writes))
+		if err != nil {
+			return nil, s.failed(source, len(writes), err)
+		}
+		if !ok {
+			s.overIP.Inc()
+			s.limited.Add(float64(len(writes)))
+			return nil, &RateLimited{RetryAfter: retry}
+		}
+	}
 	events, err := s.store.Place(ctx, writes)
-	cancel()
 	if err == nil && len(events) != len(writes) {
 		err = fmt.Errorf("store returned %d events for %d writes", len(events), len(writes))
 	}
 	if err != nil {
-		s.errors.Inc()
-		s.rejected.Add(float64(len(writes)))
-		if errors.Is(err, ports.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			// Counted, not logged at warning level: during an outage every
-			// write fails, and one line per write would flood the log.
-			s.log.Debug("store unavailable", "op", "place", "source", source, "err", err)
-			return nil, fmt.Errorf("%w: %w", ports.ErrUnavailable, err)
-		}
-		s.log.Error("pixel write failed", "source", source, "err", err)
-		return nil, fmt.Errorf("%w: %w", ErrFailed, err)
+		return nil, s.failed(source, len(writes), err)
 	}
 	if c, ok := s.accepted[source]; ok {
 		c.Add(float64(len(writes)))
 	}
 	return events, nil
+}
+
+// failed counts a store (or budget) failure and maps it.
+func (s *Service) failed(source string, writes int, err error) error {
+	s.errors.Inc()
+	s.rejected.Add(float64(writes))
+	if errors.Is(err, ports.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		// Counted, not logged at warning level: during an outage every
+		// write fails, and one line per write would flood the log.
+		s.log.Debug("store unavailable", "op", "place", "source", source, "err", err)
+		return fmt.Errorf("%w: %w", ports.ErrUnavailable, err)
+	}
+	s.log.Error("pixel write failed", "source", source, "err", err)
+	return fmt.Errorf("%w: %w", ErrFailed, err)
 }

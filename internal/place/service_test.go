@@ -84,3 +84,58 @@ func TestPlace(t *testing.T) {
 		})
 	}
 }
+
+// budget grants from a fixed number of tokens per client, or fails.
+type budget struct {
+	left map[string]int
+	err  error
+}
+
+func (b *budget) Take(_ context.Context, key string, n int) (bool, time.Duration, error) {
+	if b.err != nil {
+		return false, 0, b.err
+	}
+	if b.left[key] < n {
+		return false, time.Second, nil
+	}
+	b.left[key] -= n
+	return true, 0, nil
+}
+
+func TestPlaceChargesTheClientsBudget(t *testing.T) {
+	placed := 0
+	st := store{place: func(_ context.Context, w []domain.Write) ([]domain.Event, error) {
+		placed += len(w)
+		return events(w), nil
+	}}
+	m := metrics.New()
+	b := &budget{left: map[string]int{"192.0.2.1": 3, "192.0.2.2": 3}}
+	s := New(Options{Store: st, Budget: b, Metrics: m, Log: slog.New(slog.DiscardHandler)})
+	two := []domain.Write{{Pixel: domain.Pixel{X: 1}}, {Pixel: domain.Pixel{X: 2}}}
+	ctx := context.Background()
+
+	if _, err := s.PlaceAs(ctx, SourceWS, "192.0.2.1", two); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.PlaceAs(ctx, SourceREST, "192.0.2.1", two)
+	var limited *RateLimited
+	if !errors.As(err, &limited) || limited.RetryAfter != time.Second {
+		t.Fatalf("over the budget: %v, want RateLimited after 1s", err)
+	}
+	if placed != 2 {
+		t.Fatalf("%d pixels reached the store, want 2: a refused batch must not", placed)
+	}
+	if v := testutil.ToFloat64(m.PixelsRejected.WithLabelValues(reasonRateLimited)); v != 2 {
+		t.Errorf("rejected as rate limited: %v, want 2", v)
+	}
+	if _, err := s.PlaceAs(ctx, SourceWS, "192.0.2.2", two); err != nil {
+		t.Fatalf("another client was charged: %v", err)
+	}
+	if _, err := s.Place(ctx, SourceWS, two); err != nil {
+		t.Fatalf("a write outside any budget: %v", err)
+	}
+	b.err = fmt.Errorf("budget: %w", ports.ErrUnavailable)
+	if _, err := s.PlaceAs(ctx, SourceWS, "192.0.2.2", two[:1]); !errors.Is(err, ports.ErrUnavailable) {
+		t.Fatalf("budget down: %v, want unavailable", err)
+	}
+}

@@ -21,7 +21,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/clientip"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/internal/place"
@@ -54,14 +54,13 @@ type Options struct {
 	CORSOrigins []string
 	// MaxBatch bounds PUT /api/pixels; 0 means DefaultMaxBatch.
 	MaxBatch int
-	// RateLimit limits write requests per client IP (one token per request,
-	// a batch included); zero means no limit.
-	RateLimit domain.RateRule
+	// Requests, if not nil, limits write requests per client (one token
+	// per request, a batch included: REST_RATE), so a flood of requests is
+	// refused before its bodies are read. Pixels are counted by the shared
+	// pixel budget of the Placer.
+	Requests ports.PixelBudget
 	// TrustedProxies are the proxies (an ingress, a load balancer) whose
-	// X-Forwarded-For is believed when telling clients apart for
-	// RateLimit. Without them, behind a proxy every client would share the
-	// proxy's address and bucket; from anyone else the header is ignored,
-	// since a client could otherwise pick a fresh address per request.
+	// X-Forwarded-For names the client for the limits (see clientip).
 	TrustedProxies []netip.Prefix
 }
 
@@ -74,7 +73,8 @@ type API struct {
 	token    []byte
 	origins  []string
 	maxBatch int
-	limiter  *ipLimiter
+	requests ports.PixelBudget
+	clients  clientip.Resolver
 	exports  chan struct{}
 	snaps    *sharedSnapshots
 	placer   *place.Service
@@ -107,9 +107,8 @@ func New(o Options) *API {
 	if a.maxBatch <= 0 {
 		a.maxBatch = DefaultMaxBatch
 	}
-	if o.RateLimit.PerSecond > 0 && o.RateLimit.Burst > 0 {
-		a.limiter = newIPLimiter(o.RateLimit, o.TrustedProxies)
-	}
+	a.requests = o.Requests
+	a.clients = clientip.Resolver{Proxies: o.TrustedProxies}
 	a.snaps = &sharedSnapshots{load: a.store.Snapshot, newContext: a.storeContext}
 	a.placer = o.Placer
 	if a.placer == nil {

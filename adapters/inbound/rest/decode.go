@@ -18,6 +18,7 @@ const (
 	msgBadID        = "Invalid write id: at most 64 bytes"
 	msgTooLarge     = "Request body too large"
 	msgRateLimited  = "Rate limit exceeded"
+	msgOverBudget   = "Too many pixels in one request: more than a client may place at once"
 	msgUnavailable  = "Service unavailable"
 	msgInternal     = "Internal server error"
 	msgResetOff     = "Canvas reset is disabled on this server"

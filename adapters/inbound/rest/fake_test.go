@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -214,4 +215,10 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// requestsLimit is the REST_RATE limiter the app builds (an in-process
+// budget), on the harness's clock.
+func requestsLimit(o *Options, rule domain.RateRule) ports.PixelBudget {
+	return membudget.New(rule, o.Clock)
 }

@@ -3,7 +3,9 @@ package rest
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -56,11 +58,14 @@ func (a *API) getPixel(ctx *fasthttp.RequestCtx) {
 // read: the per-IP rate limit and the body size. It answers and returns
 // false when the request is refused.
 func (a *API) admitWrite(ctx *fasthttp.RequestCtx) bool {
-	if a.limiter != nil && !a.limiter.allowRequest(ctx, a.clock.Now()) {
-		a.m.RateLimited.WithLabelValues("rest").Inc()
-		ctx.Response.Header.Set("Retry-After", "1")
-		a.reject(ctx, fasthttp.StatusTooManyRequests, reasonRateLimited, msgRateLimited, 1)
-		return false
+	if a.requests != nil {
+		ok, retry, err := a.requests.Take(ctx, a.clientKey(ctx), 1)
+		if err == nil && !ok {
+			a.m.RateLimited.WithLabelValues("rest").Inc()
+			ctx.Response.Header.Set("Retry-After", retryAfter(retry))
+			a.reject(ctx, fasthttp.StatusTooManyRequests, reasonRateLimited, msgRateLimited, 1)
+			return false
+		}
 	}
 	if ctx.Request.Header.ContentLength() > MaxBodyBytes || len(ctx.PostBody()) > MaxBodyBytes {
 		a.reject(ctx, fasthttp.StatusRequestEntityTooLarge, reasonTooLarge, msgTooLarge, 1)
@@ -189,12 +194,19 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 // place writes validated pixels through the shared place-a-pixel path; on
 // failure it has answered (the path has counted and logged).
 func (a *API) place(ctx *fasthttp.RequestCtx, writes []domain.Write) ([]domain.Event, bool) {
-	events, err := a.placer.Place(ctx, place.SourceREST, writes)
+	events, err := a.placer.PlaceAs(ctx, place.SourceREST, a.clientKey(ctx), writes)
 	if err != nil {
-		if errors.Is(err, ports.ErrUnavailable) {
+		var limited *place.RateLimited
+		switch {
+		case errors.As(err, &limited) && limited.RetryAfter == domain.Forever:
+			httpx.Error(ctx, fasthttp.StatusRequestEntityTooLarge, msgOverBudget)
+		case errors.As(err, &limited):
+			ctx.Response.Header.Set("Retry-After", retryAfter(limited.RetryAfter))
+			httpx.Error(ctx, fasthttp.StatusTooManyRequests, msgRateLimited)
+		case errors.Is(err, ports.ErrUnavailable):
 			ctx.Response.Header.Set("Retry-After", "1")
 			httpx.Error(ctx, fasthttp.StatusServiceUnavailable, msgUnavailable)
-		} else {
+		default:
 			httpx.Error(ctx, fasthttp.StatusInternalServerError, msgInternal)
 		}
 		return nil, false
@@ -211,4 +223,16 @@ func appendColor(b []byte, c domain.Color) []byte {
 		upperHex[c>>20&0xF], upperHex[c>>16&0xF],
 		upperHex[c>>12&0xF], upperHex[c>>8&0xF],
 		upperHex[c>>4&0xF], upperHex[c&0xF])
+}
+
+// clientKey is who the request is for the limits: its client, behind a
+// trusted proxy the one the proxy names.
+func (a *API) clientKey(ctx *fasthttp.RequestCtx) string {
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	return a.clients.Key(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor))
+}
+
+// retryAfter is a Retry-After value: whole seconds, rounded up, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -520,7 +522,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRateLimitPerIP(t *testing.T) {
-	h := newHarness(t, size5x4, func(o *Options) { o.RateLimit = domain.RateRule{PerSecond: 1, Burst: 2} })
+	h := newHarness(t, size5x4, func(o *Options) { o.Requests = requestsLimit(o, domain.RateRule{PerSecond: 1, Burst: 2}) })
 	body := `{"x":1,"y":1,"color":"#FFFFFF"}`
 	for i := 0; i < 2; i++ {
 		if resp := h.doFrom("10.0.0.1", "PUT", "/api/pixel", body); resp.StatusCode() != 200 {
@@ -550,28 +552,13 @@ func TestRateLimitPerIP(t *testing.T) {
 	}
 }
 
-func TestIPLimiterForgetsIdleBuckets(t *testing.T) {
-	l := newIPLimiter(domain.RateRule{PerSecond: 10, Burst: 1}, nil)
-	now := testEpoch
-	for i := 0; i < 100; i++ {
-		l.allow(strconv.Itoa(i), now)
-	}
-	if len(l.buckets) != 100 {
-		t.Fatalf("%d buckets", len(l.buckets))
-	}
-	l.allow("fresh", now.Add(2*time.Minute))
-	if len(l.buckets) != 1 {
-		t.Errorf("%d buckets after the idle ones expired, want 1", len(l.buckets))
-	}
-}
-
 // TestRateLimitBehindTrustedProxy: behind our ingress every request comes
 // from the proxy, so the client is read from X-Forwarded-For, but only when
 // a trusted proxy wrote it; anyone else sending the header is limited by
 // their own address, however many addresses they claim.
 func TestRateLimitBehindTrustedProxy(t *testing.T) {
 	h := newHarness(t, size5x4, func(o *Options) {
-		o.RateLimit = domain.RateRule{PerSecond: 1, Burst: 1}
+		o.Requests = requestsLimit(o, domain.RateRule{PerSecond: 1, Burst: 1})
 		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")}
 	})
 	body := `{"x":1,"y":1,"color":"#FFFFFF"}`
@@ -599,54 +586,9 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 	}
 }
 
-func TestClientIP(t *testing.T) {
-	l := newIPLimiter(domain.RateRule{PerSecond: 1, Burst: 1}, []netip.Prefix{
-		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")})
-	for _, tc := range []struct {
-		peer string
-		xff  []string
-		want string
-	}{
-		{"203.0.113.1", nil, "203.0.113.1"},
-		{"203.0.113.1", []string{"192.0.2.1"}, "203.0.113.1"}, // untrusted peer: header ignored
-		{"10.1.2.3", nil, "10.1.2.3"},                         // a trusted peer with no header is the client
-		{"10.1.2.3", []string{"192.0.2.1"}, "192.0.2.1"},
-		{"10.1.2.3", []string{"192.0.2.9, 192.0.2.1, 10.0.0.5"}, "192.0.2.1"}, // two of our proxies
-		{"10.1.2.3", []string{"192.0.2.9", "192.0.2.1"}, "192.0.2.1"},         // repeated header lines
-		{"10.1.2.3", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},              // all ours: the leftmost
-		{"10.1.2.3", []string{"nonsense, 192.0.2.1"}, "192.0.2.1"},
-		{"10.1.2.3", []string{"192.0.2.1, nonsense"}, "10.1.2.3"}, // our proxy never writes garbage
-		{"10.1.2.3", []string{"2001:db8::1"}, "2001:db8::1"},
-		{"fd00::1", []string{"::ffff:192.0.2.1"}, "192.0.2.1"},
-		{"10.1.2.3", []string{"192.0.2.1:4711"}, "192.0.2.1"},         // a proxy that writes the port
-		{"10.1.2.3", []string{"[2001:db8::1]:4711"}, "2001:db8::1"},   // the same for IPv6
-		{"10.1.2.3", []string{"192.0.2.1, , 10.0.0.5,"}, "192.0.2.1"}, // empty entries say nothing
-		{"10.1.2.3", []string{"192.0.2.1, unknown"}, "10.1.2.3"},      // an unknown client: the proxy
-		{"10.1.2.3", []string{"192.0.2.1", ""}, "192.0.2.1"},          // an empty header line
-	} {
-		got := l.clientIP(netip.MustParseAddr(tc.peer), bytesOf(tc.xff))
-		if got.String() != tc.want {
-			t.Errorf("clientIP(%s, %q) = %s, want %s", tc.peer, tc.xff, got, tc.want)
-		}
-	}
-}
-
 func TestIPv6ClientsAreLimitedByTheirSlash64(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		same bool
-	}{
-		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
-		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
-		{"192.0.2.1", "192.0.2.2", false},
-		{"::ffff:192.0.2.1", "::ffff:192.0.2.2", false},
-	} {
-		if got := bucketKey(netip.MustParseAddr(tc.a)) == bucketKey(netip.MustParseAddr(tc.b)); got != tc.same {
-			t.Errorf("%s and %s share a bucket: %v, want %v", tc.a, tc.b, got, tc.same)
-		}
-	}
 	h := newHarness(t, size5x4, func(o *Options) {
-		o.RateLimit = domain.RateRule{PerSecond: 0.001, Burst: 1}
+		o.Requests = requestsLimit(o, domain.RateRule{PerSecond: 0.001, Burst: 1})
 		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	})
 	put := func(client string) int {
@@ -663,10 +605,47 @@ func TestIPv6ClientsAreLimitedByTheirSlash64(t *testing.T) {
 	}
 }
 
-func bytesOf(ss []string) [][]byte {
-	var out [][]byte
-	for _, s := range ss {
-		out = append(out, []byte(s))
+// TestBatchesAreCountedInPixels: the shared pixel budget (IP_PIXEL_RATE,
+// IP_PIXEL_BURST) charges a batch by its pixels, so 1,000-pixel batches
+// buy no more than single writes; before it, only requests were counted
+// and one address placed 69,700 pixels a second.
+func TestBatchesAreCountedInPixels(t *testing.T) {
+	h := newHarness(t, domain.Size{Width: 50, Height: 50}, func(o *Options) {
+		o.Placer = place.New(place.Options{Store: o.Store, Metrics: o.Metrics, Log: o.Log,
+			Budget: membudget.New(domain.RateRule{PerSecond: 30, Burst: 100}, o.Clock)})
+	})
+	batch := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"pixels":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"x":%d,"y":%d,"color":"#112233"}`, i%50, i/50)
+		}
+		b.WriteString(`]}`)
+		return b.String()
 	}
-	return out
+	if resp := h.doFrom("192.0.2.1", "PUT", "/api/pixels", batch(100)); resp.StatusCode() != 200 {
+		t.Fatalf("a batch within the budget: %d %s", resp.StatusCode(), resp.Body())
+	}
+	resp := h.doFrom("192.0.2.1", "PUT", "/api/pixels", batch(100))
+	wantError(t, resp, 429, msgRateLimited)
+	if got := string(resp.Header.Peek("Retry-After")); got != "4" {
+		t.Errorf("Retry-After %q, want 4 (100 pixels at 30/s, rounded up)", got)
+	}
+	resp = h.doFrom("192.0.2.2", "PUT", "/api/pixels", batch(1000))
+	wantError(t, resp, 413, msgOverBudget)
+	if resp := h.doFrom("192.0.2.2", "PUT", "/api/pixel", `{"x":1,"y":1,"color":"#FFFFFF"}`); resp.StatusCode() != 200 {
+		t.Errorf("another client, or a refused batch was charged: %d", resp.StatusCode())
+	}
+	h.clock.Advance(4 * time.Second)
+	if resp := h.doFrom("192.0.2.1", "PUT", "/api/pixels", batch(100)); resp.StatusCode() != 200 {
+		t.Errorf("the budget refilled at the rate: %d %s", resp.StatusCode(), resp.Body())
+	}
+	h.store.mu.Lock()
+	defer h.store.mu.Unlock()
+	if len(h.store.written) != 201 {
+		t.Errorf("%d pixels reached the store, want 201", len(h.store.written))
+	}
 }

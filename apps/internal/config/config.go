@@ -33,6 +33,7 @@ type Config struct {
 	PixelRate      domain.RateRule
 	CursorRate     domain.RateRule
 	RESTRate       domain.RateRule // zero: REST writes are not limited
+	IPPixelRate    domain.RateRule // zero: no pixel budget per client address
 	TrustedProxies []netip.Prefix
 	// MaxConnections caps open connections; -1 derives the cap from the
 	// open-files limit, 0 sets none.
@@ -67,6 +68,9 @@ const (
 	History   Setting = "history"
 	Rates     Setting = "rates"
 	RESTLimit Setting = "rest-limit"
+	// IPBudget: every client address's pixel budget, across its
+	// connections, gateways and REST.
+	IPBudget Setting = "ip-budget"
 	// Connections: the connection caps and the proxies exempt from the
 	// per-address one (whose X-Forwarded-For also names REST clients).
 	Connections Setting = "connections"
@@ -169,6 +173,15 @@ func options(defaultPort int) []option {
 		{Rates, "pixel-burst", "PIXEL_BURST", "40", "pixel burst per connection", intOpt(func(c *Config) *int { return &c.PixelRate.Burst }, 1, 1_000_000)},
 		{Rates, "cursor-rate", "CURSOR_RATE", "30", "cursor messages per second per connection", floatOpt(func(c *Config) *float64 { return &c.CursorRate.PerSecond })},
 		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
+		{IPBudget, "ip-pixel-rate", "IP_PIXEL_RATE", "100", "pixels per second per client address (IPv6 by /64) across all its connections, gateways and REST writes (0: no budget)", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(f >= 0 && f <= 1e9) { // written so that NaN fails too
+				return fmt.Errorf("want a number from 0 (no budget) up, got %q", v)
+			}
+			c.IPPixelRate.PerSecond = f
+			return nil
+		}},
+		{IPBudget, "ip-pixel-burst", "IP_PIXEL_BURST", "1000", "pixel burst per client address (also the largest REST batch a client can place at once)", intOpt(func(c *Config) *int { return &c.IPPixelRate.Burst }, 1, 1_000_000_000)},
 		{RESTLimit, "rest-rate", "REST_RATE", "50", "REST write requests per second per client IP (0: no limit)", func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil || !(f >= 0 && f <= 1e6) { // written so that NaN fails too

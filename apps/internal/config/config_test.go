@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pixelplayground/pixelplayground/domain"
 )
 
 var testSpec = Spec{App: "gateway", Description: "test", DefaultPort: 3002,
@@ -140,6 +142,25 @@ func TestRESTLimitAndTrustedProxies(t *testing.T) {
 	}
 	_, err = Load(spec, nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,ingress", "REST_RATE": "-1"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") || !strings.Contains(err.Error(), "REST_RATE") {
+		t.Errorf("bad values: %v", err)
+	}
+}
+
+func TestIPPixelBudget(t *testing.T) {
+	spec := Spec{App: "gateway", DefaultPort: 3002, Settings: []Setting{Port, IPBudget}}
+	c, err := Load(spec, nil, env(nil), io.Discard)
+	if err != nil || c.IPPixelRate != (domain.RateRule{PerSecond: 100, Burst: 1000}) {
+		t.Fatalf("defaults: %+v, %v", c.IPPixelRate, err)
+	}
+	c, err = Load(spec, nil, env(map[string]string{"IP_PIXEL_RATE": "30", "IP_PIXEL_BURST": "30"}), io.Discard)
+	if err != nil || c.IPPixelRate != (domain.RateRule{PerSecond: 30, Burst: 30}) {
+		t.Fatalf("set: %+v, %v", c.IPPixelRate, err)
+	}
+	if c, err = Load(spec, nil, env(map[string]string{"IP_PIXEL_RATE": "0"}), io.Discard); err != nil || c.IPPixelRate.PerSecond != 0 {
+		t.Fatalf("off: %+v, %v", c.IPPixelRate, err)
+	}
+	_, err = Load(spec, nil, env(map[string]string{"IP_PIXEL_RATE": "NaN", "IP_PIXEL_BURST": "0"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "IP_PIXEL_RATE") || !strings.Contains(err.Error(), "IP_PIXEL_BURST") {
 		t.Errorf("bad values: %v", err)
 	}
 }

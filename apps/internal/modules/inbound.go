@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/rest"
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/web"
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
@@ -23,8 +24,16 @@ func Place() fx.Option {
 	return fx.Module("place", fx.Provide(newPlacer))
 }
 
-func newPlacer(store ports.CanvasStore, m *metrics.Metrics, log *slog.Logger) *place.Service {
-	return place.New(place.Options{Store: store, Metrics: m, Log: log})
+type placerParams struct {
+	fx.In
+	Store   ports.CanvasStore
+	Budget  ports.PixelBudget `optional:"true"`
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+}
+
+func newPlacer(p placerParams) *place.Service {
+	return place.New(place.Options{Store: p.Store, Budget: p.Budget, Metrics: p.Metrics, Log: p.Log})
 }
 
 // REST provides the REST API adapter and its /api routes.
@@ -33,11 +42,17 @@ func REST() fx.Option {
 }
 
 func newAPI(cfg config.Config, store ports.CanvasStore, placer *place.Service, m *metrics.Metrics, clock ports.Clock, log *slog.Logger) *rest.API {
-	return rest.New(rest.Options{
+	o := rest.Options{
 		Store: store, Placer: placer, Metrics: m, Clock: clock, Log: log,
 		OperatorToken: cfg.OperatorToken, CORSOrigins: cfg.CORSOrigins,
-		RateLimit: cfg.RESTRate, TrustedProxies: cfg.TrustedProxies,
-	})
+		TrustedProxies: cfg.TrustedProxies,
+	}
+	// REST_RATE counts requests, per process: it sheds a flood of requests
+	// before their bodies are read. Pixels are the shared budget's.
+	if cfg.RESTRate.PerSecond > 0 && cfg.RESTRate.Burst > 0 {
+		o.Requests = membudget.New(cfg.RESTRate, clock)
+	}
+	return rest.New(o)
 }
 
 // Web provides the embedded UI, /config.js and their routes.

@@ -10,8 +10,10 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/mempresence"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbudget"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbus"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redispresence"
@@ -38,6 +40,7 @@ func Embedded() fx.Option {
 			fx.Annotate(membus.New, fx.As(new(ports.Bus))),
 			fx.Annotate(mempresence.New, fx.As(new(ports.Presence))),
 			fx.Annotate(openEmbedded, fx.As(new(ports.CanvasStore))),
+			newMemBudget,
 		),
 	)
 }
@@ -62,6 +65,7 @@ func Redis() fx.Option {
 			fx.Annotate(redisbus.New, fx.As(new(ports.Bus))),
 			fx.Annotate(redispresence.New, fx.As(new(ports.Presence))),
 			fx.Annotate(openRedisStore, fx.As(new(ports.CanvasStore))),
+			newRedisBudget,
 		),
 	)
 }
@@ -101,4 +105,22 @@ func Stores(cfg config.Config) fx.Option {
 		return Redis()
 	}
 	return Embedded()
+}
+
+// newMemBudget is the embedded per-client pixel budget (IP_PIXEL_RATE); nil,
+// no budget, when the rate is 0.
+func newMemBudget(cfg config.Config, clock ports.Clock) ports.PixelBudget {
+	if cfg.IPPixelRate.PerSecond <= 0 {
+		return nil
+	}
+	return membudget.New(cfg.IPPixelRate, clock)
+}
+
+// newRedisBudget is the per-client pixel budget every gateway and the api
+// share through Redis; nil, no budget, when the rate is 0.
+func newRedisBudget(cfg config.Config, client redis.UniversalClient) ports.PixelBudget {
+	if cfg.IPPixelRate.PerSecond <= 0 {
+		return nil
+	}
+	return redisbudget.New(client, cfg.IPPixelRate)
 }
