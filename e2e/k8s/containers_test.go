@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
@@ -175,20 +177,18 @@ func mustDocker(t *testing.T, docker string, args ...string) string {
 
 func waitHealthy(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	client := &http.Client{Timeout: 5 * time.Second} // one hung request must not outlast the wait
+	waitfor.Until(t, 30*time.Second, func() error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return fmt.Errorf("%s not healthy: %w", url, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not healthy within 30s: %v", url, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s not healthy: %s", url, resp.Status)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func randomHex(n int) string {

@@ -239,8 +239,9 @@ func runCommand(dir string, env []string, name string, args ...string) ([]byte, 
 		return stdout.Bytes(), nil
 	case <-time.After(2 * time.Minute):
 		_ = cmd.Process.Kill()
-		<-done
-		return nil, fmt.Errorf("%s %s: timed out", name, strings.Join(args, " "))
+		// Reap it; its exit error (killed) goes into the message.
+		waitErr := <-done
+		return nil, fmt.Errorf("%s %s: timed out after 2m (%v)\n%s", name, strings.Join(args, " "), waitErr, stderr.String())
 	}
 }
 

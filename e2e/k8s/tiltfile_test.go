@@ -16,6 +16,8 @@ import (
 	"go.starlark.net/syntax"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 // The Tiltfile cannot be run here (no Tilt, no cluster), so it is
@@ -990,15 +992,13 @@ func TestTiltRunnerRestartsTheSyncedBinaryAndForwardsSIGTERM(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if b, _ := os.ReadFile(logFile); strings.Contains(string(b), want) {
-				return
+		waitfor.Until(t, 5*time.Second, func() error {
+			b, err := os.ReadFile(logFile)
+			if err != nil || !strings.Contains(string(b), want) {
+				return fmt.Errorf("no %q in the log (%v):\n%s", want, err, b)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		b, _ := os.ReadFile(logFile)
-		t.Fatalf("waited 5s for %q; log:\n%s", want, b)
+			return nil
+		})
 	}
 
 	fakeApp(filepath.Join(dir, "image-app"), "image", 0)
