@@ -7,11 +7,31 @@
 // Durability: each event's log record is handed to the kernel with
 // write(2) before Place returns, so a killed process (SIGKILL, OOM, panic)
 // loses nothing it acknowledged. The log is fsynced every SyncInterval and
-// on Close, so a power cut loses at most that window. A failed fsync is
-// answered with a snapshot of the canvas in memory; if that fails too, the
-// store refuses writes (and Ping fails) until restarted. Start-up loads the
+// on Close, so a power cut loses at most that window. Start-up loads the
 // snapshot, replays the log after it and cuts off a torn or corrupt tail
 // with a warning; it never refuses to start because of one.
+//
+// Write failures, and which ones only a restart ends (WriteHealth reports
+// both kinds, for readiness):
+//   - A log write that fails (a full disk: ENOSPC, a quota) is cut back to
+//     the last good record, refused with ports.ErrUnavailable and changes
+//     nothing. It is transient: the next write tries again, and while writes
+//     fail the store tries a small write of its own in the directory every
+//     SyncInterval, so that it reports being able to write again when space
+//     returns even if no client writes meanwhile.
+//   - A failed write whose partial record cannot be cut back leaves a log
+//     that the next record would follow garbage in: writes are refused (and
+//     Ping fails) until restart, whose replay cuts the tail off.
+//   - A failed fsync is answered with a snapshot of the canvas in memory
+//     (after a failed fsync Linux may drop the unwritten pages and let the
+//     next fsync succeed, so the log can no longer vouch for those records).
+//     If the snapshot fails too, acknowledged writes may not be durable and
+//     nothing could make new ones so: writes are refused (and Ping fails)
+//     until restart.
+//
+// Each of these failures is logged when it starts, then at most once per
+// FailureLogEvery while it goes on, with the number of lines left out, and
+// once when writes are taken again.
 //
 // Files in the directory: "snapshot" (see snapshot.go), "log-<seq>.wal"
 // segments (see wal.go) and "LOCK"; start-up sets damaged log data aside
@@ -23,9 +43,11 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,6 +57,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/system"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
+	"github.com/pixelplayground/pixelplayground/internal/lograte"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -44,6 +67,10 @@ const (
 	DefaultSyncInterval  = time.Second
 	DefaultSnapshotEvery = 100000
 )
+
+// FailureLogEvery is how often a failure that goes on (every write
+// refused on a full disk, every fsync failing) is logged again.
+const FailureLogEvery = 10 * time.Second
 
 // Errors besides those of the domain and ErrSizeMismatch.
 var (
@@ -75,8 +102,8 @@ type Options struct {
 	// SnapshotEvery is how many log records are written between snapshots;
 	// default 100000.
 	SnapshotEvery int
-	// Logger gets warnings about damaged logs and failed snapshots; default
-	// slog.Default().
+	// Logger gets warnings about damaged logs, failed writes, fsyncs and
+	// snapshots; default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -90,8 +117,15 @@ type Store struct {
 	closed   bool
 	logFile  *os.File // current segment; nil in memory-only mode
 	logSize  int64    // bytes in logFile, where to cut back after a failed write
-	logErr   error    // sticky: the log could not be repaired after a failed write
+	logErr   error    // sticky: writes are refused until restart (see the package doc)
 	unsynced bool     // written since the last fsync
+	// appendErr is why the last write to the log failed, when the log could
+	// be cut back (a full disk): writes are refused meanwhile, not for good.
+	// A write that succeeds, or a probe of the directory, clears it.
+	appendErr   error
+	appendSince time.Time // when appends started failing
+	refused     int       // writes refused since then
+	appendFails uint64    // failed appends ever, so that a probe that began before the latest one does not clear it
 	// unsafeUpTo is set when an fsync of the log failed: the records up to
 	// that seq may never reach the disk (Linux can drop the failed pages
 	// and let the next fsync succeed), so only a snapshot makes them
@@ -99,6 +133,9 @@ type Store struct {
 	unsafeUpTo domain.Seq
 	records    int    // records since the last checkpoint
 	buf        []byte // reused for encoding log records
+
+	// Repeated failures are logged at most once per FailureLogEvery each.
+	appendFailLog, syncFailLog, snapFailLog *lograte.Limiter
 
 	lock        *os.File
 	checkpoints chan struct{} // capacity 1: a checkpoint is due
@@ -134,6 +171,9 @@ func Open(opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Store{opts: opts, log: opts.Logger}
+	s.appendFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
+	s.syncFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
+	s.snapFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
 	if opts.Dir == "" {
 		s.st = newState(opts.Size, opts.HistorySize)
 		return s, nil
@@ -165,6 +205,7 @@ func (s *Store) openDir() error {
 	}
 	s.lock = lock
 	_ = os.Remove(filepath.Join(dir, snapshotTmpName)) // a checkpoint that died half way
+	_ = os.Remove(filepath.Join(dir, probeName))       // a probe that died half way
 	st, err := readSnapshot(dir, s.opts.Size, s.opts.HistorySize)
 	if err != nil {
 		return err
@@ -279,14 +320,19 @@ func (s *Store) appendLog(events []domain.Event) error {
 	for i := range events {
 		s.buf = appendRecord(s.buf, &events[i])
 	}
-	if _, err := s.logFile.Write(s.buf); err != nil {
+	if _, err := writeFile(s.logFile, s.buf); err != nil {
 		// Cut a partial record off, or the next record would follow garbage
 		// and be lost at replay. If even that fails, stop accepting writes.
 		if terr := s.logFile.Truncate(s.logSize); terr != nil {
-			s.logErr = fmt.Errorf("log write failed (%v) and could not be repaired: %w", err, terr)
+			s.logErr = fmt.Errorf("log write failed (%w) and could not be repaired: %w", err, terr)
 			s.log.Error("logstore: the log is damaged; refusing writes until restart", "err", s.logErr)
+		} else {
+			s.appendFailed(err)
 		}
-		return fmt.Errorf("%w: append to the log: %v", ports.ErrUnavailable, err)
+		return fmt.Errorf("%w: append to the log: %w", ports.ErrUnavailable, err)
+	}
+	if s.appendErr != nil {
+		s.appendRecovered("a write succeeded")
 	}
 	s.logSize += int64(len(s.buf))
 	s.unsynced = true
@@ -375,6 +421,128 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// WriteError is why the store refuses writes; see WriteHealth. It wraps
+// ports.ErrUnavailable and the failure.
+type WriteError struct {
+	// Err is the failure, such as a *fs.PathError of syscall.ENOSPC.
+	Err error
+	// UntilRestart is set when only a restart ends it (see the package
+	// doc); otherwise writes are taken again once the failure passes.
+	UntilRestart bool
+	// Since is when writes started failing, and Refused how many have been
+	// refused since; both are zero with UntilRestart.
+	Since   time.Time
+	Refused int
+}
+
+func (e *WriteError) Error() string {
+	if e.UntilRestart {
+		return "logstore: writes refused until restart: " + e.Err.Error()
+	}
+	return "logstore: writes refused: " + e.Err.Error()
+}
+
+// Unwrap makes errors.Is(err, ports.ErrUnavailable) and errors.Is(err,
+// syscall.ENOSPC) hold.
+func (e *WriteError) Unwrap() []error { return []error{ports.ErrUnavailable, e.Err} }
+
+// Reason is a short account for probes and operators: for a failure that
+// passes, the system's word for it ("no space left on device"), without the
+// file's path; for one that lasts until restart, the whole story.
+func (e *WriteError) Reason() string {
+	if e.UntilRestart {
+		return e.Err.Error() + "; writes refused until restart"
+	}
+	var pe *fs.PathError
+	if errors.As(e.Err, &pe) {
+		return pe.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+// WriteHealth reports whether writes (Place, Reset) are being accepted:
+// nil if so, ErrClosed after Close, otherwise a *WriteError. Unlike Ping,
+// which says whether the store answers at all (reads still work while the
+// disk is full), this is what readiness should look at. It is cheap: it
+// reads state, it does no I/O.
+func (s *Store) WriteHealth() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.logErr != nil:
+		return &WriteError{Err: s.logErr, UntilRestart: true}
+	case s.appendErr != nil:
+		return &WriteError{Err: s.appendErr, Since: s.appendSince, Refused: s.refused}
+	}
+	return nil
+}
+
+// appendFailed records a failed log write that was cut back; s.mu is held.
+func (s *Store) appendFailed(err error) {
+	if s.appendErr == nil {
+		s.appendSince, s.refused = s.opts.Clock.Now(), 0
+	}
+	s.appendErr = err
+	s.refused++
+	s.appendFails++
+	s.appendFailLog.Log(s.log, slog.LevelError, "logstore: a write to the log failed; writes are refused until the log takes data again",
+		"err", err, "refused", s.refused, "since", s.appendSince)
+}
+
+// appendRecovered clears a failed append; s.mu is held.
+func (s *Store) appendRecovered(how string) {
+	s.appendFailLog.Reset()
+	s.log.Info("logstore: the log takes writes again", "how", how,
+		"refused", s.refused, "failed_for", s.opts.Clock.Now().Sub(s.appendSince).Round(time.Millisecond))
+	s.appendErr, s.refused = nil, 0
+}
+
+// probeAppend tries, while writes to the log are failing, whether the data
+// directory takes data again, and clears the failure if so: an app that is
+// not ready gets no traffic, so without this a full disk that was cleared
+// would keep it unready for good.
+func (s *Store) probeAppend() {
+	s.mu.RLock()
+	failing, gen := s.appendErr != nil && s.logErr == nil && !s.closed, s.appendFails
+	s.mu.RUnlock()
+	if !failing {
+		return
+	}
+	err := probeDir(s.opts.Dir)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.appendErr != nil && s.appendFails == gen {
+		s.appendRecovered("a test write to the data directory succeeded")
+	}
+}
+
+// probeName is the file probeDir writes, and probeBytes how much: room for
+// hundreds of log records, so that the writes the probe lets in are not
+// refused again at once.
+const (
+	probeName  = "write-probe.tmp"
+	probeBytes = 64 << 10
+)
+
+// probeDir writes probeBytes to a file in dir and removes it.
+func probeDir(dir string) error {
+	path := filepath.Join(dir, probeName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // G304: the store's own file in its data directory
+	if err != nil {
+		return err
+	}
+	// Not zeros, which a compressing file system would store in nothing.
+	data := bytes.Repeat([]byte("pixel playground write probe\n"), probeBytes/29+1)[:probeBytes]
+	_, werr := writeFile(f, data)
+	cerr := f.Close()
+	return errors.Join(werr, cerr, os.Remove(path))
+}
+
 // Close writes a final snapshot, syncs and closes the log. Later calls
 // return the first call's result.
 func (s *Store) Close() error {
@@ -411,6 +579,10 @@ func (s *Store) Close() error {
 // syncLogFile is (*os.File).Sync; tests make it fail.
 var syncLogFile = (*os.File).Sync
 
+// writeFile is (*os.File).Write, for appends to the log and probes of the
+// directory; tests make it fail as a full disk does.
+var writeFile = (*os.File).Write
+
 // writeSnapshotFile is writeSnapshot; tests make it slow.
 var writeSnapshotFile = writeSnapshot
 
@@ -426,6 +598,7 @@ func (s *Store) background() {
 			return
 		case <-tick.C:
 			s.syncLog()
+			s.probeAppend()
 		case <-s.checkpoints:
 			wrote, err := s.checkpoint()
 			s.mu.Lock()
@@ -434,12 +607,14 @@ func (s *Store) background() {
 			if !wrote && s.unsafeUpTo != 0 && s.logErr == nil {
 				// Acknowledging more writes would promise a durability
 				// neither the log nor a snapshot can give.
-				s.logErr = fmt.Errorf("fsync of the log failed and no snapshot could be written instead: %v", err)
+				s.logErr = fmt.Errorf("fsync of the log failed and no snapshot could be written instead: %w", err)
 				s.log.Error("logstore: writes since the last good fsync may not be on disk; refusing writes until restart", "err", s.logErr)
 			}
 			s.mu.Unlock()
 			if err != nil {
-				s.log.Error("logstore: snapshot failed; the log keeps everything meanwhile", "err", err)
+				s.snapFailLog.Log(s.log, slog.LevelError, "logstore: snapshot failed; the log keeps everything meanwhile", "err", err)
+			} else if wrote {
+				s.snapFailLog.Reset()
 			}
 		}
 	}
@@ -457,7 +632,7 @@ func (s *Store) syncLog() {
 	// for it. The file stays open meanwhile because only this goroutine and
 	// Close (after stopping it) rotate or close it.
 	if err := syncLogFile(f); err != nil {
-		s.log.Error("logstore: fsync of the log failed; writing a snapshot instead", "err", err)
+		s.syncFailLog.Log(s.log, slog.LevelError, "logstore: fsync of the log failed; writing a snapshot instead", "err", err)
 		s.mu.Lock()
 		s.unsynced = true
 		s.unsafeUpTo = s.st.seq
@@ -466,7 +641,9 @@ func (s *Store) syncLog() {
 		case s.checkpoints <- struct{}{}:
 		default:
 		}
+		return
 	}
+	s.syncFailLog.Reset()
 }
 
 // checkpoint starts a new log segment at the current seq and writes a
