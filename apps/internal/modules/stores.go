@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/mempresence"
+	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbudget"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbus"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
@@ -39,20 +41,64 @@ func Embedded() fx.Option {
 		fx.Provide(
 			fx.Annotate(membus.New, fx.As(new(ports.Bus))),
 			fx.Annotate(mempresence.New, fx.As(new(ports.Presence))),
-			fx.Annotate(openEmbedded, fx.As(new(ports.CanvasStore))),
+			// The store as itself too, for the checks below.
+			fx.Annotate(openEmbedded, fx.As(fx.Self()), fx.As(new(ports.CanvasStore))),
+			AsReadinessCheck(embeddedWriteCheck),
+			AsHealthFields(embeddedWriteFields),
 			newMemBudget,
 		),
 	)
 }
 
 func openEmbedded(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*logstore.Store, error) {
-	s, err := logstore.Open(logstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock})
+	s, err := logstore.Open(logstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
 	}
 	log.Info("embedded store open", "dir", cfg.DataDir, "size", cfg.Size().String())
 	lc.Append(fx.StopHook(s.Close))
 	return s, nil
+}
+
+// storeWriteReason is why the embedded store refuses writes, "" when it
+// takes them: "no space left on device" while the disk is full.
+func storeWriteReason(s *logstore.Store) string {
+	err := s.WriteHealth()
+	if err == nil {
+		return ""
+	}
+	var we *logstore.WriteError
+	if errors.As(err, &we) {
+		return we.Reason()
+	}
+	return err.Error()
+}
+
+// embeddedWriteCheck makes the app unready while the embedded store
+// refuses writes (a full disk), so that traffic goes to replicas that can
+// take it; it is ready again when the store is (see logstore's package doc
+// for the failures only a restart ends). Ping, which /health and /ready
+// also use, stays about reachability: reads still work.
+func embeddedWriteCheck(s *logstore.Store) ops.Check {
+	return func() string {
+		if r := storeWriteReason(s); r != "" {
+			return "store cannot write: " + r
+		}
+		return ""
+	}
+}
+
+// embeddedWriteFields reports the same in /health as store_writes ("ok" or
+// "refused: <reason>"). Liveness itself stays 200: restarting the process
+// frees no disk.
+func embeddedWriteFields(s *logstore.Store) ops.Fields {
+	return func() map[string]any {
+		state := "ok"
+		if r := storeWriteReason(s); r != "" {
+			state = "refused: " + r
+		}
+		return map[string]any{"store_writes": state}
+	}
 }
 
 // Redis keeps the canvas, the bus and presence in Redis, shared by every
