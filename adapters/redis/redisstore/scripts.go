@@ -44,13 +44,19 @@ local function finish(keep)
 end
 `
 
-// placeScript: ARGV[1] history size, ARGV[2] channel, then four arguments
-// per write: pixel index, its 3 colour bytes already XORed with 0xFF, the
-// username, and busmsg.PixelBody. Returns seq, ts pairs as strings.
+// placeScript: ARGV[1] history size, ARGV[2] channel, ARGV[3] the latest
+// Redis time (µs) at which the writes may still be applied (see
+// deadline.go), then four arguments per write: pixel index, its 3 colour
+// bytes already XORed with 0xFF, the username, and busmsg.PixelBody.
+// Returns seq, ts pairs as strings, or the error LATE, having written
+// nothing.
 var placeScript = redis.NewScript(nextStamp + `
-local keep, channel = tonumber(ARGV[1]), ARGV[2]
+local keep, channel, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+if now > deadline then
+  return redis.error_reply('LATE by ' .. fmt(now - deadline) .. ' us: not applied')
+end
 local out = {}
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local index, rgb, user, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local seq, ts = stamp()
   redis.call('SETRANGE', KEYS[3], tonumber(index) * 3, rgb)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -63,6 +64,7 @@ type Store struct {
 	client  redis.UniversalClient
 	size    domain.Size
 	history int
+	clock   clock // Redis's clock against ours, for write deadlines
 }
 
 var _ ports.CanvasStore = (*Store)(nil)
@@ -97,7 +99,11 @@ func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Sto
 				"use the same size or reset the canvas in Redis", ErrSizeMismatch, have, want)
 		}
 	}
-	return &Store{client: client, size: size, history: history}, nil
+	s := &Store{client: client, size: size, history: history}
+	if err := s.clock.measure(ctx, client); err != nil {
+		return nil, redisconn.WrapUnavailable("redisstore: read Redis's clock", err)
+	}
+	return s, nil
 }
 
 // Size is the canvas size.
@@ -125,8 +131,8 @@ func (s *Store) Place(ctx context.Context, writes []domain.Write) ([]domain.Even
 }
 
 func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
-	args := make([]any, 0, 2+4*len(writes))
-	args = append(args, s.history, ports.ChannelPixelUpdates)
+	args := make([]any, 0, 3+4*len(writes))
+	args = append(args, s.history, ports.ChannelPixelUpdates, formatMicros(s.clock.deadline(ctx, time.Now())))
 	for _, w := range writes {
 		r, g, b := w.Color.RGB()
 		args = append(args,
@@ -136,6 +142,9 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 			busmsg.PixelBody(w))
 	}
 	reply, err := placeScript.Run(ctx, s.client, scriptKeys, args...).StringSlice()
+	if late := lateError(err); late != nil {
+		return nil, late
+	}
 	if err != nil {
 		return nil, redisconn.WrapUnavailable("redisstore: place", err)
 	}
@@ -295,7 +304,7 @@ func (s *Store) LatestSeq(ctx context.Context) (domain.Seq, error) {
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return redisconn.WrapUnavailable("redisstore: ping", s.client.Ping(ctx).Err())
+	return redisconn.WrapUnavailable("redisstore: ping", s.clock.measure(ctx, s.client))
 }
 
 // seqValue reads a seq; a missing key is a new canvas, seq 0.

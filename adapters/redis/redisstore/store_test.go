@@ -368,3 +368,57 @@ func TestOutage(t *testing.T) {
 		t.Errorf("pixel written before the outage = %+v, %v", info, err)
 	}
 }
+
+// TestAWriteRefusedDuringAFreezeIsNeverApplied: Redis frozen (paused, like
+// SIGSTOP) while writes are sent. Each is answered unavailable when its call
+// gives up; when Redis thaws it runs the scripts still waiting in their
+// sockets, and before write deadlines it applied them: pixels the writers
+// had been told were refused appeared on the canvas.
+func TestAWriteRefusedDuringAFreezeIsNeverApplied(t *testing.T) {
+	ctx := context.Background()
+	r := redistest.Start(t)
+	s, err := redisstore.Open(ctx, r.Client(t), redisstore.Options{Size: domain.DefaultSize, HistorySize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Place(ctx, []domain.Write{write(0, 0, 0x00FF00, "alice", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.Pause(t)
+	const writers = 5
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			// A short deadline, as a client's write has: the call gives up
+			// long before Redis thaws.
+			wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			_, err := s.Place(wctx, []domain.Write{write(10+i, 10, 0xFF0000, "frozen", "")})
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; !errors.Is(err, ports.ErrUnavailable) {
+			t.Fatalf("a write during the freeze: %v, want unavailable", err)
+		}
+	}
+	r.Unpause(t)
+
+	// A write after the thaw is applied, after anything the frozen Redis
+	// ran when it woke up.
+	var after []domain.Event
+	waitfor.Until(t, 10*time.Second, func() error {
+		after, err = s.Place(ctx, []domain.Write{write(1, 1, 0x0000FF, "bob", "")})
+		return err
+	})
+	if after[0].Seq != before[0].Seq+1 {
+		t.Errorf("seq after the thaw = %d, want %d: writes answered unavailable were applied", after[0].Seq, before[0].Seq+1)
+	}
+	for i := range writers {
+		if info, err := s.Pixel(ctx, 10+i, 10); err != nil || info.Seq != 0 {
+			t.Errorf("pixel (%d,10), refused during the freeze, is on the canvas: %+v, %v", 10+i, info, err)
+		}
+	}
+}
