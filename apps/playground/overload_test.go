@@ -88,3 +88,33 @@ func TestOutOfDescriptorsTheServerCarriesOn(t *testing.T) {
 		t.Fatalf("the server stopped:\n%s", p.Logs())
 	}
 }
+
+// TestMetricsMoveToTheAdminPort: with ADMIN_PORT the public port no longer
+// tells anyone the server's internals, the admin port serves the probes and
+// the metrics, and old scripts still find /health on the public port.
+func TestMetricsMoveToTheAdminPort(t *testing.T) {
+	bin := testbin.Build(t, "./apps/playground")
+	admin := testbin.FreePort(t)
+	p := testbin.Start(t, bin, "DATA_DIR="+t.TempDir(), fmt.Sprintf("ADMIN_PORT=%d", admin))
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	adminURL := func(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", admin, path) }
+	if got := status(p.URL("/metrics")); got != http.StatusNotFound {
+		t.Errorf("public /metrics = %d, want 404", got)
+	}
+	for _, url := range []string{p.URL("/health"), p.URL("/ready"), adminURL("/health"), adminURL("/ready"), adminURL("/metrics")} {
+		if got := status(url); got != http.StatusOK {
+			t.Errorf("%s = %d, want 200", url, got)
+		}
+	}
+	if got := status(adminURL("/api/canvas")); got != http.StatusNotFound {
+		t.Errorf("the admin port serves the API: %d", got)
+	}
+}

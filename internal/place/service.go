@@ -52,7 +52,7 @@ var ErrFailed = errors.New("place: the store failed")
 // Service places validated writes.
 type Service struct {
 	store    ports.CanvasStore
-	budget   ports.PixelBudget
+	budget   ports.Budget
 	limited  prometheus.Counter
 	overIP   prometheus.Counter
 	log      *slog.Logger
@@ -67,7 +67,7 @@ type Options struct {
 	Store ports.CanvasStore
 	// Budget, if not nil, is every client's pixel allowance across all its
 	// connections and the REST API (IP_PIXEL_RATE, IP_PIXEL_BURST).
-	Budget  ports.PixelBudget
+	Budget  ports.Budget
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Timeout time.Duration

@@ -1,4 +1,4 @@
-// Package budgettest is the contract every ports.PixelBudget implementation
+// Package budgettest is the contract every ports.Budget implementation
 // passes: run it from the implementation's tests with a factory.
 package budgettest
 
@@ -15,7 +15,7 @@ import (
 )
 
 // Factory builds a fresh, empty budget with the given rule.
-type Factory func(t *testing.T, rule domain.RateRule) ports.PixelBudget
+type Factory func(t *testing.T, rule domain.RateRule) ports.Budget
 
 // slow refills so slowly that no test sees a token come back by itself.
 var slow = domain.RateRule{PerSecond: 0.001, Burst: 10}
@@ -23,7 +23,7 @@ var slow = domain.RateRule{PerSecond: 0.001, Burst: 10}
 // Run runs every case against budgets from newBudget.
 func Run(t *testing.T, newBudget Factory) {
 	ctx := context.Background()
-	take := func(t *testing.T, b ports.PixelBudget, key string, n int) (bool, time.Duration) {
+	take := func(t *testing.T, b ports.Budget, key string, n int) (bool, time.Duration) {
 		t.Helper()
 		ok, retry, err := b.Take(ctx, key, n)
 		if err != nil {

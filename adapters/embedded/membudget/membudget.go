@@ -1,4 +1,4 @@
-// Package membudget is the in-process ports.PixelBudget of the all-in-one
+// Package membudget is the in-process ports.Budget of the all-in-one
 // app: one token bucket per client key in a map, with idle buckets
 // forgotten (a full bucket and a new one behave the same).
 package membudget
@@ -33,7 +33,7 @@ type bucket struct {
 	seen   time.Time
 }
 
-var _ ports.PixelBudget = (*Budget)(nil)
+var _ ports.Budget = (*Budget)(nil)
 
 // New builds a budget with the rule, on the clock.
 func New(rule domain.RateRule, clock ports.Clock) *Budget {
@@ -44,7 +44,7 @@ func New(rule domain.RateRule, clock ports.Clock) *Budget {
 	return &Budget{rule: rule, clock: clock, idle: refill, buckets: map[string]*bucket{}}
 }
 
-// Take implements ports.PixelBudget.
+// Take implements ports.Budget.
 func (b *Budget) Take(_ context.Context, key string, n int) (bool, time.Duration, error) {
 	now := b.clock.Now()
 	b.mu.Lock()

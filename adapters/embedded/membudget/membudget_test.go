@@ -10,7 +10,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.PixelBudget {
+	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.Budget {
 		return New(rule, system.NewClock())
 	})
 }

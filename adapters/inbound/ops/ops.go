@@ -65,9 +65,15 @@ func New(o Options) *Ops { return &Ops{o: o} }
 
 // Register adds GET /health, /ready and /metrics.
 func (s *Ops) Register(r *router.Router) {
+	s.RegisterProbes(r)
+	r.GET("/metrics", s.o.Metrics.Handler())
+}
+
+// RegisterProbes adds GET /health and /ready only: the public port of an
+// app whose metrics are on an admin port (old clients read /health there).
+func (s *Ops) RegisterProbes(r *router.Router) {
 	r.GET("/health", s.o.Metrics.Instrument("GET /health", s.health))
 	r.GET("/ready", s.o.Metrics.Instrument("GET /ready", s.ready))
-	r.GET("/metrics", s.o.Metrics.Handler())
 }
 
 func (s *Ops) ping() error {

@@ -58,7 +58,11 @@ type Options struct {
 	// per request, a batch included: REST_RATE), so a flood of requests is
 	// refused before its bodies are read. Pixels are counted by the shared
 	// pixel budget of the Placer.
-	Requests ports.PixelBudget
+	Requests ports.Budget
+	// ResetAttempts, if not nil, is charged one token per reset attempt; a
+	// client whose budget is spent is refused (429) without its token being
+	// looked at, until it refills.
+	ResetAttempts ports.Budget
 	// TrustedProxies are the proxies (an ingress, a load balancer) whose
 	// X-Forwarded-For names the client for the limits (see clientip).
 	TrustedProxies []netip.Prefix
@@ -66,18 +70,19 @@ type Options struct {
 
 // API serves the REST endpoints.
 type API struct {
-	store    ports.CanvasStore
-	m        *metrics.Metrics
-	clock    ports.Clock
-	log      *slog.Logger
-	token    []byte
-	origins  []string
-	maxBatch int
-	requests ports.PixelBudget
-	clients  clientip.Resolver
-	exports  chan struct{}
-	snaps    *sharedSnapshots
-	placer   *place.Service
+	store         ports.CanvasStore
+	m             *metrics.Metrics
+	clock         ports.Clock
+	log           *slog.Logger
+	token         []byte
+	origins       []string
+	maxBatch      int
+	requests      ports.Budget
+	resetAttempts ports.Budget
+	clients       clientip.Resolver
+	exports       chan struct{}
+	snaps         *sharedSnapshots
+	placer        *place.Service
 }
 
 type systemClock struct{}
@@ -108,6 +113,7 @@ func New(o Options) *API {
 		a.maxBatch = DefaultMaxBatch
 	}
 	a.requests = o.Requests
+	a.resetAttempts = o.ResetAttempts
 	a.clients = clientip.Resolver{Proxies: o.TrustedProxies}
 	a.snaps = &sharedSnapshots{load: a.store.Snapshot, newContext: a.storeContext}
 	a.placer = o.Placer

@@ -219,6 +219,6 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 
 // requestsLimit is the REST_RATE limiter the app builds (an in-process
 // budget), on the harness's clock.
-func requestsLimit(o *Options, rule domain.RateRule) ports.PixelBudget {
+func requestsLimit(o *Options, rule domain.RateRule) ports.Budget {
 	return membudget.New(rule, o.Clock)
 }

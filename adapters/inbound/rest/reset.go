@@ -24,7 +24,20 @@ func (a *API) postReset(ctx *fasthttp.RequestCtx) {
 		httpx.Error(ctx, fasthttp.StatusForbidden, msgResetOff)
 		return
 	}
+	client := a.clientKey(ctx)
+	if a.resetAttempts != nil {
+		// Every attempt costs a token, before the token it carries is even
+		// compared: a guesser gets a handful of tries, then one a minute.
+		if ok, retry, err := a.resetAttempts.Take(ctx, client, 1); err == nil && !ok {
+			a.log.Warn("operator reset refused: too many attempts", "client", client)
+			ctx.Response.Header.Set("Retry-After", retryAfter(retry))
+			httpx.Error(ctx, fasthttp.StatusTooManyRequests, msgRateLimited)
+			return
+		}
+	}
 	if !a.operator(ctx) {
+		// An operator wants to know someone is guessing.
+		a.log.Warn("operator reset refused: wrong or missing token", "client", client)
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="pixel-playground"`)
 		httpx.Error(ctx, fasthttp.StatusUnauthorized, msgUnauthorized)
 		return
@@ -36,7 +49,7 @@ func (a *API) postReset(ctx *fasthttp.RequestCtx) {
 		a.storeFailed(ctx, "reset", err)
 		return
 	}
-	a.log.Info("canvas reset by operator", "seq", e.Seq, "remote", ctx.RemoteIP().String())
+	a.log.Info("canvas reset by operator", "seq", e.Seq, "client", client)
 	httpx.BuildBody(ctx, func(b []byte) []byte {
 		b = append(b, `{"success":true,"message":"Canvas reset to white","seq":`...)
 		b = strconv.AppendUint(b, e.Seq, 10)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -413,6 +414,36 @@ func TestReset(t *testing.T) {
 				t.Errorf("pixel after reset %s", c)
 			}
 		})
+	}
+}
+
+// TestResetGuessingIsLoggedAndLimited: every failed attempt is logged with
+// the client, and after the attempts' burst a client is refused (429)
+// whatever token it sends, until its budget refills; another client is not.
+func TestResetGuessingIsLoggedAndLimited(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHarness(t, size5x4, func(o *Options) {
+		o.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		o.ResetAttempts = requestsLimit(o, domain.RateRule{PerSecond: 1.0 / 60, Burst: 3})
+	})
+	for i := range 3 {
+		resp := h.doFrom("198.51.100.7", "POST", "/api/canvas/reset", "", "Authorization", "Bearer guess"+strconv.Itoa(i))
+		wantError(t, resp, 401, msgUnauthorized)
+	}
+	if n := strings.Count(logs.String(), "wrong or missing token"); n != 3 || !strings.Contains(logs.String(), "client=198.51.100.7") {
+		t.Errorf("%d failed attempts logged, want 3 naming the client:\n%s", n, logs.String())
+	}
+	resp := h.doFrom("198.51.100.7", "POST", "/api/canvas/reset", "", "Authorization", "Bearer s3cret")
+	wantError(t, resp, 429, msgRateLimited)
+	if resp.Header.Peek("Retry-After") == nil {
+		t.Error("429 without Retry-After")
+	}
+	if resp := h.doFrom("198.51.100.8", "POST", "/api/canvas/reset", "", "Authorization", "Bearer s3cret"); resp.StatusCode() != 200 {
+		t.Errorf("the operator from elsewhere = %d, want 200", resp.StatusCode())
+	}
+	h.clock.Advance(time.Minute)
+	if resp := h.doFrom("198.51.100.7", "POST", "/api/canvas/reset", "", "Authorization", "Bearer s3cret"); resp.StatusCode() != 200 {
+		t.Errorf("after a minute = %d, want 200", resp.StatusCode())
 	}
 }
 

@@ -236,7 +236,9 @@ func TestOverRealServer(t *testing.T) {
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
 		_ = srv.Shutdown()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
 	})
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 	for _, method := range []string{"HEAD", "GET"} {

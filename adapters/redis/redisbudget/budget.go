@@ -1,4 +1,4 @@
-// Package redisbudget is the ports.PixelBudget of the split deployment: one
+// Package redisbudget is the ports.Budget of the split deployment: one
 // token bucket per client key in Redis, shared by every gateway and the api,
 // so that a client's connections spread over gateways share one budget.
 //
@@ -69,7 +69,7 @@ type Budget struct {
 	burst  string
 }
 
-var _ ports.PixelBudget = (*Budget)(nil)
+var _ ports.Budget = (*Budget)(nil)
 
 // New builds a budget with the rule on client.
 func New(client redis.UniversalClient, rule domain.RateRule) *Budget {
@@ -80,7 +80,7 @@ func New(client redis.UniversalClient, rule domain.RateRule) *Budget {
 // key is the bucket's name; the client key is its own hash tag.
 func key(client string) string { return "budget:{" + client + "}" }
 
-// Take implements ports.PixelBudget.
+// Take implements ports.Budget.
 func (b *Budget) Take(ctx context.Context, client string, n int) (bool, time.Duration, error) {
 	if n > b.rule.Burst {
 		// Never granted: no need to ask Redis, and no tokens are taken.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.PixelBudget {
+	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.Budget {
 		r := redistest.Shared(t)
 		r.Flush(t)
 		return redisbudget.New(r.Client(t), rule)
@@ -22,7 +22,7 @@ func TestContract(t *testing.T) {
 // spread over the shards and the script's one key is always in one slot.
 func TestContractOnCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
-	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.PixelBudget {
+	budgettest.Run(t, func(t *testing.T, rule domain.RateRule) ports.Budget {
 		c.Flush(t)
 		return redisbudget.New(c.Client(t), rule)
 	})

@@ -22,6 +22,7 @@ import (
 type Config struct {
 	App            string
 	Port           int
+	AdminPort      int // 0: /metrics is served on Port
 	RedisURL       string
 	RedisHost      string
 	RedisPort      int
@@ -160,6 +161,7 @@ func durOpt(dst func(*Config) *time.Duration) func(*Config, string) error {
 func options(defaultPort int) []option {
 	return []option{
 		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
+		{Port, "admin-port", "ADMIN_PORT", "0", "port for /metrics, /health and /ready only, never exposed to the public (0: /metrics on PORT)", intOpt(func(c *Config) *int { return &c.AdminPort }, 0, 65535)},
 		{Redis, "redis-url", "REDIS_URL", "", "Redis URL, redis://[:password@]host:port/db (wins over host/port)", strOpt(func(c *Config) *string { return &c.RedisURL })},
 		{Redis, "redis-host", "REDIS_HOST", "", "Redis host (the old system's variable)", strOpt(func(c *Config) *string { return &c.RedisHost })},
 		{Redis, "redis-port", "REDIS_PORT", "6379", "Redis port", intOpt(func(c *Config) *int { return &c.RedisPort }, 1, 65535)},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/internal/netguard"
 )
@@ -45,7 +46,7 @@ const (
 // endpoints (/health, /ready, /metrics) every app serves; Serve starts the
 // server.
 func HTTP() fx.Option {
-	return fx.Module("http", fx.Provide(newRouter, newOps, AsRoutes(func(o *ops.Ops) *ops.Ops { return o })))
+	return fx.Module("http", fx.Provide(newRouter, newOps, AsRoutes(opsRoutes)))
 }
 
 type serveParams struct {
@@ -57,6 +58,7 @@ type serveParams struct {
 	Log        *slog.Logger
 	Draining   *Draining
 	Metrics    *metrics.Metrics
+	Ops        *ops.Ops
 	Drainers   []Drainer `group:"drainers"`
 	// Handler, if given, wraps the router (CORS, the upgrade on /).
 	Handler fasthttp.RequestHandler `name:"root" optional:"true"`
@@ -93,6 +95,9 @@ func Serve(p serveParams) {
 			ctx.SetContentType("application/json")
 			ctx.SetBodyString(`{"error":"` + msg + `"}`)
 		},
+	}
+	if p.Config.AdminPort != 0 {
+		serveAdmin(p)
 	}
 	addr := net.JoinHostPort("", strconv.Itoa(p.Config.Port))
 	p.Lifecycle.Append(fx.Hook{
@@ -160,5 +165,43 @@ func guard(ln net.Listener, cfg config.Config, m *metrics.Metrics, log *slog.Log
 		Exempt:  append(append([]netip.Prefix(nil), loopback...), cfg.TrustedProxies...),
 		Log:     log,
 		Refused: func(reason string) { m.ConnsRefused.WithLabelValues(reason).Inc() },
+	})
+}
+
+// opsRoutes puts the probes on the public port, and /metrics too unless an
+// admin port serves it (ADMIN_PORT): metrics tell an attacker how the
+// server is doing and are nobody else's business.
+func opsRoutes(o *ops.Ops, cfg config.Config) Routes {
+	if cfg.AdminPort != 0 {
+		return RoutesFunc(o.RegisterProbes)
+	}
+	return o
+}
+
+// serveAdmin serves /health, /ready and /metrics on ADMIN_PORT, for the
+// kubelet and Prometheus only. It stops after the public server (hooks stop
+// in reverse), so probes keep answering, not ready, while that one drains.
+func serveAdmin(p serveParams) {
+	r := router.New()
+	p.Ops.Register(r)
+	r.NotFound = httpx.NotFound
+	srv := &fasthttp.Server{Name: "pixel-playground-admin", Handler: r.Handler, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, NoDefaultServerHeader: true, CloseOnShutdown: true}
+	addr := net.JoinHostPort("", strconv.Itoa(p.Config.AdminPort))
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on the admin port %s: %w", addr, err)
+			}
+			p.Log.Info("admin endpoints listening", "addr", ln.Addr().String())
+			go func() {
+				if err := srv.Serve(ln); err != nil {
+					p.Log.Error("admin server stopped", "err", err)
+				}
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error { return srv.ShutdownWithContext(ctx) },
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/web"
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ws"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -27,7 +28,7 @@ func Place() fx.Option {
 type placerParams struct {
 	fx.In
 	Store   ports.CanvasStore
-	Budget  ports.PixelBudget `optional:"true"`
+	Budget  ports.Budget `optional:"true"`
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 }
@@ -35,6 +36,11 @@ type placerParams struct {
 func newPlacer(p placerParams) *place.Service {
 	return place.New(place.Options{Store: p.Store, Budget: p.Budget, Metrics: p.Metrics, Log: p.Log})
 }
+
+// resetAttempts allows a client five reset attempts, then one more a
+// minute: an operator who mistypes is not locked out, a guesser gets
+// nowhere.
+var resetAttempts = domain.RateRule{PerSecond: 1.0 / 60, Burst: 5}
 
 // REST provides the REST API adapter and its /api routes.
 func REST() fx.Option {
@@ -52,6 +58,7 @@ func newAPI(cfg config.Config, store ports.CanvasStore, placer *place.Service, m
 	if cfg.RESTRate.PerSecond > 0 && cfg.RESTRate.Burst > 0 {
 		o.Requests = membudget.New(cfg.RESTRate, clock)
 	}
+	o.ResetAttempts = membudget.New(resetAttempts, clock)
 	return rest.New(o)
 }
 

@@ -155,7 +155,7 @@ func Stores(cfg config.Config) fx.Option {
 
 // newMemBudget is the embedded per-client pixel budget (IP_PIXEL_RATE); nil,
 // no budget, when the rate is 0.
-func newMemBudget(cfg config.Config, clock ports.Clock) ports.PixelBudget {
+func newMemBudget(cfg config.Config, clock ports.Clock) ports.Budget {
 	if cfg.IPPixelRate.PerSecond <= 0 {
 		return nil
 	}
@@ -164,7 +164,7 @@ func newMemBudget(cfg config.Config, clock ports.Clock) ports.PixelBudget {
 
 // newRedisBudget is the per-client pixel budget every gateway and the api
 // share through Redis; nil, no budget, when the rate is 0.
-func newRedisBudget(cfg config.Config, client redis.UniversalClient) ports.PixelBudget {
+func newRedisBudget(cfg config.Config, client redis.UniversalClient) ports.Budget {
 	if cfg.IPPixelRate.PerSecond <= 0 {
 		return nil
 	}
