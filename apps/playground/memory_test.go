@@ -33,7 +33,10 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	conns := make([]*websocket.Conn, 0, n)
 	d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256}
 	for i := 0; i < n; i++ {
-		c, _, err := d.Dial(p.WS("/ws"), nil)
+		c, resp, err := d.Dial(p.WS("/ws"), nil)
+		if resp != nil {
+			resp.Body.Close()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
