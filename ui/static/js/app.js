@@ -1,27 +1,22 @@
 // @ts-check
 // The application: builds the modules, connects them to the page and to
-// each other. The logic lives elsewhere: the sync life cycle in lib/sync.js,
+// each other. The logic lives elsewhere: the server session in lib/session.js
+// (the sync life cycle in lib/sync.js),
 // write pacing and strokes in lib/writes.js, "who painted it" in
 // lib/pixelinfo.js, what the status bar says in lib/status.js, shortcuts in
 // lib/shortcuts.js; the DOM pieces under ui/. What stays here is which event
 // goes where, and the few reactions that touch several pieces at once.
 
-import { Backoff } from './lib/backoff.js';
 import { Board } from './lib/board.js';
 import { hexToInt } from './lib/color.js';
-import { Connection } from './lib/connection.js';
-import { RemoteCursors } from './lib/cursors.js';
-import { resolveEndpoints, withSince } from './lib/endpoints.js';
+import { resolveEndpoints } from './lib/endpoints.js';
 import { fetchAnswered } from './lib/http.js';
-import { OwnCursor } from './lib/owncursor.js';
 import { PixelInfo } from './lib/pixelinfo.js';
 import { loadPrefs, saveUsername } from './lib/prefs.js';
-import { Outbox } from './lib/outbox.js';
-import { decodeFrame, encodePixelUpdate, encodeSetUsername, sanitizeUsername } from './lib/protocol.js';
+import { sanitizeUsername } from './lib/protocol.js';
+import { Session } from './lib/session.js';
 import { fetchSnapshot } from './lib/snapshot.js';
-import { Sync } from './lib/sync.js';
 import { arrowPan } from './lib/viewport.js';
-import { WritePacer } from './lib/writes.js';
 import { ArtistsPanel } from './ui/artists.js';
 import { exportPng, setupControls } from './ui/controls.js';
 import { CursorLayer } from './ui/cursorlayer.js';
@@ -72,12 +67,7 @@ export class App {
     this.storage = safeStorage(win);
     this.prefs = loadPrefs(this.storage);
     this.username = this.prefs.username;
-    /** @type {string|null} */
-    this.clientId = null;
-    this.cursors = new RemoteCursors();
-    this.pendingDirty = false;
     this.raf = 0;
-    this.idPrefix = randomId(6) + '-';
   }
 
   /** @param {string} id */
@@ -85,7 +75,7 @@ export class App {
     return /** @type {HTMLElement} */ (this.doc.getElementById(id));
   }
 
-  get board() { return this.sync.board; }
+  get board() { return this.session.board; }
 
   start() {
     const { doc, win } = this;
@@ -93,50 +83,38 @@ export class App {
     const redraw = () => this.requestRender();
     const announce = (/** @type {string} */ t) => this.announce(t);
     const stageSize = () => this.stageSize();
+    const warn = (/** @type {string} */ t) => this.toaster.show(t, 'error');
     this.canvas = /** @type {HTMLCanvasElement} */ (this.$('canvas'));
     this.stage = this.$('stage');
     this.renderer = new Renderer(this.canvas);
     this.cursorLayer = new CursorLayer(this.$('cursor-layer'));
     this.toaster = new Toaster(this.$('toasts'));
-    this.sync = new Sync({
+    this.session = new Session({
+      wsUrl: this.endpoints.wsUrl,
+      WebSocketImpl: win.WebSocket,
       loadSnapshot: () => fetchSnapshot(this.endpoints.apiBase, (url, init) => fetchAnswered(url, init, SNAPSHOT_ANSWER_MS)),
-      createBoard: (w, h) => new Board(w, h, {
-        idPrefix: this.idPrefix,
-        onPixel: (x, y, rgb) => {
-          this.renderer.setPixel(x, y, rgb);
-          redraw();
-        },
-      }),
+      idPrefix: randomId(6) + '-',
+      onPixelShown: (x, y, rgb) => {
+        this.renderer.setPixel(x, y, rgb);
+        redraw();
+      },
+      username: () => this.username,
       hooks: {
         onBoard: (b, dropped) => this.onBoard(b, dropped),
         onSnapshot: (b, sizeChanged) => this.onSnapshot(sizeChanged),
-        onPixel: (m, r, quiet) => this.onPixel(m, r, quiet),
+        onPixel: (m, theirs) => this.onPixel(m, theirs),
         onReset: () => this.onReset(),
-        onLive: (r) => this.outbox.settled(r.rolledBack),
-        onChange: () => this.updateStatus(),
+        onStatus: () => this.updateStatus(),
+        onCounters: () => this.statusBar.counters(),
+        onClosed: () => {
+          this.cursorLayer.clear();
+          redraw();
+        },
+        onOther: (m) => this.onMessage(m),
+        warn,
       },
     });
-    const live = () => this.sync.live;
-    this.conn = new Connection({
-      url: () => withSince(this.endpoints.wsUrl, this.sync.dial()),
-      WebSocketImpl: win.WebSocket,
-      backoff: new Backoff({ baseMs: 100, maxMs: 2000 }),
-      onState: () => this.updateStatus(),
-      onOpen: () => this.onOpen(),
-      onClose: () => this.onClose(),
-      onMessage: (text) => this.onFrame(text),
-    });
-    const conn = this.conn;
-    this.pacer = new WritePacer({
-      board,
-      ready: () => live() && conn.state === 'open',
-      send: (w) => conn.send(encodePixelUpdate({ x: w.x, y: w.y, color: w.hex, id: w.id })),
-      bufferedAmount: () => conn.bufferedAmount,
-      onPump: () => this.statusBar.counters(),
-    });
-    const warn = (/** @type {string} */ t) => this.toaster.show(t, 'error');
-    this.outbox = new Outbox({ board, pacer: this.pacer, warn, onChange: () => this.statusBar.counters() });
-    this.ownCursor = new OwnCursor({ send: (t) => conn.send(t), live, bufferedAmount: () => conn.bufferedAmount });
+    const { sync, conn } = this.session;
     this.pixelInfo = new PixelInfo({
       apiBase: this.endpoints.apiBase,
       fetch: (url, init) => fetchAnswered(url, init, PIXEL_INFO_ANSWER_MS),
@@ -164,23 +142,23 @@ export class App {
     this.hoverCard = new HoverCard(doc, {
       info: this.pixelInfo, coarsePointer: !!(win.matchMedia && win.matchMedia('(pointer: coarse)').matches),
       board, view: () => this.view.view, stageSize, keyCursor: () => this.keyCursor.active,
-      live: () => this.sync.phase === 'live', stroking: () => !!this.painter.stroke, onChange: redraw,
+      live: () => sync.phase === 'live', stroking: () => !!this.painter.stroke, onChange: redraw,
     });
     this.statusBar = new StatusBar(doc, {
       input: () => {
         const b = this.board;
         return {
-          hasBoard: !!b, loadError: this.sync.loadError, loadRetryAt: this.sync.loadRetryAt, connState: conn.state, retryAt: conn.retryAt,
-          phase: this.sync.phase, everLive: this.sync.everLive, now: Date.now(), seq: b ? b.lastSeq : null,
+          hasBoard: !!b, loadError: sync.loadError, loadRetryAt: sync.loadRetryAt, connState: conn.state, retryAt: conn.retryAt,
+          phase: sync.phase, everLive: sync.everLive, now: Date.now(), seq: b ? b.lastSeq : null,
           pending: b ? b.pendingCount : 0, queued: b ? b.queuedCount : 0,
         };
       },
       announce,
       onLiveChange: () => this.artists.render(),
     });
-    this.artists = new ArtistsPanel(doc, { onJump: (x, y) => this.jumpTo(x, y), me: () => this.username, stale: () => this.sync.phase !== 'live' });
+    this.artists = new ArtistsPanel(doc, { onJump: (x, y) => this.jumpTo(x, y), me: () => this.username, stale: () => sync.phase !== 'live' });
     this.tools = new Tools(doc, { storage: this.storage, prefs: this.prefs, canvas: this.canvas, onChange: redraw });
-    this.painter = new Painter({ board, tools: this.tools, pump: () => this.pacer.pump(), warn, announce });
+    this.painter = new Painter({ board, tools: this.tools, pump: () => this.session.pacer.pump(), warn, announce });
     this.controls = setupControls(doc, {
       zoomStep: (d) => this.view.zoomStep(d),
       fit: () => this.view.fit(),
@@ -207,23 +185,25 @@ export class App {
       endStroke: () => this.painter.end(),
       pickAt: (cx, cy) => this.painter.pickAt(cx, cy),
       hoverAt: (sx, sy) => this.hoverCard.pointerAt(sx, sy),
-      cursorAt: (cx, cy) => this.cursorAt(cx, cy),
+      cursorAt: (cx, cy) => this.session.pointer(cx, cy),
       setDragging: (d) => { this.canvas.dataset.dragging = String(d); },
     });
     attachKeyboard(win, {
       canvas: this.canvas, blocked: () => this.controls.helpOpen(), run: (s) => this.shortcut(s), space: (held) => this.tools.holdSpace(held),
     });
-    watchLifecycle(win, { conn, hidden: () => this.cursorAt(null, null), stopped: () => this.onClose(), resized: () => this.onResize() });
+    watchLifecycle(win, {
+      conn, hidden: () => this.session.pointer(null, null), stopped: () => this.session.closed(), resized: () => this.onResize(),
+    });
     installTestHook(win, {
-      board, connected: () => conn.state === 'open' && live(), connection: () => this.statusBar.state,
-      clientId: () => this.clientId, username: () => this.username, users: () => this.artists.users,
-      activeUsers: () => this.artists.activeUsers, cursors: () => this.cursors.list(), tool: () => this.tools.tool,
+      board, connected: () => this.session.live, connection: () => this.statusBar.state,
+      clientId: () => this.session.clientId, username: () => this.username, users: () => this.artists.users,
+      activeUsers: () => this.artists.activeUsers, cursors: () => this.session.cursors.list(), tool: () => this.tools.tool,
       color: () => this.tools.color, grid: () => this.tools.grid, view: () => this.view.view, canvas: this.canvas,
     });
     this.renderer.fitToElement();
     this.updateStatus();
     setInterval(() => this.tick(), 1000);
-    this.sync.start().then(() => conn.start());
+    this.session.start();
   }
 
   // ---------------------------------------------------------------- sync and messages
@@ -248,23 +228,10 @@ export class App {
     this.requestRender();
   }
 
-  /**
-   * @param {import('./lib/protocol.js').PixelEvent} m
-   * @param {{applied: boolean, write: object|null}} r
-   * @param {boolean} quiet not live: no rings, no activity entry
-   */
-  onPixel(m, r, quiet) {
-    if (r.write && !this.pendingDirty) {
-      // Many echoes can arrive in one frame; update the counter once.
-      this.pendingDirty = true;
-      queueMicrotask(() => {
-        this.pendingDirty = false;
-        this.statusBar.counters();
-      });
-    }
-    if (!r.applied) return;
+  /** @param {import('./lib/protocol.js').PixelEvent} m @param {boolean} theirs someone else's, live: a ring, an activity entry */
+  onPixel(m, theirs) {
     this.pixelInfo.record(this.board.index(m.x, m.y), m);
-    if (r.write === null && m.id === null && !quiet) {
+    if (theirs) {
       this.renderer.pulse(m.x, m.y, hexToInt(m.color), performance.now());
       this.artists.painted(m.username, m.x, m.y, m.color);
     }
@@ -281,51 +248,22 @@ export class App {
     this.toaster.show('The canvas was reset by an operator');
   }
 
-  onOpen() {
-    this.clientId = null;
-    this.cursors.clear();
-    this.ownCursor.reset();
-    this.sync.opened();
-    this.conn.send(encodeSetUsername(this.username));
-    this.updateStatus();
-  }
-
-  onClose() {
-    this.sync.closed();
-    this.clientId = null;
-    this.cursors.clear();
-    this.cursorLayer.clear();
-    this.ownCursor.gone();
-    this.updateStatus();
-    this.requestRender();
-  }
-
-  /** @param {string} text */
-  onFrame(text) {
-    for (const m of decodeFrame(text).messages) {
-      if (m.type === 'connected') {
-        this.clientId = m.clientId;
-        this.cursors.setSelf(m.clientId);
-      }
-      if (this.sync.handle(m)) continue;
-      if (m.type === 'error') {
-        if (!this.outbox.error(m)) console.warn('server error', m.code, m.message);
-      }
-      else if (m.type === 'stats') this.artists.setActiveUsers(m.activeUsers);
-      else if (m.type === 'user_list') this.artists.setUsers(m.users);
-      else if (m.type === 'cursors') {
-        this.cursors.update(m, performance.now());
-        this.requestRender();
-      }
+  /** Presence and cursors. @param {import('./lib/protocol.js').ServerMessage} m */
+  onMessage(m) {
+    if (m.type === 'stats') this.artists.setActiveUsers(m.activeUsers);
+    else if (m.type === 'user_list') this.artists.setUsers(m.users);
+    else if (m.type === 'cursors') {
+      this.session.cursors.update(m, performance.now());
+      this.requestRender();
     }
   }
 
   /** Once a second: undo writes nobody answered, recover speed, refresh labels. */
   tick() {
     const now = Date.now();
-    this.outbox.tick(now, this.sync.phase === 'live');
+    this.session.tick(now);
     this.artists.tick(now);
-    if (!this.board && this.sync.loadError) this.updateStatus();
+    if (!this.board && this.session.sync.loadError) this.updateStatus();
     else this.statusBar.counters();
     if (this.hoverCard.target()) this.hoverCard.update();
   }
@@ -340,13 +278,8 @@ export class App {
     if (clean === this.username) return;
     this.username = clean;
     saveUsername(this.storage, clean);
-    if (this.conn.state === 'open') this.conn.send(encodeSetUsername(clean));
+    this.session.rename(clean);
     this.artists.render();
-  }
-
-  /** Our pointer for everyone else; null when it left. @param {number|null} cx @param {number|null} cy */
-  cursorAt(cx, cy) {
-    if (this.board) this.ownCursor.at(cx, cy, this.board.width, this.board.height);
   }
 
   /** An activity entry was clicked: show that pixel and put the keyboard cursor there. @param {number} x @param {number} y */
@@ -415,9 +348,9 @@ export class App {
       colorAt: (x, y) => b.displayedRGB(b.index(x, y)),
       now,
     });
-    const moving = this.cursors.step(now);
+    const moving = this.session.cursors.step(now);
     const { w, h } = this.stageSize();
-    this.cursorLayer.render(this.cursors.list(), view, w, h, now);
+    this.cursorLayer.render(this.session.cursors.list(), view, w, h, now);
     if (moving || this.renderer.animating) this.requestRender();
   }
 

@@ -1,0 +1,81 @@
+// @ts-check
+// The session (lib/session.js) end to end under node: a fake WebSocket and a
+// snapshot loader answered by the test, through load, resume, live writes,
+// an error, a drop and a reconnect.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Session } from '../static/js/lib/session.js';
+import { settle } from './support/faketime.mjs';
+
+function harness() {
+  /** @type {any[]} */
+  const sockets = [];
+  class FakeWS {
+    constructor(url) { this.url = url; this.readyState = 0; this.sent = []; sockets.push(this); }
+    send(t) { this.sent.push(JSON.parse(t)); }
+    close() { this.readyState = 3; }
+    open() { this.readyState = 1; this.onopen?.({}); }
+    recv(m) { this.onmessage?.({ data: JSON.stringify(m) }); }
+    drop(code = 1012) { this.readyState = 3; this.onclose?.({ code, reason: '' }); }
+  }
+  const events = [];
+  const s = new Session({
+    wsUrl: 'ws://x/ws',
+    WebSocketImpl: /** @type {any} */ (FakeWS),
+    loadSnapshot: async () => ({ width: 4, height: 4, seq: 10, rgb: new Uint8Array(48).fill(255) }),
+    idPrefix: 't-',
+    onPixelShown: () => {},
+    username: () => 'ann',
+    hooks: {
+      onBoard: () => events.push('board'), onSnapshot: () => events.push('snapshot'),
+      onPixel: (m, theirs) => events.push(['pixel', m.seq, theirs]), onReset: () => events.push('reset'),
+      onStatus: () => {}, onCounters: () => {}, onClosed: () => events.push('closed'),
+      onOther: (m) => events.push(['other', m.type]), warn: (t) => events.push(['warn', t]),
+    },
+  });
+  return { s, sockets, events };
+}
+
+test('load, resume, live: writes go out, others\' pixels are theirs, errors roll back, a drop resumes', async (t) => {
+  const { s, sockets, events } = harness();
+  t.after(() => s.conn.stop()); // its heartbeat and reconnect timers are real ones
+  s.start();
+  await settle();
+  assert.equal(sockets.length, 1);
+  assert.equal(sockets[0].url, 'ws://x/ws?since=10');
+  const ws = sockets[0];
+  ws.open();
+  assert.deepEqual(ws.sent[0], { type: 'set_username', username: 'ann' });
+  ws.recv({ type: 'connected', clientId: 'c_1', seq: 10, width: 4, height: 4 });
+  assert.equal(s.clientId, 'c_1');
+  ws.recv({ type: 'resumed', seq: 10, recovered: true });
+  assert.equal(s.live, true);
+
+  const w = s.board.paint(1, 1, 0xff0000, 0);
+  s.pacer.pump();
+  assert.deepEqual(ws.sent[1], { type: 'pixel_update', x: 1, y: 1, color: '#FF0000', id: w.id });
+  ws.recv({ type: 'batch', events: [
+    { type: 'pixel_updated', x: 1, y: 1, color: '#FF0000', username: 'ann', timestamp: 1, seq: 11, id: w.id },
+    { type: 'pixel_updated', x: 2, y: 2, color: '#00FF00', username: 'bo', timestamp: 2, seq: 12 },
+    { type: 'stats', activeUsers: 2, timestamp: 3 },
+  ] });
+  assert.equal(s.board.pendingCount, 0, 'confirmed by the echo');
+  assert.deepEqual(events.slice(2), [['pixel', 11, false], ['pixel', 12, true], ['other', 'stats']]);
+
+  const w2 = s.board.paint(3, 3, 0x0000ff, 0);
+  s.pacer.pump();
+  ws.recv({ type: 'error', code: 'bad_pixel', message: 'Invalid pixel data', id: w2.id });
+  assert.equal(s.board.displayedHex(3, 3), '#FFFFFF');
+  assert.deepEqual(events.at(-1), ['warn', 'That pixel was refused as invalid']);
+
+  ws.drop(1012);
+  assert.equal(s.live, false);
+  assert.equal(s.sync.phase, 'down');
+  assert.equal(s.clientId, null);
+  assert.ok(events.includes('closed'));
+  // The reconnect "at once" is a zero timeout: wait for it, not for a time.
+  for (let i = 0; i < 100 && sockets.length < 2; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.equal(sockets.length, 2, '1012: reconnects at once');
+  assert.equal(sockets[1].url, 'ws://x/ws?since=12', 'resumes from the last seq seen');
+});
