@@ -1,4 +1,3 @@
-// @ts-check
 // "Who painted it" lookups (lib/pixelinfo.js): asked once after a pause,
 // cached until the pixel changes, a failure retried later, an answer older
 // than a live event dropped, nothing cached across a board change.

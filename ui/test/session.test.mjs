@@ -1,4 +1,3 @@
-// @ts-check
 // The session (lib/session.js) end to end under node: a fake WebSocket and a
 // snapshot loader answered by the test, through load, resume, live writes,
 // an error, a drop and a reconnect.

@@ -1,4 +1,3 @@
-// @ts-check
 // What the status bar says (lib/status.js), what keys mean (lib/shortcuts.js),
 // the JSON snapshot's decoding (lib/snapshot.js) and our cursor for others
 // (lib/owncursor.js).

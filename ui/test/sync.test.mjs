@@ -1,4 +1,3 @@
-// @ts-check
 // The sync state machine (lib/sync.js): first the pure core, transition by
 // transition in a table; then the runner with a real Board, a loader the
 // test answers by hand and a manual clock, through whole life cycles:

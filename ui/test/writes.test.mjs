@@ -1,4 +1,3 @@
-// @ts-check
 // Stroke sessions and write pacing (lib/writes.js) and the outbox of write
 // outcomes (lib/outbox.js), on a manual clock.
 

@@ -1,4 +1,3 @@
-// @ts-check
 // A manual clock and timer queue for unit tests: time moves only when a test
 // says so, so timeouts and backoffs are tested exactly and without waiting.
 
