@@ -149,7 +149,7 @@ start_playground() {
   local port
   port="$(free_port)"
   rm -rf "$OUT/playground-data"
-  PORT="$port" DATA_DIR="$OUT/playground-data" PIXEL_RATE="$PIXEL_RATE" PIXEL_BURST="$PIXEL_BURST" LOG_LEVEL=warn \
+  PORT="$port" DATA_DIR="$OUT/playground-data" PIXEL_RATE="$PIXEL_RATE" PIXEL_BURST="$PIXEL_BURST" IP_PIXEL_RATE=0 LOG_LEVEL=warn \
     "$bin/playground" 2>>"$OUT/playground.log" &
   pids+=($!)
   wait_http "http://127.0.0.1:$port/health"
@@ -171,7 +171,7 @@ start_split() {
   servers=()
   for i in $(seq 1 "$GATEWAYS"); do
     port="$(free_port)"
-    PORT="$port" REDIS_URL="redis://127.0.0.1:$rport/0" PIXEL_RATE="$PIXEL_RATE" PIXEL_BURST="$PIXEL_BURST" LOG_LEVEL=warn \
+    PORT="$port" REDIS_URL="redis://127.0.0.1:$rport/0" PIXEL_RATE="$PIXEL_RATE" PIXEL_BURST="$PIXEL_BURST" IP_PIXEL_RATE=0 LOG_LEVEL=warn \
       "$bin/gateway" 2>>"$OUT/gateway-$i.log" &
     pids+=($!)
     wait_http "http://127.0.0.1:$port/health"

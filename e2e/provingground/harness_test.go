@@ -134,7 +134,9 @@ func startCluster(t *testing.T, gateways int, pixelRate, pixelBurst int) *cluste
 	c := &cluster{
 		redis: r,
 		gwBin: testbin.Build(t, "./apps/gateway"),
-		gwEnv: []string{redisURL, "PIXEL_RATE=" + strconv.Itoa(pixelRate), "PIXEL_BURST=" + strconv.Itoa(pixelBurst)},
+		// Every client of the suites is this machine: the per-client pixel
+		// budget, which would count them all as one, is off.
+		gwEnv: []string{redisURL, "PIXEL_RATE=" + strconv.Itoa(pixelRate), "PIXEL_BURST=" + strconv.Itoa(pixelBurst), "IP_PIXEL_RATE=0"},
 	}
 	apiBin := testbin.Build(t, "./apps/api")
 	for range gateways {
@@ -142,7 +144,7 @@ func startCluster(t *testing.T, gateways int, pixelRate, pixelBurst int) *cluste
 	}
 	// The suites' REST writers all share 127.0.0.1, where a deployment
 	// would see many addresses: the per-IP limit would measure itself.
-	c.api = testbin.Start(t, apiBin, redisURL, "REST_RATE=0")
+	c.api = testbin.Start(t, apiBin, redisURL, "REST_RATE=0", "IP_PIXEL_RATE=0")
 	return c
 }
 
