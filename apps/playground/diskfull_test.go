@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/fulldisk"
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
@@ -27,7 +22,7 @@ import (
 // gets a line or two rather than one per refused write, and removing the
 // filler makes the app ready and writable again without a restart.
 func TestFullDiskIsNotReady(t *testing.T) {
-	mnt := mountTmpfs(t, 2<<20)
+	mnt := fulldisk.Mount(t, 2<<20)
 	bin := testbin.Build(t, "./apps/playground")
 	p := testbin.Start(t, bin, "DATA_DIR="+filepath.Join(mnt, "data"), "REST_RATE=0", "IP_PIXEL_RATE=0")
 
@@ -70,7 +65,7 @@ func TestFullDiskIsNotReady(t *testing.T) {
 		t.Fatalf("PUT before the disk is full = %d", got)
 	}
 
-	remove := fill(t, mnt)
+	remove := fulldisk.Fill(t, mnt)
 	// The log's last page may still take a few records.
 	refused, i := 0, 1
 	for ; i < 20000 && refused < 500; i++ {
@@ -114,55 +109,5 @@ func TestFullDiskIsNotReady(t *testing.T) {
 	}
 	if got := put(i); got != http.StatusOK {
 		t.Errorf("PUT after the filler was removed = %d, want 200", got)
-	}
-}
-
-// mountTmpfs mounts a tmpfs of size bytes on a new directory, unmounted at
-// the end of the test, or skips the test where that is not allowed (not
-// root, no mount(8), a sandbox).
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
-	}
-	// Registered before the process starts, so it runs after the process
-	// is stopped.
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file into dir until its file system is full and returns a
-// function that removes it.
-func fill(t *testing.T, dir string) (remove func()) {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path) //nolint:gosec // G304: the test's own file
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := bytes.Repeat([]byte{0xA5}, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if err := os.Remove(path); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

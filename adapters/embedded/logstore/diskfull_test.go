@@ -7,9 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/fulldisk"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
@@ -265,63 +264,17 @@ func TestWriteHealthReportsFailuresUntilRestart(t *testing.T) {
 	})
 }
 
-// mountTmpfs mounts a tmpfs of size bytes at a new directory, or skips the
-// test where that is not allowed (not root, no mount(8), a sandbox).
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file into dir until the file system is full.
-func fill(t *testing.T, dir string) (remove func()) {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := bytes.Repeat([]byte{0xA5}, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if err := os.Remove(path); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // The same with a real full file system, where the kernel decides what
 // fits: a small tmpfs (where the test may mount one).
 func TestFullTmpfs(t *testing.T) {
-	dir := filepath.Join(mountTmpfs(t, 1<<20), "data")
+	dir := filepath.Join(fulldisk.Mount(t, 1<<20), "data")
 	var logs logBuffer
 	o := newOpener(t, dir)
 	o.opts.SyncInterval = 5 * time.Millisecond
 	o.opts.Logger = logs.logger()
 	s := o.open()
 	placeN(t, s, 3, "a")
-	remove := fill(t, filepath.Dir(dir))
+	remove := fulldisk.Fill(t, filepath.Dir(dir))
 
 	// The log's last page may still have room for a few records.
 	var refused int
