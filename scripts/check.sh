@@ -4,8 +4,9 @@
 #
 #   go vet and gofmt         both modules (the services' and e2e/)
 #   golangci-lint            .golangci.yml, both modules
-#   tsc                      the browser client's JSDoc types (ui/tsconfig.json)
-#   go test -race            the README's test command: every suite
+#   go test -race            the README's test command: every suite, the
+#                            browser client's type check (tsc over its JSDoc,
+#                            ui/typecheck_test.go) and node suites included
 #
 # Every check runs even when an earlier one failed, so one run reports all
 # that is wrong; the script fails at the end if any did. Tools it needs:
@@ -39,14 +40,6 @@ if [[ -z "$lint" ]]; then
 else
   "$lint" run ./... || failed+=("golangci-lint")
   (cd e2e && "$lint" run --config ../.golangci.yml ./...) || failed+=("golangci-lint e2e")
-fi
-
-step "tsc (ui/tsconfig.json)"
-if [[ -x ui/node_modules/.bin/tsc ]]; then
-  (cd ui && node_modules/.bin/tsc -p . --noEmit) || failed+=("tsc")
-else
-  echo "ui/node_modules is missing: npm ci --prefix ui" >&2
-  failed+=("tsc missing")
 fi
 
 step "go test -race -count=1 -timeout 15m ./... ./e2e/..."
