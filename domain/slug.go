@@ -35,12 +35,15 @@ func ParseSlug(s string) (Slug, error) {
 		return "", fmt.Errorf("%w: %q", ErrBadSlug, s)
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if !slugByte(s[i]) {
 			return "", fmt.Errorf("%w: %q", ErrBadSlug, s)
 		}
 	}
 	return Slug(s), nil
+}
+
+func slugByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // Reserved reports whether a canvas may not be created with this slug.
