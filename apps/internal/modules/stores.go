@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +24,8 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redispresence"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
+	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/lograte"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -28,10 +33,26 @@ import (
 // "redis").
 type Backend string
 
-// openTimeout bounds opening a store at start-up: a Redis that does not
-// answer fails the start (and Kubernetes restarts the pod) instead of
-// hanging it.
-const openTimeout = 10 * time.Second
+// firstOpenTimeout bounds the first attempt to open the Redis store at
+// start-up. A Redis that does not answer within it (or refuses the
+// connection) no longer fails the start: the app serves, /ready says
+// "store unreachable", and the store is opened in the background (see
+// lazyRedisStore). Exiting instead would put the pod in CrashLoopBackOff,
+// whose growing delays outlast the Redis outage itself.
+const firstOpenTimeout = 3 * time.Second
+
+// Background attempts to open the store back off exponentially between
+// these bounds, with jitter so that a fleet of pods does not knock on a
+// returning Redis in step.
+const (
+	openRetryMin = 250 * time.Millisecond
+	openRetryMax = 5 * time.Second
+)
+
+// subscribeWait is how long Bus.Subscribe waits for Redis to confirm the
+// first subscription before it leaves the rest to the background (see
+// patientBus); it must stay well below fx's start timeout (15 s).
+const subscribeWait = 3 * time.Second
 
 // Embedded runs everything in this process: the durable embedded store, an
 // in-process bus and presence.
@@ -108,9 +129,10 @@ func Redis() fx.Option {
 		fx.Supply(Backend("redis")),
 		fx.Provide(
 			newRedisClient,
-			fx.Annotate(redisbus.New, fx.As(new(ports.Bus))),
+			fx.Annotate(newPatientBus, fx.As(fx.Self()), fx.As(new(ports.Bus))),
 			fx.Annotate(redispresence.New, fx.As(new(ports.Presence))),
 			fx.Annotate(openRedisStore, fx.As(new(ports.CanvasStore))),
+			AsReadinessCheck(busReadiness),
 			newRedisBudget,
 		),
 	)
@@ -133,15 +155,275 @@ func newRedisClient(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) (redis
 	return c, nil
 }
 
-func openRedisStore(cfg config.Config, client redis.UniversalClient, log *slog.Logger) (*redisstore.Store, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
-	defer cancel()
-	s, err := redisstore.Open(ctx, client, redisstore.Options{Size: cfg.Size(), HistorySize: cfg.HistorySize})
-	if err != nil {
+// openRedisStore opens the Redis store, or, when Redis cannot be reached
+// now, returns one that opens itself in the background (see
+// lazyRedisStore). Only an answer that no retry can change fails the
+// start: a canvas of another size in Redis, a bad option.
+func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, client redis.UniversalClient, log *slog.Logger) (ports.CanvasStore, error) {
+	opts := redisstore.Options{Size: cfg.Size(), HistorySize: cfg.HistorySize}
+	open := func(ctx context.Context) (*redisstore.Store, error) { return redisstore.Open(ctx, client, opts) }
+	ctx, cancel := context.WithTimeout(context.Background(), firstOpenTimeout)
+	s, err := open(ctx)
+	cancel()
+	if err == nil {
+		log.Info("redis store open", "size", cfg.Size().String())
+		return s, nil
+	}
+	if !retryable(err) {
 		return nil, fmt.Errorf("open Redis store: %w", err)
 	}
-	log.Info("redis store open", "size", cfg.Size().String())
-	return s, nil
+	log.Warn("redis store cannot be opened yet; serving unready and retrying in the background", "err", err)
+	lazy := newLazyRedisStore(cfg.Size(), err)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				lazy.openInBackground(runCtx, open, log, func(err error) {
+					log.Error("redis store cannot be opened; stopping", "err", err)
+					_ = sd.Shutdown(fx.ExitCode(1))
+				})
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			stop()
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+			return nil
+		},
+	})
+	return lazy, nil
+}
+
+// retryable reports whether opening the store may succeed later: Redis
+// unreachable, loading, refusing our credentials (ports.ErrUnavailable),
+// or an attempt cut short by its own deadline.
+func retryable(err error) bool {
+	return errors.Is(err, ports.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// errStoreNotOpen is what every call gets before the store is open.
+var errStoreNotOpen = fmt.Errorf("%w: the Redis store is not open yet", ports.ErrUnavailable)
+
+// lazyRedisStore is the Redis store of an app that started while Redis
+// was unreachable. Until the background open succeeds, every call fails
+// with ports.ErrUnavailable (the inbound adapters answer "unavailable",
+// as during any Redis outage) and Ping fails, so /ready says "store
+// unreachable" and /health reports Redis disconnected; afterwards every
+// call goes to the real store.
+type lazyRedisStore struct {
+	size domain.Size
+	s    atomic.Pointer[redisstore.Store]
+	last atomic.Pointer[error] // the latest failed attempt, for Ping's error
+}
+
+var _ ports.CanvasStore = (*lazyRedisStore)(nil)
+
+func newLazyRedisStore(size domain.Size, first error) *lazyRedisStore {
+	l := &lazyRedisStore{size: size}
+	l.last.Store(&first)
+	return l
+}
+
+// openInBackground tries open until it succeeds, ctx ends, or it fails
+// for a reason no retry changes (then fatal is called).
+func (l *lazyRedisStore) openInBackground(ctx context.Context, open func(context.Context) (*redisstore.Store, error), log *slog.Logger, fatal func(error)) {
+	limit := lograte.New(30*time.Second, nil)
+	delay := openRetryMin
+	for attempt := 2; ; attempt++ {
+		// Full jitter over the upper half: [delay/2, delay).
+		wait := delay/2 + time.Duration(rand.Int64N(int64(delay/2))) //nolint:gosec // G404: retry jitter, nothing secret
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		actx, cancel := context.WithTimeout(ctx, firstOpenTimeout)
+		s, err := open(actx)
+		cancel()
+		if err == nil {
+			l.s.Store(s)
+			log.Info("redis store open", "size", l.size.String(), "attempts", attempt)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !retryable(err) {
+			fatal(err)
+			return
+		}
+		l.last.Store(&err)
+		limit.Log(log, slog.LevelWarn, "redis store still cannot be opened", "err", err, "attempt", attempt)
+		delay = min(2*delay, openRetryMax)
+	}
+}
+
+// store is the open store, or why there is none.
+func (l *lazyRedisStore) store() (*redisstore.Store, error) {
+	if s := l.s.Load(); s != nil {
+		return s, nil
+	}
+	if last := l.last.Load(); last != nil {
+		return nil, fmt.Errorf("%w (last attempt: %w)", errStoreNotOpen, *last)
+	}
+	return nil, errStoreNotOpen
+}
+
+// Size is the configured size; the store checks it against Redis's when
+// it opens.
+func (l *lazyRedisStore) Size() domain.Size { return l.size }
+
+// Place places the writes once the store is open.
+func (l *lazyRedisStore) Place(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
+	s, err := l.store()
+	if err != nil {
+		return nil, err
+	}
+	return s.Place(ctx, writes)
+}
+
+// Reset resets the canvas once the store is open.
+func (l *lazyRedisStore) Reset(ctx context.Context, origin domain.Origin) (domain.Event, error) {
+	s, err := l.store()
+	if err != nil {
+		return domain.Event{}, err
+	}
+	return s.Reset(ctx, origin)
+}
+
+// Snapshot reads the canvas once the store is open.
+func (l *lazyRedisStore) Snapshot(ctx context.Context) (domain.Snapshot, error) {
+	s, err := l.store()
+	if err != nil {
+		return domain.Snapshot{}, err
+	}
+	return s.Snapshot(ctx)
+}
+
+// Pixel reads one pixel once the store is open.
+func (l *lazyRedisStore) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, error) {
+	s, err := l.store()
+	if err != nil {
+		return domain.PixelInfo{}, err
+	}
+	return s.Pixel(ctx, x, y)
+}
+
+// Since reads history once the store is open.
+func (l *lazyRedisStore) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+	s, err := l.store()
+	if err != nil {
+		return nil, false, err
+	}
+	return s.Since(ctx, after, limit)
+}
+
+// LatestSeq reads the latest seq once the store is open.
+func (l *lazyRedisStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+	s, err := l.store()
+	if err != nil {
+		return 0, err
+	}
+	return s.LatestSeq(ctx)
+}
+
+// Ping fails until the store is open, then pings Redis.
+func (l *lazyRedisStore) Ping(ctx context.Context) error {
+	s, err := l.store()
+	if err != nil {
+		return err
+	}
+	return s.Ping(ctx)
+}
+
+// patientBus is the Redis bus, except that Subscribe does not hold up the
+// app's start while Redis is unreachable. The gateway's hub subscribes in
+// its start hook and waits for the confirmation; with Redis down that wait
+// would end in fx's start timeout and the process would exit. Instead,
+// after subscribeWait Subscribe returns nil and the subscription carries
+// on in the background; when it is confirmed, the subscriber is told as
+// after any resubscription (it may have missed messages, so the hub
+// compares with the store). Until then the app is not ready
+// (busReadiness). handle and resubscribed are still never called
+// concurrently.
+//
+// TODO(gateway): this belongs in the hub (ws.Hub.Start returning without
+// waiting for the first confirmation, and a readiness check of its own);
+// see the report on issue 14. It lives here because that package is being
+// changed by someone else.
+type patientBus struct {
+	*redisbus.Bus
+	wait    time.Duration
+	log     *slog.Logger
+	pending atomic.Int32 // subscriptions not confirmed yet
+}
+
+func newPatientBus(client redis.UniversalClient, log *slog.Logger) *patientBus {
+	return &patientBus{Bus: redisbus.New(client), wait: subscribeWait, log: log}
+}
+
+// Subscribe subscribes; see patientBus.
+func (b *patientBus) Subscribe(ctx context.Context, channels []string, handle func(ports.Message), resubscribed func()) error {
+	var mu sync.Mutex // serialises the late resubscribed call with the bus's own calls
+	h := handle
+	if handle != nil {
+		h = func(m ports.Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			handle(m)
+		}
+	}
+	r := resubscribed
+	if resubscribed != nil {
+		r = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			resubscribed()
+		}
+	}
+	done := make(chan error, 1)
+	b.pending.Add(1)
+	go func() {
+		err := b.Bus.Subscribe(ctx, channels, h, r)
+		b.pending.Add(-1)
+		done <- err
+	}()
+	timer := time.NewTimer(b.wait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+	}
+	b.log.Warn("bus subscription not confirmed yet (Redis unreachable?); carrying on in the background", "channels", channels)
+	go func() {
+		err := <-done
+		switch {
+		case err != nil && ctx.Err() == nil:
+			b.log.Error("bus subscription failed", "err", err)
+		case err == nil:
+			b.log.Info("bus subscribed", "channels", channels)
+			if r != nil {
+				r()
+			}
+		}
+	}()
+	return nil
+}
+
+// busReadiness makes the app unready while a subscription waits for Redis.
+func busReadiness(b *patientBus) ops.Check {
+	return func() string {
+		if b.pending.Load() > 0 {
+			return "bus not subscribed"
+		}
+		return ""
+	}
 }
 
 // Stores picks Redis when it is configured, the embedded store otherwise
