@@ -13,11 +13,13 @@ import (
 var ErrUnavailable = errors.New("store unavailable")
 
 // ChannelPixelUpdates is the Pub/Sub channel that carries every accepted
-// canvas event (pixels and resets), in seq order, as encoded by
-// internal/busmsg. The name is the old system's.
+// event (pixels and resets) of the main canvas, in seq order, as encoded by
+// internal/busmsg. The name is the old system's; every other canvas has a
+// channel of its own, PixelChannel(slug).
 const ChannelPixelUpdates = "pixel-updates"
 
-// CanvasStore is the durable canvas: the single authority that orders writes.
+// CanvasStore is the durable canvas: the single authority that orders
+// writes. One instance serves one canvas (CanvasStores opens them).
 type CanvasStore interface {
 	// Size is the canvas size this store was opened with.
 	Size() domain.Size
@@ -25,9 +27,10 @@ type CanvasStore interface {
 	// Place accepts already validated writes, in order. For each it assigns
 	// the next seq and a timestamp (domain.NextTimestamp), stores the pixel
 	// and who placed it, appends the event to the capped history, and
-	// publishes it on ChannelPixelUpdates, all atomically: no reader or
-	// subscriber ever sees one without the others, and publication order is
-	// seq order. It returns the events in the order of writes.
+	// publishes it on the canvas's channel (PixelChannel), all atomically:
+	// no reader or subscriber ever sees one without the others, and
+	// publication order is seq order. It returns the events in the order of
+	// writes.
 	Place(ctx context.Context, writes []domain.Write) ([]domain.Event, error)
 
 	// Reset turns every pixel white as one event with its own seq, recorded
