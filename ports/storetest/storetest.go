@@ -3,7 +3,8 @@
 // checks everything ports/store.go promises: gap-free seqs (also under
 // concurrent writers), increasing timestamps, what is stored and returned,
 // snapshots, pixel info, resets, history with its trimming, and publication
-// on the bus in seq order.
+// on the bus in seq order. RunStores is the contract of a
+// ports.CanvasStores: many canvases side by side, isolated.
 package storetest
 
 import (

@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		killChild(dir)
 		return
 	}
+	if dir := os.Getenv(storesKillChildEnv); dir != "" {
+		storesKillChild(dir)
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -91,7 +91,10 @@ type Options struct {
 	Size domain.Size
 	// HistorySize is how many events Since can return; default 10000.
 	HistorySize int
-	// Bus is where every event is published on ports.ChannelPixelUpdates,
+	// Slug is the canvas this store keeps, which names its channel
+	// (ports.PixelChannel); "" is the main canvas.
+	Slug domain.Slug
+	// Bus is where every event is published on the canvas's channel,
 	// under the store's lock (that is what makes publication order seq
 	// order), so Publish must not block: use membus. Required.
 	Bus ports.Bus
@@ -109,8 +112,9 @@ type Options struct {
 
 // Store is the embedded canvas store. It implements ports.CanvasStore.
 type Store struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	channel string // ports.PixelChannel(opts.Slug)
 
 	mu       sync.RWMutex
 	st       *state
@@ -170,7 +174,13 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Store{opts: opts, log: opts.Logger}
+	if opts.Slug == "" {
+		opts.Slug = domain.MainSlug
+	}
+	if _, err := domain.ParseSlug(string(opts.Slug)); err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
+	}
+	s := &Store{opts: opts, log: opts.Logger, channel: ports.PixelChannel(opts.Slug)}
 	s.appendFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
 	s.syncFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
 	s.snapFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
@@ -308,7 +318,7 @@ func (s *Store) commit(events []domain.Event) error {
 	// publication must not depend on it.
 	pub := context.Background()
 	for i := range events {
-		if err := s.opts.Bus.Publish(pub, ports.ChannelPixelUpdates, busmsg.EncodeEvent(events[i])); err != nil {
+		if err := s.opts.Bus.Publish(pub, s.channel, busmsg.EncodeEvent(events[i])); err != nil {
 			s.log.Warn("logstore: publishing an event failed; subscribers will repair from history", "seq", events[i].Seq, "err", err)
 		}
 	}

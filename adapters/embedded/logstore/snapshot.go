@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // The snapshot file is, little endian:
@@ -34,8 +35,8 @@ const (
 // ErrSizeMismatch reports a data directory that holds a canvas of another
 // size than the one asked for. Opening refuses rather than cropping or
 // stretching somebody's canvas; move the directory away or set the size it
-// was created with.
-var ErrSizeMismatch = errors.New("logstore: the data directory holds a canvas of another size")
+// was created with. It wraps ports.ErrSizeMismatch.
+var ErrSizeMismatch = fmt.Errorf("logstore: the data directory holds a canvas of another size (%w)", ports.ErrSizeMismatch)
 
 type snapshotWriter struct {
 	w   *bufio.Writer
