@@ -45,11 +45,12 @@ type clock struct {
 	offset atomic.Int64 // µs to add to our time to get Redis's
 }
 
-// measure reads Redis's time and updates the offset; it is also the
-// store's liveness check.
-func (c *clock) measure(ctx context.Context, client redis.UniversalClient) error {
+// measure reads Redis's time on the node that owns key (the canvas's seq,
+// so the node whose clock the write script reads) and updates the offset;
+// it is also the store's liveness check.
+func (c *clock) measure(ctx context.Context, client redis.UniversalClient, key string) error {
 	before := time.Now()
-	reply, err := clockScript.Run(ctx, client, []string{KeySeq}).Int64Slice()
+	reply, err := clockScript.Run(ctx, client, []string{key}).Int64Slice()
 	after := time.Now()
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import "github.com/redis/go-redis/v9"
 // digits, which turns a 16-digit timestamp into 1.7637815651235e+15. Every
 // number that leaves the script is therefore formatted with '%.0f'.
 //
-// Keys (all in the {canvas} slot): KEYS[1] seq, KEYS[2] ts, KEYS[3] pixels,
+// Keys (all in the canvas's slot, see Keys): KEYS[1] seq, KEYS[2] ts, KEYS[3] pixels,
 // KEYS[4] meta, KEYS[5] history.
 
 // nextStamp is shared by both scripts: it advances seq and the timestamp by

@@ -1,12 +1,14 @@
 // Package redisstore is the canvas store kept in Redis, shared by every API
 // and gateway process: the single authority that orders writes.
 //
-// The layout is the one in docs/architecture.md: all keys carry the hash tag
-// {canvas}; pixels are one string of 3 bytes per pixel, each byte XORed with
+// The layout is the one in docs/architecture.md: all keys of a canvas carry
+// its own hash tag, {canvas} for the main canvas (the old keys, so existing
+// data is the main canvas) and {canvas:<slug>} for every other, so that a
+// Redis Cluster spreads canvases over its shards (see Keys); pixels are one string of 3 bytes per pixel, each byte XORed with
 // 0xFF so that bytes Redis never wrote (it pads with zeros) read as white;
 // per-pixel metadata is a hash; history is a sorted set scored by seq whose
 // members are the busmsg encoding of each event, which is also exactly what
-// is published on pixel-updates. Every change is one Lua script, so it is one
+// is published on the canvas's channel (ports.PixelChannel). Every change is one Lua script, so it is one
 // round trip and atomic.
 package redisstore
 
@@ -26,7 +28,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-// Redis keys; see docs/architecture.md.
+// The main canvas's Redis keys; see docs/architecture.md and Keys.
 const (
 	KeySize    = "{canvas}:size"
 	KeySeq     = "{canvas}:seq"
@@ -36,8 +38,23 @@ const (
 	KeyHistory = "{canvas}:history"
 )
 
-// scriptKeys is the order both scripts expect.
-var scriptKeys = []string{KeySeq, KeyTS, KeyPixels, KeyMeta, KeyHistory}
+// Keys are one canvas's Redis keys, all in the slot of its hash tag.
+type Keys struct {
+	Size, Seq, TS, Pixels, Meta, History string
+}
+
+// KeysOf is the keys of the canvas slug: the constants above for the main
+// canvas, "{canvas:<slug>}:seq" and so on for every other.
+func KeysOf(slug domain.Slug) Keys {
+	if slug == domain.MainSlug || slug == "" {
+		return Keys{Size: KeySize, Seq: KeySeq, TS: KeyTS, Pixels: KeyPixels, Meta: KeyMeta, History: KeyHistory}
+	}
+	tag := "{canvas:" + string(slug) + "}:"
+	return Keys{Size: tag + "size", Seq: tag + "seq", TS: tag + "ts", Pixels: tag + "pixels", Meta: tag + "meta", History: tag + "history"}
+}
+
+// script is the order both scripts expect their keys in.
+func (k Keys) script() []string { return []string{k.Seq, k.TS, k.Pixels, k.Meta, k.History} }
 
 // DefaultHistorySize is used when Options.HistorySize is 0 (HISTORY_SIZE's
 // default).
@@ -48,11 +65,14 @@ const DefaultHistorySize = 10000
 // order, only the batch as a whole is not.
 const maxWritesPerScript = 1000
 
-// ErrSizeMismatch reports a Redis that already holds a canvas of another size.
-var ErrSizeMismatch = errors.New("redisstore: the canvas in Redis has another size")
+// ErrSizeMismatch reports a Redis that already holds the canvas with
+// another size. It wraps ports.ErrSizeMismatch.
+var ErrSizeMismatch = fmt.Errorf("redisstore: the canvas in Redis has another size (%w)", ports.ErrSizeMismatch)
 
 // Options configures a store.
 type Options struct {
+	// Slug is the canvas; "" is the main canvas.
+	Slug        domain.Slug
 	Size        domain.Size
 	HistorySize int // events kept for Since; 0 means DefaultHistorySize
 }
@@ -61,20 +81,32 @@ type Options struct {
 // all coordination happens in Redis, so any number of processes may share one
 // canvas.
 type Store struct {
-	client  redis.UniversalClient
-	size    domain.Size
-	history int
-	clock   clock // Redis's clock against ours, for write deadlines
+	client     redis.UniversalClient
+	slug       domain.Slug
+	keys       Keys
+	scriptKeys []string
+	channel    string // ports.PixelChannel(slug)
+	size       domain.Size
+	history    int
+	clock      clock // Redis's clock against ours, for write deadlines
 }
 
 var _ ports.CanvasStore = (*Store)(nil)
 
 // Open checks the options and the canvas already in Redis. The first store
-// to open a Redis records its size there; opening it later with another size
-// fails with ErrSizeMismatch rather than reading pixels at wrong offsets.
+// to open a canvas records its size there; opening it later with another
+// size fails with ErrSizeMismatch rather than reading pixels at wrong
+// offsets.
 func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Store, error) {
 	size, err := domain.NewSize(opts.Size.Width, opts.Size.Height)
 	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	slug := opts.Slug
+	if slug == "" {
+		slug = domain.MainSlug
+	}
+	if _, err := domain.ParseSlug(string(slug)); err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	history := opts.HistorySize
@@ -84,23 +116,27 @@ func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Sto
 	if history < 0 {
 		return nil, fmt.Errorf("redisstore: history size %d is negative", opts.HistorySize)
 	}
+	keys := KeysOf(slug)
 	want := size.String()
-	created, err := client.SetNX(ctx, KeySize, want, 0).Result()
+	created, err := client.SetNX(ctx, keys.Size, want, 0).Result()
 	if err != nil {
 		return nil, redisconn.WrapUnavailable("redisstore: record canvas size", err)
 	}
 	if !created {
-		have, err := client.Get(ctx, KeySize).Result()
+		have, err := client.Get(ctx, keys.Size).Result()
 		if err != nil && !errors.Is(err, redis.Nil) { // Nil: deleted meanwhile; nothing to contradict
 			return nil, redisconn.WrapUnavailable("redisstore: read canvas size", err)
 		}
 		if err == nil && have != want {
-			return nil, fmt.Errorf("%w: Redis holds a %s canvas but CANVAS_WIDTH x CANVAS_HEIGHT is %s; "+
-				"use the same size or reset the canvas in Redis", ErrSizeMismatch, have, want)
+			if slug == domain.MainSlug {
+				return nil, fmt.Errorf("%w: Redis holds a %s canvas but CANVAS_WIDTH x CANVAS_HEIGHT is %s; "+
+					"use the same size or reset the canvas in Redis", ErrSizeMismatch, have, want)
+			}
+			return nil, fmt.Errorf("%w: canvas %s is %s in Redis, %s was asked for", ErrSizeMismatch, slug, have, want)
 		}
 	}
-	s := &Store{client: client, size: size, history: history}
-	if err := s.clock.measure(ctx, client); err != nil {
+	s := &Store{client: client, slug: slug, keys: keys, scriptKeys: keys.script(), channel: ports.PixelChannel(slug), size: size, history: history}
+	if err := s.clock.measure(ctx, client, keys.Seq); err != nil {
 		return nil, redisconn.WrapUnavailable("redisstore: read Redis's clock", err)
 	}
 	return s, nil
@@ -132,7 +168,7 @@ func (s *Store) Place(ctx context.Context, writes []domain.Write) ([]domain.Even
 
 func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
 	args := make([]any, 0, 3+4*len(writes))
-	args = append(args, s.history, ports.ChannelPixelUpdates, formatMicros(s.clock.deadline(ctx, time.Now())))
+	args = append(args, s.history, s.channel, formatMicros(s.clock.deadline(ctx, time.Now())))
 	for _, w := range writes {
 		r, g, b := w.Color.RGB()
 		args = append(args,
@@ -141,7 +177,7 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 			w.Username,
 			busmsg.PixelBody(w))
 	}
-	reply, err := placeScript.Run(ctx, s.client, scriptKeys, args...).StringSlice()
+	reply, err := placeScript.Run(ctx, s.client, s.scriptKeys, args...).StringSlice()
 	if late := lateError(err); late != nil {
 		return nil, late
 	}
@@ -164,7 +200,7 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 
 // Reset turns every pixel white as one event; see ports.CanvasStore.
 func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, error) {
-	reply, err := resetScript.Run(ctx, s.client, scriptKeys, s.history, ports.ChannelPixelUpdates, busmsg.ResetBody(origin)).StringSlice()
+	reply, err := resetScript.Run(ctx, s.client, s.scriptKeys, s.history, s.channel, busmsg.ResetBody(origin)).StringSlice()
 	if err != nil {
 		return domain.Event{}, redisconn.WrapUnavailable("redisstore: reset", err)
 	}
@@ -183,8 +219,8 @@ func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, 
 func (s *Store) Snapshot(ctx context.Context) (domain.Snapshot, error) {
 	var pixels, seq *redis.StringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		pixels = p.Get(ctx, KeyPixels)
-		seq = p.Get(ctx, KeySeq)
+		pixels = p.Get(ctx, s.keys.Pixels)
+		seq = p.Get(ctx, s.keys.Seq)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -220,8 +256,8 @@ func (s *Store) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, error) {
 	index := s.size.Index(x, y)
 	var colour, meta *redis.StringCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		colour = p.GetRange(ctx, KeyPixels, int64(3*index), int64(3*index+2))
-		meta = p.HGet(ctx, KeyMeta, strconv.Itoa(index))
+		colour = p.GetRange(ctx, s.keys.Pixels, int64(3*index), int64(3*index+2))
+		meta = p.HGet(ctx, s.keys.Meta, strconv.Itoa(index))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -254,13 +290,13 @@ func (s *Store) Since(ctx context.Context, after domain.Seq, limit int) ([]domai
 	var oldestCmd *redis.ZSliceCmd
 	var rangeCmd *redis.StringSliceCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		latestCmd = p.Get(ctx, KeySeq)
-		oldestCmd = p.ZRangeWithScores(ctx, KeyHistory, 0, 0)
+		latestCmd = p.Get(ctx, s.keys.Seq)
+		oldestCmd = p.ZRangeWithScores(ctx, s.keys.History, 0, 0)
 		by := &redis.ZRangeBy{Min: "(" + strconv.FormatUint(after, 10), Max: "+inf"}
 		if limit > 0 {
 			by.Count = int64(limit)
 		}
-		rangeCmd = p.ZRangeByScore(ctx, KeyHistory, by)
+		rangeCmd = p.ZRangeByScore(ctx, s.keys.History, by)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -299,12 +335,12 @@ func (s *Store) Since(ctx context.Context, after domain.Seq, limit int) ([]domai
 
 // LatestSeq is the last assigned seq.
 func (s *Store) LatestSeq(ctx context.Context) (domain.Seq, error) {
-	return seqValue("redisstore: latest seq", s.client.Get(ctx, KeySeq))
+	return seqValue("redisstore: latest seq", s.client.Get(ctx, s.keys.Seq))
 }
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return redisconn.WrapUnavailable("redisstore: ping", s.clock.measure(ctx, s.client))
+	return redisconn.WrapUnavailable("redisstore: ping", s.clock.measure(ctx, s.client, s.keys.Seq))
 }
 
 // seqValue reads a seq; a missing key is a new canvas, seq 0.
