@@ -35,7 +35,10 @@
 //
 // Files in the directory: "snapshot" (see snapshot.go), "log-<seq>.wal"
 // segments (see wal.go) and "LOCK"; start-up sets damaged log data aside
-// as "*.damaged*" files, which are never read again.
+// as "*.damaged*" files, which are never read again. A Store keeps one
+// canvas; Stores keeps many, the main canvas in the data directory itself
+// and every other in a directory of its own, "canvases/<slug>" (see
+// stores.go).
 //
 // Memory: 3 bytes per pixel for the colours, plus 20 bytes per pixel painted
 // since the last reset for who and when, in pages allocated on first paint
