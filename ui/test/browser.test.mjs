@@ -27,7 +27,8 @@ async function openApp(page, srv) {
     const seen = await page.evaluate(`JSON.stringify({ href: location.href, ready: document.readyState,
       app: window.__pixelPlayground ? window.__pixelPlayground.state() : null, conn: document.getElementById('conn-text')?.textContent,
       loading: document.getElementById('loading-text')?.textContent })`).catch((err) => String(err));
-    throw new Error(`${e.message}; the page: ${seen}; server: ${JSON.stringify(srv.state())}`);
+    throw new Error(`${e.message}; the page: ${seen}; server: ${JSON.stringify(srv.state())}; `
+      + `page reports: ${JSON.stringify(page.diagnostics(), null, 1)}`);
   }
 }
 
@@ -224,6 +225,35 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
   other.send({ type: 'pixel_update', x: 40, y: 40, color: '#0000EA' });
   await page.waitFor('window.__pixelPlayground.pixelAt(40, 40) === "#0000EA"', 15000);
   other.close();
+});
+
+test('loading: a module that fails to load once is fetched again by a reload', { skip, timeout: 60000 }, async (t) => {
+  // As when Chromium cuts the requests in flight (net::ERR_NETWORK_CHANGED:
+  // a Docker container started on the machine) or a deploy answers with an
+  // error: js/boot.js reloads the page and the app starts.
+  const { srv, page, hook } = await setup(t, { failFiles: { '/js/ui/testhook.js': 2 } });
+  assert.equal(srv.state().fileRequests.filter((f) => f === '/js/ui/testhook.js').length, 3);
+  assert.equal(srv.state().fileRequests.filter((f) => f === '/').length, 3, 'two reloads');
+  assert.ok(page.diagnostics().problems.some((p) => /HTTP 503 for GET .*testhook\.js/.test(p)));
+  assert.equal((await hook.state()).connection, 'live');
+  // The count starts afresh once the app runs.
+  assert.equal(await page.evaluate('sessionStorage.getItem("pixelPlayground.loadAttempts")'), null);
+});
+
+test('loading: a module that never loads ends with a message, not a reload loop', { skip, timeout: 60000 }, async (t) => {
+  if (!findChromium()) throw new Error('UI_E2E=1 but no Chromium found (set CHROMIUM)');
+  const srv = await startDevServer({ failFiles: { '/js/lib/color.js': 1000 } });
+  const page = await launchPage();
+  t.after(async () => {
+    page.close();
+    await srv.close();
+  });
+  await page.navigate(`${srv.url}/`);
+  await page.waitFor('document.getElementById("loading-text").textContent.includes("could not load")', 20000);
+  const loads = srv.state().fileRequests.filter((f) => f === '/').length;
+  assert.equal(loads, 6, 'the first load and five reloads');
+  await page.sleep(1000);
+  assert.equal(srv.state().fileRequests.filter((f) => f === '/').length, loads, 'no more reloads');
 });
 
 test('collaboration: cursors, names, others\' pixels, rollback on rate limit', { skip, timeout: 90000 }, async (t) => {

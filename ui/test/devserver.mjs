@@ -54,7 +54,7 @@ const hexOf = (p, i) => '#' + [p[i * 3], p[i * 3 + 1], p[i * 3 + 2]].map((v) => 
  * @param {number} [o.port=0] 0 picks a free port
  * @returns {Promise<{url: string, port: number, close: () => Promise<void>, restart: Function, drop: Function, forget: Function, setSilent: Function, setBlackhole: Function, state: Function}>}
  */
-export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40, pixelLookupDelayMs = 0, failPixelLookups = 0 } = {}) {
+export function startDevServer({ port = 0, width = 50, height = 50, bots: botCount = 0, history: historyCap = 10000, rate = 20, burst = 40, pixelLookupDelayMs = 0, failPixelLookups = 0, failFiles = {} } = {}) {
   const W = width;
   const H = height;
   const pixels = new Uint8Array(W * H * 3).fill(255);
@@ -73,6 +73,10 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
   const bots = [];
   /** GET /api/pixel/x/y requests, as 'x,y', in order. */
   const pixelLookups = [];
+  /** Static files to answer 503 for, path -> how many more times (a page load cut short). */
+  const failing = new Map(Object.entries(failFiles));
+  /** Static file requests, as paths, in order. */
+  const fileRequests = [];
 
   function stamp() {
     // Strictly increasing ms with a µs fraction, like the real server.
@@ -295,7 +299,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     setSilent: (on) => { silent = !!on; },
     setBlackhole: (on) => { blackhole = !!on; },
     /** Server-side truth, for assertions. */
-    state: () => ({ seq, clients: clients.size, pixelLookups: [...pixelLookups], pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
+    state: () => ({ seq, clients: clients.size, pixelLookups: [...pixelLookups], fileRequests: [...fileRequests], pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
   };
 
   const server = createServer(async (req, res) => {
@@ -347,6 +351,11 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       return json(200, { x, y, ...control.state().pixel(x, y) });
     }
     // Static files, never outside ROOT.
+    fileRequests.push(p);
+    if (failing.get(p) > 0) {
+      failing.set(p, failing.get(p) - 1);
+      return json(503, { error: 'Service unavailable' });
+    }
     let rel;
     try {
       rel = normalize(decodeURIComponent(p === '/' ? '/index.html' : p));

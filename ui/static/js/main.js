@@ -4,3 +4,9 @@ import { App } from './app.js';
 
 const app = new App(window);
 app.start();
+// The modules loaded: js/boot.js counts failed loads from here on afresh.
+try {
+  sessionStorage.removeItem('pixelPlayground.loadAttempts');
+} catch {
+  // storage refused: boot.js does not count, nor reload
+}

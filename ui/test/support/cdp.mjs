@@ -14,7 +14,8 @@ export function findChromium() {
 
 /**
  * Launch headless Chromium with one page.
- * @returns {Promise<object>} page helpers: send, evaluate, waitFor, mouse, click, key, touch, screenshot, close
+ * @returns {Promise<object>} page helpers: send, evaluate, waitFor, mouse, click, key, touch, screenshot, close,
+ *   diagnostics (what the page reported: exceptions, console errors, failed requests, requests unanswered)
  */
 export async function launchPage({ width = 1280, height = 800, mobile = false } = {}) {
   const bin = findChromium();
@@ -34,6 +35,7 @@ export async function launchPage({ width = 1280, height = 800, mobile = false } 
     while ((nul = pending.indexOf('\0')) >= 0) {
       const msg = JSON.parse(pending.slice(0, nul));
       pending = pending.slice(nul + 1);
+      if (msg.method) onEvent(msg.method, msg.params || {});
       const w = msg.id && waiting.get(msg.id);
       if (w) {
         waiting.delete(msg.id);
@@ -41,6 +43,59 @@ export async function launchPage({ width = 1280, height = 800, mobile = false } 
         else w.resolve(msg.result);
       }
     }
+  });
+  // What went wrong in the page, for a test's error message: exceptions,
+  // console errors, failed or refused requests, and the requests still
+  // unanswered (a module that never arrives leaves no error at all).
+  const t0 = Date.now();
+  const problems = [];
+  const note = (text) => {
+    if (problems.length < 100) problems.push(`+${Date.now() - t0}ms ${text}`);
+  };
+  const requests = new Map(); // requestId -> "GET url", while unanswered
+  const urls = new Map(); // requestId -> "GET url"
+  const describe = (id) => urls.get(id) || `request ${id}`;
+  const onEvent = (method, p) => {
+    switch (method) {
+      case 'Runtime.exceptionThrown': {
+        const d = p.exceptionDetails || {};
+        note(`exception: ${d.exception?.description || d.text} (${d.url || 'no url'}:${d.lineNumber}:${d.columnNumber})`);
+        break;
+      }
+      case 'Runtime.consoleAPICalled':
+        if (p.type === 'error' || p.type === 'assert') {
+          note(`console.${p.type}: ${(p.args || []).map((a) => a.value ?? a.description ?? a.type).join(' ')}`);
+        }
+        break;
+      case 'Log.entryAdded':
+        if (p.entry?.level === 'error') note(`log (${p.entry.source}): ${p.entry.text}${p.entry.url ? ` ${p.entry.url}` : ''}`);
+        break;
+      case 'Network.requestWillBeSent': {
+        const d = `${p.request.method} ${p.request.url}`;
+        urls.set(p.requestId, d);
+        requests.set(p.requestId, d);
+        break;
+      }
+      case 'Network.responseReceived':
+        if (p.response.status >= 400) note(`HTTP ${p.response.status} for ${describe(p.requestId)}`);
+        break;
+      case 'Network.loadingFinished':
+        requests.delete(p.requestId);
+        break;
+      case 'Network.loadingFailed':
+        requests.delete(p.requestId);
+        note(`request failed: ${describe(p.requestId)}: ${p.errorText}${p.canceled ? ' (canceled)' : ''}${p.blockedReason ? ` (blocked: ${p.blockedReason})` : ''}`);
+        break;
+      case 'Inspector.targetCrashed':
+        note('the page crashed');
+        break;
+      default:
+    }
+  };
+  /** What the page reported so far, and the requests it still waits for (WebSockets excluded). */
+  const diagnostics = () => ({
+    problems: [...problems],
+    unanswered: [...requests.values()].filter((r) => !/^GET wss?:/.test(r)),
   });
   let session;
   const send = (method, params = {}, timeoutMs = 10000) => new Promise((resolve, reject) => {
@@ -67,6 +122,9 @@ export async function launchPage({ width = 1280, height = 800, mobile = false } 
     ({ sessionId: session } = await send('Target.attachToTarget', { targetId, flatten: true }));
     await send('Page.enable');
     await send('Runtime.enable');
+    await send('Log.enable');
+    await send('Network.enable');
+    await send('Inspector.enable');
     if (mobile) {
       await send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 3, mobile: true });
       await send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
@@ -108,8 +166,10 @@ export async function launchPage({ width = 1280, height = 800, mobile = false } 
     sleep,
     close,
     mouse,
+    diagnostics,
     navigate: async (url) => {
-      await send('Page.navigate', { url });
+      const r = await send('Page.navigate', { url });
+      if (r.errorText) note(`navigation to ${url} failed: ${r.errorText}`);
     },
     click: async (x, y) => {
       await mouse('mousePressed', x, y);
