@@ -3,13 +3,18 @@
 # the repository's Dockerfile (see the comment there for why no multi-stage
 # build). The same steps as `make binaries` and `make images`.
 #
-# Usage: scripts/images.sh [--dry-run] [binaries|images]     (default: images)
+# Usage: scripts/images.sh [--dry-run] [binaries|images|tag]     (default: images)
+#
+# `tag` prints the tag the images get (and scripts/deploy.sh deploys).
 #
 # Environment:
 #   BASE          base image (default gcr.io/distroless/static-debian12:nonroot;
 #                 CI, which cannot pull, uses BASE=scratch)
 #   IMAGE_PREFIX  registry prefix with its trailing slash, e.g. localhost:5005/
-#   TAG           image tag (default 0.1.0, the tag k8s/overlays/prod deploys)
+#   TAG           image tag (default: the commit, `git describe --always
+#                 --dirty`, plus a hash of the uncommitted changes when the
+#                 tree is dirty; so every build of different code gets a new
+#                 tag, and deploying it rolls the pods)
 #   PUSH=1        push the images after building them
 #   GOARCH        target architecture (default: this machine's, which is what
 #                 a local k3d cluster runs)
@@ -22,7 +27,21 @@ cd "$(dirname "$0")/.."
 APPS=(api gateway web)
 BASE="${BASE:-gcr.io/distroless/static-debian12:nonroot}"
 IMAGE_PREFIX="${IMAGE_PREFIX:-}"
-TAG="${TAG:-0.1.0}"
+
+# The tag follows the code: the commit, and for a dirty tree a hash of what
+# differs from it (tracked changes and untracked files), so two builds of
+# different uncommitted code never share a tag.
+commit_tag() {
+  local described
+  described="$(git describe --always --dirty 2>/dev/null || echo unknown)"
+  if [[ "$described" == *-dirty ]]; then
+    local sum
+    sum="$({ git diff HEAD --binary; git ls-files --others --exclude-standard -z | xargs -0 -r sha256sum; } | sha256sum | cut -c1-8)"
+    described="$described-$sum"
+  fi
+  echo "$described"
+}
+TAG="${TAG:-$(commit_tag)}"
 PUSH="${PUSH:-}"
 
 dry_run=""
@@ -69,5 +88,6 @@ images() {
 case "$what" in
   binaries) binaries ;;
   images) images ;;
-  *) echo "usage: $0 [--dry-run] [binaries|images]" >&2; exit 2 ;;
+  tag) echo "$TAG" ;;
+  *) echo "usage: $0 [--dry-run] [binaries|images|tag]" >&2; exit 2 ;;
 esac

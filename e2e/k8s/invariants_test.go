@@ -2,7 +2,7 @@ package k8s
 
 import (
 	"fmt"
-	"net/netip"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -27,6 +28,9 @@ const (
 	redisPort   = 6379
 	configName  = "pixel-config"
 	redisSecret = "redis-auth"
+	// adminPort is ADMIN_PORT: /health, /ready and /metrics, for the
+	// kubelet and Prometheus, never routed by the Ingress.
+	adminPort = 9090
 )
 
 // apps are the three Go services with their ports; Redis is the fourth
@@ -153,18 +157,7 @@ func TestContainersAreHardenedAndBounded(t *testing.T) {
 				if c.LivenessProbe == nil || c.ReadinessProbe == nil {
 					t.Errorf("%s: needs both a liveness and a readiness probe", where)
 				}
-				for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-					req, hasReq := c.Resources.Requests[res]
-					lim, hasLim := c.Resources.Limits[res]
-					switch {
-					case !hasReq || !hasLim:
-						t.Errorf("%s: %s needs both a request and a limit", where, res)
-					case req.Sign() <= 0 || lim.Sign() <= 0:
-						t.Errorf("%s: %s request and limit must be positive", where, res)
-					case req.Cmp(lim) > 0:
-						t.Errorf("%s: %s request %s above its limit %s", where, res, req.String(), lim.String())
-					}
-				}
+				checkResources(t, where, name, c)
 				sc := c.SecurityContext
 				if sc == nil {
 					t.Errorf("%s: no securityContext", where)
@@ -242,6 +235,12 @@ func TestAppProbesUseHealthAndReady(t *testing.T) {
 				}
 				if !containerExposes(ws[app].Template.Spec.Containers, probe.HTTPGet.Port) {
 					t.Errorf("%s: probe port %s is not a port the container exposes", app, probe.HTTPGet.Port.String())
+				}
+				// The probes use the admin port: the public one is the
+				// ingress's, and its /health and /ready are only kept for
+				// old scripts.
+				if got := containerPortNumber(ws[app].Template.Spec.Containers[0], probe.HTTPGet.Port); got != adminPort {
+					t.Errorf("%s: %s probe on port %s (%d), want the admin port %d", app, path, probe.HTTPGet.Port.String(), got, adminPort)
 				}
 			}
 		}
@@ -393,19 +392,43 @@ func servicePortExists(svc *corev1.Service, port networkingv1.ServiceBackendPort
 func TestReplicaCounts(t *testing.T) {
 	want := map[string]map[string]int32{
 		devOverlay:  {"api": 1, "gateway": 1, "web": 1, redisName: 1},
-		prodOverlay: {"api": 3, "gateway": 4, "web": 2, redisName: 1},
+		prodOverlay: {"api": 3, "web": 2, redisName: 1},
 	}
 	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		for name, w := range workloads(objs) {
-			if w.Replicas != want[overlay][name] {
-				t.Errorf("%s: %d replicas, want %d", name, w.Replicas, want[overlay][name])
+			n, pinned := want[overlay][name]
+			switch {
+			case pinned && w.Replicas != n:
+				t.Errorf("%s: %d replicas, want %d", name, w.Replicas, n)
+			case !pinned && w.Object.(*appsv1.Deployment).Spec.Replicas != nil:
+				// An autoscaled Deployment carries no count: every apply
+				// would reset the autoscaler's.
+				t.Errorf("%s: replicas pinned to %d, but its HorizontalPodAutoscaler owns the count", name, w.Replicas)
 			}
 		}
 	})
 }
 
+// replicaRange is the counts a workload can run at: its pinned count, or
+// its autoscaler's range.
+func replicaRange(objs []object, w workload) (lo, hi int32) {
+	for _, hpa := range ofType[*autoscalingv2.HorizontalPodAutoscaler](objs) {
+		if hpa.Spec.ScaleTargetRef.Name == w.Name && hpa.Spec.ScaleTargetRef.Kind == w.Kind {
+			return replicasOf(hpa.Spec.MinReplicas), hpa.Spec.MaxReplicas
+		}
+	}
+	return w.Replicas, w.Replicas
+}
+
+// Capacity never drops in a rollout (maxUnavailable: 0). The gateways go
+// further: each drained client must land on a new pod, or it reconnects
+// again when its pod is drained in turn (1.44 reconnects per client on a
+// 4-pod rollout with maxSurge: 1). So the whole new set is started, and
+// must stay ready for minReadySeconds, before any old pod is drained:
+// maxSurge covers every count the Deployment can run at.
 func TestRollingUpdatesNeverDropBelowWanted(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
+		ws := workloads(objs)
 		for _, d := range ofType[*appsv1.Deployment](objs) {
 			s := d.Spec.Strategy
 			if s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil {
@@ -415,8 +438,25 @@ func TestRollingUpdatesNeverDropBelowWanted(t *testing.T) {
 			if u := s.RollingUpdate.MaxUnavailable; u == nil || u.String() != "0" && u.String() != "0%" {
 				t.Errorf("%s: maxUnavailable must be 0", d.Name)
 			}
-			if u := s.RollingUpdate.MaxSurge; u == nil || u.String() != "1" {
-				t.Errorf("%s: maxSurge must be 1", d.Name)
+			if s.RollingUpdate.MaxSurge == nil {
+				t.Errorf("%s: no maxSurge", d.Name)
+				continue
+			}
+			lo, hi := replicaRange(objs, ws[d.Name])
+			for _, n := range []int32{lo, hi} {
+				surge, err := intstr.GetScaledValueFromIntOrPercent(s.RollingUpdate.MaxSurge, int(n), true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if surge < 1 {
+					t.Errorf("%s: maxSurge %s is 0 at %d replicas: with maxUnavailable 0 the rollout cannot move", d.Name, s.RollingUpdate.MaxSurge.String(), n)
+				}
+				if d.Name == "gateway" && int32(surge) < n {
+					t.Errorf("gateway: maxSurge %s is %d pods at %d replicas: clients drained from old pods land on old pods drained next (want the whole new set first, e.g. 100%%)", s.RollingUpdate.MaxSurge.String(), surge, n)
+				}
+			}
+			if d.Name == "gateway" && d.Spec.MinReadySeconds < 5 {
+				t.Errorf("gateway: minReadySeconds %d: a new pod must stay ready a while before old ones drain onto it", d.Spec.MinReadySeconds)
 			}
 		}
 	})
@@ -426,7 +466,7 @@ func TestEveryAppHasADisruptionBudgetThatAllowsDrains(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
 		ws := workloads(objs)
 		pdbs := ofType[*policyv1.PodDisruptionBudget](objs)
-		for _, app := range sortedNames(apps) {
+		for _, app := range append(sortedNames(apps), redisName) {
 			w := ws[app]
 			var mine []*policyv1.PodDisruptionBudget
 			for _, pdb := range pdbs {
@@ -604,11 +644,14 @@ func TestPodsAdvertiseTheirMetrics(t *testing.T) {
 		ws := workloads(objs)
 		for app, port := range apps {
 			ann := ws[app].Template.Annotations
-			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != "/metrics" || ann["prometheus.io/port"] != strconv.Itoa(int(port)) {
-				t.Errorf("%s: prometheus annotations %v, want scrape=true path=/metrics port=%d", app, ann, port)
+			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != "/metrics" || ann["prometheus.io/port"] != strconv.Itoa(adminPort) {
+				t.Errorf("%s: prometheus annotations %v, want scrape=true path=/metrics port=%d (the admin port)", app, ann, adminPort)
 			}
 			if !containerExposes(ws[app].Template.Spec.Containers, intstr.FromInt32(port)) {
 				t.Errorf("%s: does not expose its port %d", app, port)
+			}
+			if !containerExposes(ws[app].Template.Spec.Containers, intstr.FromInt32(adminPort)) {
+				t.Errorf("%s: does not expose the admin port %d", app, adminPort)
 			}
 		}
 	})
@@ -622,8 +665,12 @@ func TestLabelsAndNamespace(t *testing.T) {
 				sawNamespace = o.Name == namespace
 				continue
 			}
-			if o.Namespace != namespace {
-				t.Errorf("%s is in namespace %q, want %q", o, o.Namespace, namespace)
+			if want := namespace; clusterScoped[o.Kind] {
+				if o.Namespace != "" {
+					t.Errorf("%s is cluster-scoped but has namespace %q", o, o.Namespace)
+				}
+			} else if o.Namespace != want {
+				t.Errorf("%s is in namespace %q, want %q", o, o.Namespace, want)
 			}
 			if o.Obj.GetLabels()[nameLabel] != systemName {
 				t.Errorf("%s: label %s=%q, want %q", o, nameLabel, o.Obj.GetLabels()[nameLabel], systemName)
@@ -645,7 +692,7 @@ func TestLabelsAndNamespace(t *testing.T) {
 	})
 }
 
-func TestRedisKeepsItsDataAndTakesAnOptionalPassword(t *testing.T) {
+func TestRedisKeepsItsDataAndRequiresAPassword(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
 		var sts *appsv1.StatefulSet
 		for _, s := range ofType[*appsv1.StatefulSet](objs) {
@@ -680,9 +727,9 @@ func TestRedisKeepsItsDataAndTakesAnOptionalPassword(t *testing.T) {
 				t.Errorf("redis command %q lacks %q", cmdline, want)
 			}
 		}
-		for _, probe := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		for _, probe := range []*corev1.Probe{c.StartupProbe, c.LivenessProbe, c.ReadinessProbe} {
 			if probe == nil || probe.Exec == nil || !strings.Contains(strings.Join(probe.Exec.Command, " "), "redis-cli") || !strings.Contains(strings.Join(probe.Exec.Command, " "), "ping") {
-				t.Errorf("redis probes must run redis-cli ping")
+				t.Errorf("redis needs startup, liveness and readiness probes, each running redis-cli ping")
 			}
 		}
 		uid := c.SecurityContext.RunAsUser
@@ -692,11 +739,16 @@ func TestRedisKeepsItsDataAndTakesAnOptionalPassword(t *testing.T) {
 		if uid == nil || *uid != 999 {
 			t.Errorf("redis must run as uid 999, the image's redis user")
 		}
-		checkOptionalRedisPassword(t, "redis", c)
+		checkRequiredRedisPassword(t, objs, "redis", c)
 	})
 }
 
-func checkOptionalRedisPassword(t *testing.T, where string, c corev1.Container) {
+// checkRequiredRedisPassword: REDIS_PASSWORD comes from the Secret
+// redis-auth (or the hashed name kustomize generated from it), key
+// password, and is not optional: a missing Secret keeps the pod from
+// starting rather than running without a password. A Secret the overlay
+// generates must be there; one it does not generate is the operator's.
+func checkRequiredRedisPassword(t *testing.T, objs []object, where string, c corev1.Container) {
 	t.Helper()
 	for _, e := range c.Env {
 		if e.Name != "REDIS_PASSWORD" {
@@ -706,12 +758,31 @@ func checkOptionalRedisPassword(t *testing.T, where string, c corev1.Container) 
 		if e.ValueFrom != nil {
 			ref = e.ValueFrom.SecretKeyRef
 		}
-		if ref == nil || ref.Name != redisSecret || ref.Key != "password" || ref.Optional == nil || !*ref.Optional {
-			t.Errorf("%s: REDIS_PASSWORD must come from Secret %s key password, optional", where, redisSecret)
+		if ref == nil || !generatedFrom(ref.Name, redisSecret) || ref.Key != "password" {
+			t.Errorf("%s: REDIS_PASSWORD must come from Secret %s key password", where, redisSecret)
+			return
+		}
+		if ref.Optional != nil && *ref.Optional {
+			t.Errorf("%s: REDIS_PASSWORD is optional: a missing Secret would mean Redis without a password", where)
+		}
+		if ref.Name != redisSecret {
+			found := false
+			for _, s := range ofType[*corev1.Secret](objs) {
+				found = found || s.Name == ref.Name && len(s.Data["password"]) > 0
+			}
+			if !found {
+				t.Errorf("%s: REDIS_PASSWORD refers to generated Secret %s, which is not rendered or has no password", where, ref.Name)
+			}
 		}
 		return
 	}
 	t.Errorf("%s: no REDIS_PASSWORD", where)
+}
+
+// generatedFrom reports whether name is base or kustomize's hashed name
+// for a generator called base (base-<10 characters>).
+func generatedFrom(name, base string) bool {
+	return name == base || strings.HasPrefix(name, base+"-") && len(name) == len(base)+11
 }
 
 // The apps find Redis through the ConfigMap: its host and port must be the
@@ -731,6 +802,10 @@ func TestAppsAreConfiguredForTheCluster(t *testing.T) {
 			if f, _ := envValue(t, objs, c, "LOG_FORMAT"); f != wantFormat {
 				t.Errorf("%s: LOG_FORMAT=%q, want %q", app, f, wantFormat)
 			}
+			checkTrustedProxies(t, objs, app, c)
+			if v, _ := envValue(t, objs, c, "ADMIN_PORT"); v != strconv.Itoa(adminPort) || containerPortNumber(c, intstr.FromString("admin")) != adminPort {
+				t.Errorf("%s: ADMIN_PORT=%q and container port admin must both be %d", app, v, adminPort)
+			}
 			if app == "web" {
 				for _, name := range []string{"WS_URL", "API_URL"} {
 					if v, ok := envValue(t, objs, c, name); !ok || v != "" {
@@ -745,20 +820,7 @@ func TestAppsAreConfiguredForTheCluster(t *testing.T) {
 			if svc == nil || len(svc.Spec.Ports) == 0 || strconv.Itoa(int(svc.Spec.Ports[0].Port)) != port {
 				t.Errorf("%s: REDIS_HOST=%q REDIS_PORT=%q do not name the redis Service", app, host, port)
 			}
-			checkOptionalRedisPassword(t, app, c)
-			if app == "api" {
-				// Behind the ingress every request comes from a proxy: without
-				// trusting it, all clients would share one REST rate bucket.
-				v, _ := envValue(t, objs, c, "TRUSTED_PROXIES")
-				if v == "" {
-					t.Errorf("api: TRUSTED_PROXIES unset, so every client behind the ingress shares one rate bucket")
-				}
-				for _, cidr := range strings.Split(v, ",") {
-					if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); v != "" && err != nil {
-						t.Errorf("api: TRUSTED_PROXIES=%q: %v", v, err)
-					}
-				}
-			}
+			checkRequiredRedisPassword(t, objs, app, c)
 		}
 	})
 }
@@ -780,17 +842,23 @@ func TestImageReferences(t *testing.T) {
 					t.Errorf("%s: dev image %q carries a tag; Tilt replaces the whole reference", app, image)
 				}
 			case prodOverlay:
-				if tag == "" || tag == "latest" {
-					t.Errorf("%s: prod image %q must be pinned to a release tag", app, image)
+				// By digest: a tag can be moved, a digest names the bytes.
+				if !digestRE.MatchString(image) {
+					t.Errorf("%s: prod image %q is not pinned by digest (name@sha256:<64 hex>)", app, image)
 				}
 			}
 		}
 	})
 }
 
+var digestRE = regexp.MustCompile(`^[^@]+@sha256:[0-9a-f]{64}$`)
+
 // splitImage splits "registry:5000/name:tag" into name (with registry) and
-// tag, minding the registry's port colon.
+// tag, minding the registry's port colon; a digest goes with the name.
 func splitImage(ref string) (name, tag string) {
+	if at := strings.Index(ref, "@"); at >= 0 {
+		return ref[:at], ""
+	}
 	slash := strings.LastIndex(ref, "/")
 	if colon := strings.LastIndex(ref, ":"); colon > slash {
 		return ref[:colon], ref[colon+1:]

@@ -18,7 +18,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -84,6 +86,52 @@ var knownKinds = map[string]func() metav1.Object{
 	"networking.k8s.io/v1/Ingress":           func() metav1.Object { return &networkingv1.Ingress{} },
 	"networking.k8s.io/v1/NetworkPolicy":     func() metav1.Object { return &networkingv1.NetworkPolicy{} },
 	"autoscaling/v2/HorizontalPodAutoscaler": func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	"scheduling.k8s.io/v1/PriorityClass":     func() metav1.Object { return &schedulingv1.PriorityClass{} },
+	// Custom resources: no k8s.io/api types exist for them, and the
+	// projects' own Go modules are not dependencies here. Each is decoded,
+	// just as strictly, into a struct of the fields these manifests use
+	// (below): a misspelt field fails, and so does a field nobody added to
+	// the struct, which is the point: the tests then check it too.
+	"traefik.io/v1alpha1/IngressRoute":    func() metav1.Object { return &ingressRoute{} },
+	"monitoring.coreos.com/v1/PodMonitor": func() metav1.Object { return &podMonitor{} },
+}
+
+// clusterScoped kinds have no namespace.
+var clusterScoped = map[string]bool{"v1/Namespace": true, "scheduling.k8s.io/v1/PriorityClass": true}
+
+// ingressRoute is the part of Traefik's IngressRoute (traefik.io/v1alpha1,
+// doc.traefik.io/traefik/reference/routing-configuration/kubernetes/crd/http/ingressroute/)
+// that the manifests use.
+type ingressRoute struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		EntryPoints []string `json:"entryPoints"`
+		Routes      []struct {
+			Kind     string `json:"kind"`
+			Match    string `json:"match"`
+			Priority int    `json:"priority"`
+			Services []struct {
+				Name string             `json:"name"`
+				Port intstr.IntOrString `json:"port"`
+			} `json:"services"`
+		} `json:"routes"`
+	} `json:"spec"`
+}
+
+// podMonitor is the part of the Prometheus Operator's PodMonitor
+// (monitoring.coreos.com/v1) that the manifests use.
+type podMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector            metav1.LabelSelector `json:"selector"`
+		PodMetricsEndpoints []struct {
+			Port     string `json:"port"`
+			Path     string `json:"path"`
+			Interval string `json:"interval"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
 }
 
 // splitDocuments splits a YAML stream on its "---" separator lines,
@@ -201,6 +249,52 @@ func renderOverlay(t testing.TB, overlay string) []byte {
 	}
 	renderCache[overlay] = out
 	return out
+}
+
+// renderKustomization renders a kustomization.yaml written for the test
+// into a directory of its own inside the repository (kustomize wants the
+// overlays it builds on at relative paths), for variations of an overlay.
+func renderKustomization(t testing.TB, kustomization string, files map[string]string) []byte {
+	t.Helper()
+	kubectl := requireTool(t, "kubectl")
+	dir, err := os.MkdirTemp(repoRoot(t), ".k8stest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	files["kustomization.yaml"] = kustomization
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runCommand(dir, nil, kubectl, "kustomize", ".")
+	if err != nil {
+		t.Fatalf("kubectl kustomize of\n%s\n%v", kustomization, err)
+	}
+	return out
+}
+
+// decoded strictly decodes a render.
+func decoded(t testing.TB, stream []byte) []object {
+	t.Helper()
+	objs, err := decodeDocuments(stream)
+	if err != nil {
+		t.Fatalf("does not decode strictly:\n%v", err)
+	}
+	return objs
+}
+
+// prodWithPodMonitor is the prod overlay with the Prometheus Operator
+// component, as scripts/deploy.sh applies it on a cluster that has the
+// operator.
+func prodWithPodMonitor(t testing.TB) []object {
+	t.Helper()
+	return decoded(t, renderKustomization(t, `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../k8s/overlays/prod]
+components: [../k8s/components/prometheus-operator]
+`, map[string]string{}))
 }
 
 // rendered renders and strictly decodes an overlay.

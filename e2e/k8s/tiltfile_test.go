@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/syntax"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
@@ -76,6 +77,9 @@ func (r tiltK8sResource) name() string {
 
 // tiltState is everything the Tiltfile declared.
 type tiltState struct {
+	// render renders a kustomize directory, for decode_yaml_stream.
+	render func(dir string) ([]byte, error)
+
 	K8sYAML        []string // kustomize directories passed to k8s_yaml
 	LocalResources []tiltLocalResource
 	DockerBuilds   []tiltDockerBuild
@@ -183,6 +187,41 @@ func (s *tiltState) builtins() starlark.StringDict {
 				return nil, err
 			}
 			return blobValue{kustomizeDir: path.Clean(dir)}, nil
+		}),
+
+		"decode_yaml_stream": b("decode_yaml_stream", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var y starlark.Value
+			if err := starlark.UnpackArgs("decode_yaml_stream", args, kwargs, "yaml", &y); err != nil {
+				return nil, err
+			}
+			var stream []byte
+			switch v := y.(type) {
+			case starlark.String:
+				stream = []byte(v)
+			case blobValue:
+				if s.render == nil {
+					return nil, fmt.Errorf("decode_yaml_stream: no renderer for %s", v)
+				}
+				var err error
+				if stream, err = s.render(v.kustomizeDir); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, fmt.Errorf("decode_yaml_stream: want a string or a blob, got %s", y.Type())
+			}
+			var docs []starlark.Value
+			for _, doc := range splitDocuments(stream) {
+				var v any
+				if err := yaml.Unmarshal(doc, &v); err != nil {
+					return nil, fmt.Errorf("decode_yaml_stream: %w", err)
+				}
+				sv, err := toStarlark(v)
+				if err != nil {
+					return nil, err
+				}
+				docs = append(docs, sv)
+			}
+			return starlark.NewList(docs), nil
 		}),
 
 		"k8s_yaml": b("k8s_yaml", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -412,6 +451,49 @@ func (s *tiltState) builtins() starlark.StringDict {
 	}
 }
 
+// toStarlark converts decoded YAML (maps, lists, strings, numbers, bools,
+// null) into the Starlark values Tilt's decode_yaml_stream returns.
+func toStarlark(v any) (starlark.Value, error) {
+	switch v := v.(type) {
+	case nil:
+		return starlark.None, nil
+	case string:
+		return starlark.String(v), nil
+	case bool:
+		return starlark.Bool(v), nil
+	case float64:
+		if v == float64(int64(v)) {
+			return starlark.MakeInt64(int64(v)), nil
+		}
+		return starlark.Float(v), nil
+	case int64:
+		return starlark.MakeInt64(v), nil
+	case []any:
+		l := make([]starlark.Value, len(v))
+		for i, e := range v {
+			sv, err := toStarlark(e)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = sv
+		}
+		return starlark.NewList(l), nil
+	case map[string]any:
+		d := starlark.NewDict(len(v))
+		for k, e := range v {
+			sv, err := toStarlark(e)
+			if err != nil {
+				return nil, err
+			}
+			if err := d.SetKey(starlark.String(k), sv); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("decode_yaml_stream: cannot convert %T", v)
+}
+
 func portForwardsOf(v starlark.Value) ([]portForward, error) {
 	var items []starlark.Value
 	switch v := v.(type) {
@@ -494,8 +576,8 @@ var (
 // evalTiltfileSource evaluates Tiltfile source with the stub builtins.
 // Strict Starlark (no top-level loops, no while, no set) is a subset of
 // what Tilt accepts, so a file that passes here parses in Tilt too.
-func evalTiltfileSource(src string) (*tiltState, error) {
-	state := &tiltState{}
+func evalTiltfileSource(src string, render func(dir string) ([]byte, error)) (*tiltState, error) {
+	state := &tiltState{render: render}
 	thread := &starlark.Thread{
 		Name: "Tiltfile",
 		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
@@ -519,7 +601,9 @@ func evalTiltfile(t *testing.T) *tiltState {
 		var src []byte
 		src, tiltError = os.ReadFile(filepath.Join(repoRoot(t), "Tiltfile"))
 		if tiltError == nil {
-			tiltSeen, tiltError = evalTiltfileSource(string(src))
+			tiltSeen, tiltError = evalTiltfileSource(string(src), func(dir string) ([]byte, error) {
+				return renderOverlay(t, dir), nil
+			})
 		}
 	})
 	if tiltError != nil {
@@ -538,7 +622,7 @@ func TestTiltStubsRejectWhatTiltRejects(t *testing.T) {
 		"resource without one": `k8s_resource(port_forwards=3000)`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := evalTiltfileSource(src); err == nil {
+			if _, err := evalTiltfileSource(src, nil); err == nil {
 				t.Fatalf("evaluated without error: %s", src)
 			}
 		})
@@ -803,14 +887,25 @@ func TestTiltResourcesCoverTheDevOverlay(t *testing.T) {
 		}
 		c := ws[name].Template.Spec.Containers[0]
 		if port, isApp := apps[name]; isApp {
-			found := false
+			found, admin := false, false
 			for _, pf := range r.PortForwards {
 				if pf.Local == int(port) && pf.Container == int(port) {
 					found = true
 				}
+				admin = admin || pf.Container == adminPort
 			}
-			if !found {
+			// Tilt shows a link for every port forward. web's page, opened
+			// on a forward of the web pod, would open its WebSocket on that
+			// same origin, which the web app does not serve: web's public
+			// port is not forwarded, its link goes through the ingress.
+			switch {
+			case name == "web" && found:
+				t.Errorf("web: forwards localhost:%d, whose page's WebSocket cannot work (only the ingress sends /ws to a gateway)", port)
+			case name != "web" && !found:
 				t.Errorf("%s: no port forward localhost:%d -> %d (got %+v)", name, port, port, r.PortForwards)
+			}
+			if !admin {
+				t.Errorf("%s: no port forward to the admin port %d (/health, /ready, /metrics)", name, adminPort)
 			}
 			if !containerExposes(ws[name].Template.Spec.Containers, intstr.FromInt32(port)) {
 				t.Errorf("%s: forwards %d, which the container does not expose", name, port)
@@ -824,8 +919,8 @@ func TestTiltResourcesCoverTheDevOverlay(t *testing.T) {
 			}
 		}
 	}
-	if web := resources["web"]; !containsAnyPrefix(web.Links, "http://localhost") {
-		t.Errorf("web has no link to the ingress at http://localhost (links %v)", web.Links)
+	if web := resources["web"]; len(web.Links) != 1 || strings.TrimSuffix(web.Links[0], "/") != "http://localhost" {
+		t.Errorf("web's links %v, want only the ingress at http://localhost/", web.Links)
 	}
 
 	// Every object is claimed exactly once: workloads by name, Services by
@@ -862,15 +957,6 @@ func TestTiltResourcesCoverTheDevOverlay(t *testing.T) {
 			t.Errorf("%s belongs to %d Tilt resources, want 1", o, n)
 		}
 	}
-}
-
-func containsAnyPrefix(list []string, prefix string) bool {
-	for _, s := range list {
-		if strings.HasPrefix(s, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // selectorSubset is how Tilt attaches a Service to a workload: every

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -112,6 +114,7 @@ func TestImagesScriptBuildsEveryImageTheManifestsUse(t *testing.T) {
 		}
 	}
 
+	commitTag := imagesTag(t)
 	prod := workloads(rendered(t, prodOverlay))
 	dev := workloads(rendered(t, devOverlay))
 	tilt := evalTiltfile(t)
@@ -129,10 +132,15 @@ func TestImagesScriptBuildsEveryImageTheManifestsUse(t *testing.T) {
 			t.Errorf("the prod overlay runs %s but scripts/images.sh does not build it", prodImage)
 			continue
 		}
-		// With no TAG and no prefix, the script builds exactly what the
-		// prod overlay deploys.
-		if ref != prodImage {
+		// With no TAG and no prefix, the script builds the image the prod
+		// overlay deploys (by digest: scripts/deploy.sh fills it in),
+		// tagged with the commit.
+		refName, refTag := splitImage(ref)
+		if prodName, _ := splitImage(prodImage); refName != prodName {
 			t.Errorf("%s: scripts/images.sh builds %s by default, the prod overlay deploys %s", name, ref, prodImage)
+		}
+		if refTag != commitTag {
+			t.Errorf("%s: scripts/images.sh tags %s by default, want the commit's tag %q", name, ref, commitTag)
 		}
 		devImage := dev[name].Template.Spec.Containers[0].Image
 		if n, _ := splitImage(ref); n != devImage || !tiltRefs[devImage] {
@@ -148,6 +156,38 @@ func TestImagesScriptBuildsEveryImageTheManifestsUse(t *testing.T) {
 		if ref != "localhost:5005/pixel-"+app+":v9" {
 			t.Errorf("IMAGE_PREFIX and TAG: got %s", ref)
 		}
+	}
+}
+
+// imagesTag is what `scripts/images.sh tag` prints with no TAG set.
+func imagesTag(t *testing.T) string {
+	t.Helper()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TAG=") {
+			env = append(env, kv)
+		}
+	}
+	out, err := runCommand(repoRoot(t), env, requireTool(t, "bash"), "scripts/images.sh", "tag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// The tag follows the code, so a rebuild of other code is a new image and
+// a deploy of it rolls the pods: the commit (git describe), and for a
+// dirty tree a hash of the changes on top.
+func TestImageTagFollowsTheCommit(t *testing.T) {
+	git := requireTool(t, "git")
+	out, err := runCommand(repoRoot(t), nil, git, "describe", "--always")
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	described := strings.TrimSpace(string(out))
+	tag := imagesTag(t)
+	if tag != described && !regexp.MustCompile("^"+regexp.QuoteMeta(described)+"-dirty-[0-9a-f]{8}$").MatchString(tag) {
+		t.Errorf("scripts/images.sh tag = %q, want %q or %q-dirty-<hash of the changes>", tag, described, described)
 	}
 }
 
@@ -269,33 +309,91 @@ func TestDevAndDownScriptsDriveCtlptlAndTilt(t *testing.T) {
 	}
 }
 
+// scripts/deploy.sh, against stand-ins: it applies prod through an overlay
+// that pins each image by digest when docker knows its registry digest (by
+// tag otherwise, or not at all with REQUIRE_DIGEST=1), generates the
+// Secrets from files so a new password rolls the pods, adds the PodMonitor
+// where the CRD exists, refuses to deploy with no Redis password, and
+// waits for every rollout.
 func TestDeployScriptAppliesProdAndWaitsForEveryRollout(t *testing.T) {
 	bash := requireTool(t, "bash")
 	root := repoRoot(t)
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	password := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(password, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]struct {
-		env    []string
-		images []string
+		env          []string
+		kubectlFails string // a `kubectl get` the stand-in answers "not found"
+		images       []string
+		secret       string // the redis-auth the workloads use
+		podMonitor   bool
+		fails        bool
 	}{
-		"as released": {nil, []string{"pixel-api:0.1.0", "pixel-gateway:0.1.0", "pixel-web:0.1.0", "redis:7-alpine"}},
-		"from a registry": {
-			[]string{"IMAGE_PREFIX=localhost:5005/", "TAG=v9"},
-			[]string{"localhost:5005/pixel-api:v9", "localhost:5005/pixel-gateway:v9", "localhost:5005/pixel-web:v9", "redis:7-alpine"},
+		"local images, by tag": {
+			env:    []string{"TAG=v9", "REDIS_PASSWORD_FILE=" + password, "PODMONITOR=0"},
+			images: []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine"},
+			secret: "generated",
 		},
+		"from a registry, by digest": {
+			env:        []string{"IMAGE_PREFIX=localhost:5005/", "TAG=v9", "REDIS_PASSWORD_FILE=" + password},
+			images:     []string{"localhost:5005/pixel-api@" + digest, "localhost:5005/pixel-gateway@" + digest, "localhost:5005/pixel-web@" + digest, "redis:7-alpine"},
+			secret:     "generated",
+			podMonitor: true,
+		},
+		"the Secret already in the cluster": {
+			env:          []string{"TAG=v9"},
+			kubectlFails: "get crd",
+			images:       []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine"},
+			secret:       redisSecret,
+		},
+		"no password anywhere":            {env: []string{"TAG=v9"}, kubectlFails: "get secret", fails: true},
+		"a digest required but not known": {env: []string{"TAG=v9", "REDIS_PASSWORD_FILE=" + password, "REQUIRE_DIGEST=1"}, fails: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env, log := fakeTools(t)
-			env = append(env, "IMAGE_PREFIX=", "TAG=")
-			if _, err := runCommand(root, append(env, c.env...), bash, "scripts/deploy.sh"); err != nil {
+			dir := filepath.Dir(log)
+			// docker knows a registry digest for registry images only.
+			fakeBin(t, dir, "docker", fmt.Sprintf(`echo "docker $*" >> %q
+for ref; do :; done
+case "$ref" in */*) echo "${ref%%:*}@%s" ;; esac
+`, log, digest))
+			if c.kubectlFails != "" {
+				real, err := os.ReadFile(filepath.Join(dir, "kubectl"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				patched := strings.Replace(string(real), "\n", fmt.Sprintf("\ncase \"$*\" in *\"%s\"*) exit 1 ;; esac\n", c.kubectlFails), 1)
+				fakeBin(t, dir, "kubectl", strings.TrimPrefix(patched, "#!/bin/sh\n"))
+			}
+			env = append(env, "IMAGE_PREFIX=", "TAG=", "REDIS_PASSWORD_FILE=", "REQUIRE_DIGEST=", "PODMONITOR=", "TRUSTED_PROXIES=")
+			_, err := runCommand(root, append(env, c.env...), bash, "scripts/deploy.sh")
+			if c.fails {
+				if err == nil {
+					t.Fatal("deploy.sh succeeded")
+				}
+				if b, _ := os.ReadFile(log); strings.Contains(string(b), "kubectl apply") {
+					t.Errorf("deploy.sh applied before failing:\n%s", b)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
-			calls := readLines(t, log)
-			if len(calls) == 0 || !strings.HasPrefix(calls[0], "kubectl apply -k ") {
-				t.Fatalf("first call %q, want kubectl apply -k", calls)
-			}
 			var rollouts []string
-			for _, call := range calls[1:] {
-				rollouts = append(rollouts, strings.Fields(call)[5])
-				if !strings.HasPrefix(call, "kubectl rollout status -n "+namespace+" ") {
+			applied := false
+			for _, call := range readLines(t, log) {
+				switch {
+				case strings.HasPrefix(call, "kubectl apply -k "):
+					applied = true
+				case strings.HasPrefix(call, "kubectl rollout status -n "+namespace+" "):
+					if !applied {
+						t.Errorf("%q before the apply", call)
+					}
+					rollouts = append(rollouts, strings.Fields(call)[5])
+				case strings.HasPrefix(call, "kubectl get "), strings.HasPrefix(call, "kubectl -n "+namespace+" get "), strings.HasPrefix(call, "docker image inspect "):
+				default:
 					t.Errorf("unexpected call %q", call)
 				}
 			}
@@ -304,24 +402,45 @@ func TestDeployScriptAppliesProdAndWaitsForEveryRollout(t *testing.T) {
 			if fmt.Sprint(rollouts) != fmt.Sprint(want) {
 				t.Errorf("waited for %v, want %v", rollouts, want)
 			}
-			applied, err := os.ReadFile(filepath.Join(filepath.Dir(log), "applied.yaml"))
+			b, err := os.ReadFile(filepath.Join(dir, "applied.yaml"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			objs, err := decodeDocuments(applied)
+			objs, err := decodeDocuments(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var images []string
 			for _, w := range workloads(objs) {
 				images = append(images, w.Template.Spec.Containers[0].Image)
+				for _, e := range w.Template.Spec.Containers[0].Env {
+					if e.Name != "REDIS_PASSWORD" {
+						continue
+					}
+					ref := e.ValueFrom.SecretKeyRef.Name
+					if c.secret == redisSecret && ref != redisSecret || c.secret == "generated" && (ref == redisSecret || !generatedFrom(ref, redisSecret)) {
+						t.Errorf("%s reads the password from Secret %s, want %s", w.Name, ref, c.secret)
+					}
+				}
 			}
 			sort.Strings(images)
 			if fmt.Sprint(images) != fmt.Sprint(c.images) {
 				t.Errorf("applied images %v, want %v", images, c.images)
 			}
-			if replicas := workloads(objs)["gateway"].Replicas; replicas != 4 {
-				t.Errorf("applied %d gateways, want the prod overlay's 4", replicas)
+			if got := len(ofType[*podMonitor](objs)) == 1; got != c.podMonitor {
+				t.Errorf("PodMonitor applied: %v, want %v", got, c.podMonitor)
+			}
+			if c.secret == "generated" {
+				found := false
+				for _, s := range ofType[*corev1.Secret](objs) {
+					found = found || generatedFrom(s.Name, redisSecret) && string(s.Data["password"]) == "s3cret"
+				}
+				if !found {
+					t.Error("no generated redis-auth Secret holding the file's password")
+				}
+			}
+			if _, err := os.Stat(filepath.Join(root, ".tmp")); err == nil {
+				t.Error("deploy.sh left .tmp behind")
 			}
 		})
 	}
@@ -345,8 +464,9 @@ type ctlptlCluster struct {
 	Registry   string `json:"registry"`
 	K3D        *struct {
 		V1Alpha5Simple *struct {
-			Servers int `json:"servers"`
-			Agents  int `json:"agents"`
+			Image   string `json:"image"`
+			Servers int    `json:"servers"`
+			Agents  int    `json:"agents"`
 			Ports   []struct {
 				Port        string   `json:"port"`
 				NodeFilters []string `json:"nodeFilters"`
@@ -403,6 +523,15 @@ func TestCtlptlConfigDeclaresK3dWithRegistryAndPort80(t *testing.T) {
 	}
 	if cluster.K3D == nil || cluster.K3D.V1Alpha5Simple == nil {
 		t.Fatal("want a k3d v1alpha5Simple config")
+	}
+	// The manifests need Kubernetes 1.30 (the preStop sleep action), the
+	// IngressRoute Traefik v3, which k3s bundles from 1.32 on: the k3s
+	// image is pinned to such a version, not left to k3d's default.
+	m := regexp.MustCompile(`^rancher/k3s:v1\.(\d+)\.\d+-k3s\d+$`).FindStringSubmatch(cluster.K3D.V1Alpha5Simple.Image)
+	if m == nil {
+		t.Errorf("k3s image %q is not pinned to a release (rancher/k3s:v1.X.Y-k3sN)", cluster.K3D.V1Alpha5Simple.Image)
+	} else if minor, _ := strconv.Atoi(m[1]); minor < 32 {
+		t.Errorf("k3s %s: want 1.32 or later (Kubernetes >= 1.30 for preStop sleep, Traefik v3 for the IngressRoute)", cluster.K3D.V1Alpha5Simple.Image)
 	}
 	published := false
 	for _, p := range cluster.K3D.V1Alpha5Simple.Ports {
