@@ -89,7 +89,8 @@ type ListQuery struct {
 // that is not normalised and a size outside domain.NewSize, wrapping the
 // domain's errors). The main canvas is implicit and never in the
 // directory (domain.MainCanvas describes it); no slug it holds is
-// reserved (domain.Slug.Reserved).
+// reserved (domain.Slug.Reserved). Times are kept in UTC to the
+// microsecond.
 type Canvases interface {
 	// Create adds a canvas from a checked spec (domain.CanvasRules.Check).
 	// Its slug is derived from the name (domain.SlugFromName), made
