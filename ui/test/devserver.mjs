@@ -1,7 +1,7 @@
 // A stand-in for the Go server, for working on the UI without it: serves
 // ui/static, /config.js, the REST reads the client uses and a WebSocket that
 // speaks the wire protocol (v1 + extensions: seq, ids, error codes, resume,
-// cursors, pixel.v2 batches, 1012 on restart). Node standard library only.
+// cursors, pixel.v2 batches and presence changes, 1012 on restart). Node standard library only.
 //
 //   node ui/test/devserver.mjs            # http://127.0.0.1:8099
 //   PORT=9000 WIDTH=256 HEIGHT=128 BOTS=3 PIXEL_RATE=20 PIXEL_BURST=40 node ui/test/devserver.mjs
@@ -111,12 +111,34 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     }
   }
 
+  // What pixel.v2 clients were told of presence last: a newcomer is sent
+  // this whole list, then the changes from it (like the gateway).
+  let presenceSent = { activeUsers: 0, named: 0, counts: new Map() };
+  const pairs = (m) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const presenceReset = () => ({
+    type: 'presence', reset: true, activeUsers: presenceSent.activeUsers, named: presenceSent.named, joined: pairs(presenceSent.counts), left: [],
+  });
+
   function presence() {
     const t = Date.now();
     const users = [...clients].filter((c) => c.name).map((c) => c.name);
     for (const bot of bots) users.push(bot.name);
+    users.sort();
+    const activeUsers = clients.size + bots.length;
+    const counts = new Map();
+    for (const u of users) counts.set(u, (counts.get(u) || 0) + 1);
+    const joined = new Map();
+    const left = new Map();
+    for (const [n, c] of counts) if (c > (presenceSent.counts.get(n) || 0)) joined.set(n, c - (presenceSent.counts.get(n) || 0));
+    for (const [n, c] of presenceSent.counts) if (c > (counts.get(n) || 0)) left.set(n, c - (counts.get(n) || 0));
+    const changed = joined.size > 0 || left.size > 0 || activeUsers !== presenceSent.activeUsers;
+    presenceSent = { activeUsers, named: users.length, counts };
     for (const c of clients) {
-      c.queue({ type: 'stats', activeUsers: clients.size + bots.length, timestamp: t });
+      if (c.v2) {
+        if (changed) c.queue({ type: 'presence', activeUsers, named: users.length, joined: pairs(joined), left: pairs(left) });
+        continue;
+      }
+      c.queue({ type: 'stats', activeUsers, timestamp: t });
       c.queue({ type: 'user_list', users, timestamp: t });
     }
   }
@@ -138,6 +160,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       socket.on('close', () => this.gone());
       socket.on('error', () => this.gone());
       this.sendNow({ type: 'connected', message: 'Connected to Cloud Pixel Playground', clientId: this.id, seq, width: W, height: H });
+      if (v2) this.queue(presenceReset());
       const all = [...cursorState.values()];
       if (all.length) this.queue({ type: 'cursors', cursors: all, gone: [] });
       if (since !== null) {

@@ -105,28 +105,8 @@ func encodePong(nowMillis int64) []byte {
 	return append(b, '}')
 }
 
-type statsMsg struct {
-	Type        string `json:"type"`
-	ActiveUsers int    `json:"activeUsers"`
-	Timestamp   int64  `json:"timestamp"`
-}
-
-type userListMsg struct {
-	Type      string   `json:"type"`
-	Users     []string `json:"users"`
-	Timestamp int64    `json:"timestamp"`
-}
-
-// encodePresence is the stats and user_list pair, always sent together and
-// in that order.
-func encodePresence(v domain.PresenceView, nowMillis int64) (stats, users []byte) {
-	names := v.Users
-	if names == nil {
-		names = []string{}
-	}
-	return mustJSON(statsMsg{Type: "stats", ActiveUsers: v.ActiveUsers, Timestamp: nowMillis}),
-		mustJSON(userListMsg{Type: "user_list", Users: names, Timestamp: nowMillis})
-}
+// The presence messages (v1 stats and user_list, v2 presence) are in
+// presencewire.go.
 
 type cursorWire struct {
 	ClientID string  `json:"clientId"`

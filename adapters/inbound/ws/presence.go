@@ -1,7 +1,8 @@
 package ws
 
 // This file is presence: this gateway's entry in the shared registry, and
-// the merged view (stats then user_list) its clients are sent.
+// the merged view its clients are sent (as changes to pixel.v2 clients, as
+// the bounded stats and user_list pair to v1 clients: presencewire.go).
 
 import (
 	"context"
@@ -12,14 +13,17 @@ import (
 )
 
 // presenceLoop keeps this gateway's entry fresh, tells the other gateways
-// when it changes, and sends every local client the merged view (stats then
-// user_list) when it changes and every presenceRebroadcast.
+// when it changes, and tells every local client the merged view: a v2
+// client what changed, at most every presenceMinInterval; a v1 client the
+// stats and user_list pair when it changes (a long list at most every
+// v1SlowInterval) and every presenceRebroadcast.
 func (h *Hub) presenceLoop(ctx context.Context) {
 	defer h.wg.Done()
 	refresh := time.NewTicker(domain.PresenceRefresh)
 	defer refresh.Stop()
 	var others []domain.GatewayPresence // last good list, for when the registry is unreachable
-	var listedAt, lastFull time.Time
+	var listedAt time.Time
+	var v1 v1Presence
 	for {
 		local, remote := false, false
 		select {
@@ -30,6 +34,7 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 		case <-h.remoteKick:
 			remote = true
 		case <-refresh.C:
+		case <-v1.due:
 		}
 		if h.reg.draining.Load() {
 			continue
@@ -70,13 +75,9 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 		view := domain.MergePresence(append(append([]domain.GatewayPresence(nil), others...), mine))
 		now := h.o.Clock.Now()
 		h.viewMu.Lock()
-		changed := !view.Equal(h.view)
 		h.view = view
 		h.viewMu.Unlock()
-		if changed || now.Sub(lastFull) >= presenceRebroadcast {
-			lastFull = now
-			h.broadcastPresence(view, now)
-		}
+		h.reg.publishPresence(view, v1.frames(view, now))
 		// Coalesce a burst of connects into one broadcast per interval.
 		select {
 		case <-ctx.Done():
@@ -86,8 +87,37 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 	}
 }
 
-func (h *Hub) broadcastPresence(v domain.PresenceView, now time.Time) {
-	h.reg.broadcast(encodePresence(v, now.UnixMilli()))
+// v1Presence decides when v1 clients are sent the stats and user_list
+// pair. It belongs to the presence loop.
+type v1Presence struct {
+	sent    domain.PresenceView // what they were told last (names capped)
+	sentAt  time.Time
+	pending bool             // a change is held back until due
+	due     <-chan time.Time // fires when a held-back change may go
+}
+
+// frames is the pair to send v1 clients now, or nil: when what they would
+// be told changed (at once while the list is short, else once
+// v1SlowInterval has passed since the last pair), and every
+// presenceRebroadcast regardless.
+func (p *v1Presence) frames(view domain.PresenceView, now time.Time) [][]byte {
+	v := v1View(view)
+	changed := !v.Equal(p.sent)
+	since := now.Sub(p.sentAt)
+	short := len(view.Users) <= v1SmallList && len(p.sent.Users) <= v1SmallList
+	send := since >= presenceRebroadcast || (changed && (short || since >= v1SlowInterval))
+	if !send {
+		if changed && !p.pending {
+			p.pending, p.due = true, time.After(v1SlowInterval-since)
+		}
+		if !changed {
+			p.pending, p.due = false, nil
+		}
+		return nil
+	}
+	p.sent, p.sentAt, p.pending, p.due = v, now, false, nil
+	stats, users := encodePresence(v, now.UnixMilli())
+	return [][]byte{stats, users}
 }
 
 // View is the latest merged presence this gateway knows.

@@ -23,6 +23,9 @@ type registry struct {
 	// Shutdown lists the ones to close or refused; it is read without mu by
 	// whoever only needs to know.
 	draining atomic.Bool
+	// pres is what v2 connections were last told of presence
+	// (presencewire.go).
+	pres presenceSent
 }
 
 // member is one connection's place in the event stream and its name for
@@ -83,7 +86,11 @@ func (r *registry) add(c *Conn, storeSeq domain.Seq, size domain.Size, resuming 
 	told := max(storeSeq, r.delivered)
 	c.send(encodeConnected(c.id, told, size))
 	// What lies at or below told is in the snapshot the client loads.
-	r.members[c] = &member{conn: c, lastSeq: told, catchingUp: resuming}
+	m := &member{conn: c, lastSeq: told, catchingUp: resuming}
+	r.members[c] = m
+	if c.v2 {
+		m.deliver(r.presenceResetLocked(), 0) // the whole list; changes follow (presencewire.go)
+	}
 	r.byID[c.id] = c
 	return true
 }
@@ -178,18 +185,6 @@ func (r *registry) jump(seq domain.Seq) {
 		default:
 			m.lastSeq = seq
 			c.send(frame)
-		}
-	}
-}
-
-// broadcast queues frames, in order, for every connection (through the
-// backlog of one catching up, so they keep their place among events).
-func (r *registry) broadcast(frames ...[]byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range r.members {
-		for _, f := range frames {
-			m.deliver(f, 0)
 		}
 	}
 }

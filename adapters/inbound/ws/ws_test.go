@@ -188,7 +188,7 @@ func (c *client) next(typ string) map[string]any {
 			if m["type"] == typ {
 				return m
 			}
-			if t := m["type"]; t == "stats" || t == "user_list" || t == "cursors" {
+			if t := m["type"]; t == "stats" || t == "user_list" || t == "presence" || t == "cursors" {
 				continue
 			}
 			c.t.Fatalf("waiting for %s, got %v", typ, m)

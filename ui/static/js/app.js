@@ -13,6 +13,7 @@ import { resolveEndpoints } from './lib/endpoints.js';
 import { fetchAnswered } from './lib/http.js';
 import { PixelInfo } from './lib/pixelinfo.js';
 import { loadPrefs, saveUsername } from './lib/prefs.js';
+import { Roster } from './lib/presence.js';
 import { sanitizeUsername } from './lib/protocol.js';
 import { Session } from './lib/session.js';
 import { fetchSnapshot } from './lib/snapshot.js';
@@ -68,6 +69,8 @@ export class App {
     this.prefs = loadPrefs(this.storage);
     this.username = this.prefs.username;
     this.raf = 0;
+    /** Who is online (lib/presence.js), from presence changes or v1's whole lists. */
+    this.roster = new Roster();
   }
 
   /** @param {string} id */
@@ -107,6 +110,7 @@ export class App {
         onStatus: () => this.updateStatus(),
         onCounters: () => this.statusBar.counters(),
         onClosed: () => {
+          this.roster.disconnected();
           this.cursorLayer.clear();
           redraw();
         },
@@ -250,9 +254,16 @@ export class App {
 
   /** Presence and cursors. @param {import('./lib/protocol.js').ServerMessage} m */
   onMessage(m) {
-    if (m.type === 'stats') this.artists.setActiveUsers(m.activeUsers);
-    else if (m.type === 'user_list') this.artists.setUsers(m.users);
-    else if (m.type === 'cursors') {
+    const { roster } = this;
+    if (m.type === 'presence') {
+      if (roster.apply(m)) this.artists.setPresence(roster.users, roster.activeUsers);
+    } else if (m.type === 'stats') {
+      roster.setActiveUsers(m.activeUsers);
+      this.artists.setPresence(roster.users, roster.activeUsers);
+    } else if (m.type === 'user_list') {
+      roster.setList(m.users);
+      this.artists.setPresence(roster.users, roster.activeUsers);
+    } else if (m.type === 'cursors') {
       this.session.cursors.update(m, performance.now());
       this.requestRender();
     }

@@ -30,12 +30,18 @@ const optStr = (v) => (typeof v === 'string' ? v : null);
 /** @typedef {{type: 'error', message: string, code: string|null, id: string|null}} ErrorMessage */
 /** @typedef {{type: 'stats', activeUsers: number, timestamp: number|null}} StatsMessage */
 /** @typedef {{type: 'user_list', users: string[], timestamp: number|null}} UserListMessage */
+/** @typedef {{name: string, count: number}} NameCount */
+/**
+ * pixel.v2 presence: the names that joined and left since the previous one (with how many connections each), the
+ * totals after it; `reset`: forget every name first (the whole list follows in `joined`).
+ * @typedef {{type: 'presence', reset: boolean, activeUsers: number, named: number, joined: NameCount[], left: NameCount[]}} PresenceMessage
+ */
 /** @typedef {{clientId: string, username: string, x: number, y: number}} CursorPosition */
 /** @typedef {{type: 'cursors', cursors: CursorPosition[], gone: string[]}} CursorsMessage */
 /** @typedef {{type: 'pong', timestamp: number|null}} PongMessage */
 /**
  * @typedef {ConnectedMessage | PixelEvent | ResetEvent | ResumedMessage | ErrorMessage | StatsMessage
- *   | UserListMessage | CursorsMessage | PongMessage} ServerMessage
+ *   | UserListMessage | PresenceMessage | CursorsMessage | PongMessage} ServerMessage
  */
 
 /**
@@ -119,6 +125,14 @@ export function decodeMessage(m) {
     case 'user_list':
       if (!Array.isArray(m.users)) return null;
       return { type: 'user_list', users: m.users.filter((u) => typeof u === 'string'), timestamp: isFiniteNum(m.timestamp) ? m.timestamp : null };
+    case 'presence': {
+      if (!isInt(m.activeUsers) || m.activeUsers < 0 || !isInt(m.named) || m.named < 0) return null;
+      const joined = nameCounts(m.joined);
+      const left = nameCounts(m.left);
+      // One bad entry and the list would drift: the whole message is refused.
+      if (!joined || !left) return null;
+      return { type: 'presence', reset: m.reset === true, activeUsers: m.activeUsers, named: m.named, joined, left };
+    }
     case 'cursors': {
       /** @type {CursorPosition[]} */
       const cursors = [];
@@ -134,6 +148,22 @@ export function decodeMessage(m) {
     default:
       return null;
   }
+}
+
+/**
+ * `[[name, count], ...]` with positive integer counts, or null if anything is off.
+ * @param {unknown} v
+ * @returns {NameCount[]|null}
+ */
+function nameCounts(v) {
+  if (!Array.isArray(v)) return null;
+  /** @type {NameCount[]} */
+  const out = [];
+  for (const e of v) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !isInt(e[1]) || e[1] < 1) return null;
+    out.push({ name: e[0], count: e[1] });
+  }
+  return out;
 }
 
 /** UTF-8 length of a string, without TextEncoder so it is the same everywhere. */

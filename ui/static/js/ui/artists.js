@@ -35,15 +35,14 @@ export class ArtistsPanel {
     this.timer = null;
   }
 
-  /** @param {string[]} users */
-  setUsers(users) {
+  /**
+   * Who is online: the names (sorted, one per named connection) and the count of connections.
+   * @param {string[]} users
+   * @param {number} activeUsers
+   */
+  setPresence(users, activeUsers) {
     this.users = users;
-    this.render();
-  }
-
-  /** @param {number} n */
-  setActiveUsers(n) {
-    this.activeUsers = n;
+    this.activeUsers = activeUsers;
     this.render();
   }
 
