@@ -111,39 +111,6 @@ func NormalizeCanvasName(s string) (string, error) {
 	return out, nil
 }
 
-// cleanText is NormalizeUsername's character filter, without its cut and
-// its anonymous rule.
-func cleanText(s string) string {
-	var b strings.Builder
-	var prev rune // the last rune kept; 0 at the start
-	emoji := false
-	for i, r := range s {
-		keep := true
-		switch {
-		case r == utf8.RuneError || invisible(r):
-			keep = false
-		case r == zwj:
-			next, _ := utf8.DecodeRuneInString(s[i+len(string(zwj)):])
-			keep = emoji && pictographic(next)
-		case isVariationSelector(r):
-			keep = selects(r, prev)
-		}
-		if !keep {
-			continue
-		}
-		b.WriteRune(r)
-		switch {
-		case pictographic(r):
-			emoji = true
-		case isEmojiModifier(r) || r == '\uFE0F' || r == '\uFE0E':
-		default:
-			emoji = false
-		}
-		prev = r
-	}
-	return b.String()
-}
-
 // NewCanvasSize validates the size of a new canvas: each side 1..maxSide
 // (maxSide <= 0 or above MaxSide means MaxSide). 0×0 asks for the
 // default, DefaultCanvasSide a side or maxSide if that is smaller.

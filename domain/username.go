@@ -34,6 +34,27 @@ const zwj = '\u200D' // ZERO WIDTH JOINER
 // "Anonymous" in any case (which would pass for an unnamed user), is "".
 // The result is its own normalization.
 func NormalizeUsername(s string) string {
+	out := strings.TrimSpace(cleanText(s))
+	if n := 0; len(out) > MaxUsernameRunes {
+		for i := range out {
+			if n == MaxUsernameRunes {
+				out = strings.TrimSpace(out[:i])
+				break
+			}
+			n++
+		}
+	}
+	// The cut may separate a joiner from the emoji after it.
+	out = strings.TrimRight(out, string(zwj))
+	if !hasVisible(out) || strings.EqualFold(out, Anonymous) {
+		return ""
+	}
+	return out
+}
+
+// cleanText is the character filter of names (usernames and canvas names):
+// the first three rules of NormalizeUsername.
+func cleanText(s string) string {
 	var b strings.Builder
 	var prev rune // the last rune kept; 0 at the start
 	emoji := false
@@ -62,22 +83,7 @@ func NormalizeUsername(s string) string {
 		}
 		prev = r
 	}
-	out := strings.TrimSpace(b.String())
-	if n := 0; len(out) > MaxUsernameRunes {
-		for i := range out {
-			if n == MaxUsernameRunes {
-				out = strings.TrimSpace(out[:i])
-				break
-			}
-			n++
-		}
-	}
-	// The cut may separate a joiner from the emoji after it.
-	out = strings.TrimRight(out, string(zwj))
-	if !hasVisible(out) || strings.EqualFold(out, Anonymous) {
-		return ""
-	}
-	return out
+	return b.String()
 }
 
 // DisplayName is the name shown for a (normalized) username.
