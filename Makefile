@@ -15,7 +15,7 @@
 # Variables (also read from the environment):
 #   BASE=scratch               base image (CI cannot pull distroless)
 #   IMAGE_PREFIX=localhost:5005/   registry prefix, trailing slash included
-#   TAG=0.1.0                  image tag
+#   TAG=...                    image tag (default: the commit, scripts/images.sh tag)
 #   PUSH=1                     push after building (make images)
 
 BASE ?= gcr.io/distroless/static-debian12:nonroot
