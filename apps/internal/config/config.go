@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Config struct {
 	HistorySize    int
 	PixelRate      domain.RateRule
 	CursorRate     domain.RateRule
+	MessageRate    domain.RateRule // every inbound WebSocket frame
 	RESTRate       domain.RateRule // zero: REST writes are not limited
 	IPPixelRate    domain.RateRule // zero: no pixel budget per client address
 	TrustedProxies []netip.Prefix
@@ -42,6 +44,7 @@ type Config struct {
 	IPMaxConnections int // per client address (IPv6 by /64); 0: no cap
 	OperatorToken    string
 	CORSOrigins      []string
+	AllowedOrigins   []string // pages that may open a WebSocket; empty: the page's own
 	WSURL, APIURL    string
 	PingInterval     time.Duration
 	ShutdownTimeout  time.Duration
@@ -81,6 +84,8 @@ const (
 	Ping        Setting = "ping"
 	Shutdown    Setting = "shutdown"
 	Logging     Setting = "logging"
+	// Origins: the pages allowed to open a WebSocket.
+	Origins Setting = "origins"
 )
 
 type option struct {
@@ -175,6 +180,8 @@ func options(defaultPort int) []option {
 		{Rates, "pixel-burst", "PIXEL_BURST", "40", "pixel burst per connection", intOpt(func(c *Config) *int { return &c.PixelRate.Burst }, 1, 1_000_000)},
 		{Rates, "cursor-rate", "CURSOR_RATE", "30", "cursor messages per second per connection", floatOpt(func(c *Config) *float64 { return &c.CursorRate.PerSecond })},
 		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
+		{Rates, "message-rate", "MESSAGE_RATE", "100", "inbound WebSocket frames per second per connection, of any type, pings included; over it the connection is closed with 1008 (never below PIXEL_RATE + CURSOR_RATE + 10)", floatOpt(func(c *Config) *float64 { return &c.MessageRate.PerSecond })},
+		{Rates, "message-burst", "MESSAGE_BURST", "200", "inbound WebSocket frame burst per connection (never below PIXEL_BURST + CURSOR_BURST + 10)", intOpt(func(c *Config) *int { return &c.MessageRate.Burst }, 1, 1_000_000)},
 		{IPBudget, "ip-pixel-rate", "IP_PIXEL_RATE", "100", "pixels per second per client address (IPv6 by /64) across all its connections, gateways and REST writes (0: no budget)", func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil || !(f >= 0 && f <= 1e9) { // written so that NaN fails too
@@ -226,6 +233,22 @@ func options(defaultPort int) []option {
 				if o = strings.TrimSpace(o); o != "" {
 					c.CORSOrigins = append(c.CORSOrigins, o)
 				}
+			}
+			return nil
+		}},
+		{Origins, "allowed-origins", "ALLOWED_ORIGINS", "", "comma-separated origins of pages allowed to open a WebSocket, * for any (unset: the page's own: an Origin with the request's hostname, and WS_URL's and API_URL's); requests without Origin are always allowed", func(c *Config, v string) error {
+			c.AllowedOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o == "" {
+					continue
+				}
+				if o != "*" {
+					u, err := url.Parse(o)
+					if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+						return fmt.Errorf("want origins such as https://pixels.example.com, got %q", o)
+					}
+				}
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
 			}
 			return nil
 		}},

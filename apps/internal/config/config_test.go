@@ -212,3 +212,38 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageBudget(t *testing.T) {
+	c, err := Load(testSpec, nil, env(nil), io.Discard)
+	if err != nil || c.MessageRate != (domain.RateRule{PerSecond: 100, Burst: 200}) {
+		t.Fatalf("defaults: %+v, %v", c.MessageRate, err)
+	}
+	c, err = Load(testSpec, nil, env(map[string]string{"MESSAGE_RATE": "5", "MESSAGE_BURST": "7"}), io.Discard)
+	if err != nil || c.MessageRate != (domain.RateRule{PerSecond: 5, Burst: 7}) {
+		t.Fatalf("set: %+v, %v", c.MessageRate, err)
+	}
+	_, err = Load(testSpec, nil, env(map[string]string{"MESSAGE_RATE": "0", "MESSAGE_BURST": "many"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MESSAGE_RATE") || !strings.Contains(err.Error(), "MESSAGE_BURST") {
+		t.Errorf("bad values: %v", err)
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	spec := Spec{App: "gateway", DefaultPort: 3002, Settings: []Setting{Port, Origins}}
+	c, err := Load(spec, nil, env(nil), io.Discard)
+	if err != nil || c.AllowedOrigins != nil {
+		t.Fatalf("default: %q, %v", c.AllowedOrigins, err)
+	}
+	c, err = Load(spec, nil, env(map[string]string{"ALLOWED_ORIGINS": " https://pixels.example.com, http://localhost:3000/ ,"}), io.Discard)
+	if err != nil || strings.Join(c.AllowedOrigins, " ") != "https://pixels.example.com http://localhost:3000/" {
+		t.Fatalf("list: %q, %v", c.AllowedOrigins, err)
+	}
+	if c, err = Load(spec, nil, env(map[string]string{"ALLOWED_ORIGINS": "*"}), io.Discard); err != nil || len(c.AllowedOrigins) != 1 || c.AllowedOrigins[0] != "*" {
+		t.Fatalf("any: %q, %v", c.AllowedOrigins, err)
+	}
+	for _, bad := range []string{"pixels.example.com", "https://pixels.example.com/page", "http://"} {
+		if _, err := Load(spec, nil, env(map[string]string{"ALLOWED_ORIGINS": bad}), io.Discard); err == nil || !strings.Contains(err.Error(), "ALLOWED_ORIGINS") {
+			t.Errorf("ALLOWED_ORIGINS=%s: err %v, want a clear error", bad, err)
+		}
+	}
+}
