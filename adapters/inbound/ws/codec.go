@@ -83,10 +83,19 @@ type errorMsg struct {
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
 	ID      string `json:"id,omitempty"`
+	// RetryAfter (ms) is when the client's pixel budget holds the write
+	// again; an extension old clients ignore.
+	RetryAfter int64 `json:"retryAfter,omitempty"`
 }
 
 func encodeError(code, message, id string) []byte {
 	return mustJSON(errorMsg{Type: "error", Message: message, Code: code, ID: id})
+}
+
+// encodeRateLimited is rate_limited with the wait in milliseconds (0: left
+// out, as for the per-connection limit).
+func encodeRateLimited(id string, retryAfterMs int64) []byte {
+	return mustJSON(errorMsg{Type: "error", Message: msgRateLimited, Code: codeRateLimited, ID: id, RetryAfter: retryAfterMs})
 }
 
 type resumedMsg struct {

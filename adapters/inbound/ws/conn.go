@@ -7,6 +7,8 @@ package ws
 
 import (
 	"errors"
+	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -50,6 +52,12 @@ const (
 const (
 	closeServiceRestart = websocket.CloseServiceRestart // 1012: reconnect elsewhere now
 	closeSlowConsumer   = websocket.ClosePolicyViolation
+	closeOverRate       = websocket.ClosePolicyViolation // 1008, with reasonOverRate
+	reasonOverRate      = "message rate exceeded"
+	// pongWriteWait bounds the pong the reader writes for a ping, as gorilla's
+	// own ping handler does: a peer that pings but does not read is not
+	// worth holding the reader for.
+	pongWriteWait = time.Second
 )
 
 // Conn is one client connection: its socket, its send queue and the
@@ -69,21 +77,32 @@ type Conn struct {
 	// expired it (see setDeadline).
 	deadlineMu sync.Mutex
 
+	// clientKey is who the client is for the shared pixel budget (its
+	// address, or the one a trusted proxy names; see internal/clientip).
+	clientKey string
+
 	// Owned by the reader goroutine (handlers.go): the name this client's
 	// writes and cursor carry (the registry keeps its own copy for
 	// presence), and its rate limits.
-	username     string
-	pixelBucket  *domain.TokenBucket
-	cursorBucket *domain.TokenBucket
+	username      string
+	pixelBucket   *domain.TokenBucket
+	cursorBucket  *domain.TokenBucket
+	messageBucket *domain.TokenBucket
+
+	// The store worker's queue (worker.go).
+	jobsMu  sync.Mutex
+	jobs    []job
+	working bool
 }
 
-func newConn(h *Hub, ws *websocket.Conn, id string, pingInterval time.Duration) *Conn {
+func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time.Duration) *Conn {
 	now := h.o.Clock.Now()
 	return &Conn{
-		hub: h, ws: ws, id: id, v2: ws.Subprotocol() == subprotocolV2, pingInterval: pingInterval,
+		hub: h, ws: ws, id: id, clientKey: clientKey, v2: ws.Subprotocol() == subprotocolV2, pingInterval: pingInterval,
 		out: newSendQueue(maxQueuedFrames, maxQueuedBytes), done: make(chan struct{}),
-		pixelBucket:  domain.NewTokenBucket(h.o.PixelRate, now),
-		cursorBucket: domain.NewTokenBucket(h.o.CursorRate, now),
+		pixelBucket:   domain.NewTokenBucket(h.o.PixelRate, now),
+		cursorBucket:  domain.NewTokenBucket(h.o.CursorRate, now),
+		messageBucket: domain.NewTokenBucket(h.o.MessageRate, now),
 	}
 }
 
@@ -122,6 +141,25 @@ func (c *Conn) closeWith(code int, reason string) {
 		c.deadlineMu.Lock()
 		_ = c.ws.NetConn().SetDeadline(time.Now())
 		c.deadlineMu.Unlock()
+		_ = c.ws.Close()
+	})
+}
+
+// closeAndDrain is closeWith for the reader itself, when the peer is still
+// sending (a flood): after the close frame it reads and discards what the
+// peer sends for up to closeWait before closing the socket. Closed with
+// unread data, a socket is reset, and the reset can overtake the close
+// frame, leaving the peer with a bare 1006 instead of the reason.
+func (c *Conn) closeAndDrain(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.out.close()
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeWait))
+		close(c.done)
+		c.deadlineMu.Lock()
+		_ = c.ws.NetConn().SetWriteDeadline(time.Now())
+		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeWait))
+		c.deadlineMu.Unlock()
+		_, _ = io.Copy(io.Discard, c.ws.NetConn())
 		_ = c.ws.Close()
 	})
 }
@@ -195,8 +233,27 @@ func (c *Conn) writeFrames(frames [][]byte) error {
 	return err
 }
 
+// errOverRate ends the reader of a connection over its message budget.
+var errOverRate = errors.New(reasonOverRate)
+
+// allowFrame takes one token of the connection's message budget for a frame
+// read at now (every data frame, whatever its type, and every ping and
+// pong). Over the budget it closes the connection with 1008 and reports
+// false. Reader goroutine only.
+func (c *Conn) allowFrame(now time.Time) bool {
+	if c.messageBucket.Allow(now) {
+		return true
+	}
+	c.hub.o.Metrics.RateLimited.WithLabelValues("message").Inc()
+	c.hub.log.Info("closing client over its message rate", "client", c.id)
+	c.closeAndDrain(closeOverRate, reasonOverRate)
+	return false
+}
+
 // readLoop runs in the upgrade handler's goroutine until the peer goes away
-// or is closed; then it unregisters the connection.
+// or is closed; then it unregisters the connection. It never waits for the
+// store (handlers hand store calls to the worker), so every message is
+// judged by the time it arrived.
 func (c *Conn) readLoop() {
 	defer func() {
 		c.hub.unregister(c)
@@ -209,15 +266,34 @@ func (c *Conn) readLoop() {
 	if c.setDeadline(true, pongWait) != nil {
 		return
 	}
-	c.ws.SetPongHandler(func(string) error { return c.setDeadline(true, pongWait) })
+	c.ws.SetPongHandler(func(string) error {
+		if !c.allowFrame(c.hub.o.Clock.Now()) {
+			return errOverRate
+		}
+		return c.setDeadline(true, pongWait)
+	})
+	c.ws.SetPingHandler(func(data string) error {
+		if !c.allowFrame(c.hub.o.Clock.Now()) {
+			return errOverRate
+		}
+		// As gorilla's default handler: a pong that cannot be written
+		// now is not worth ending the connection for.
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(pongWriteWait))
+		var ne net.Error
+		if errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil
+		}
+		return err
+	})
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
 			return
 		}
-		if c.setDeadline(true, pongWait) != nil {
+		now := c.hub.o.Clock.Now()
+		if !c.allowFrame(now) || c.setDeadline(true, pongWait) != nil {
 			return
 		}
-		c.handle(data)
+		c.handle(data, now)
 	}
 }

@@ -5,7 +5,7 @@ package ws
 // goroutine, which owns the connection's name and rate limits.
 
 import (
-	"context"
+	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/place"
@@ -16,7 +16,7 @@ var knownTypes = map[string]bool{"pixel_update": true, "set_username": true, "pi
 
 // handle answers one client message. Unknown types are ignored without a
 // reply: old clients and newer ones may send what we do not know.
-func (c *Conn) handle(data []byte) {
+func (c *Conn) handle(data []byte, now time.Time) {
 	m, err := decodeInbound(data)
 	if err != nil {
 		c.hub.o.Metrics.MessagesIn.WithLabelValues("invalid").Inc()
@@ -30,21 +30,23 @@ func (c *Conn) handle(data []byte) {
 	c.hub.o.Metrics.MessagesIn.WithLabelValues(label).Inc()
 	switch m.Type {
 	case "pixel_update":
-		c.handlePixel(m)
+		c.handlePixel(m, now)
 	case "set_username":
 		c.handleSetUsername(m)
 	case "ping":
-		c.send(encodePong(c.hub.o.Clock.Now().UnixMilli()))
+		c.send(encodePong(now.UnixMilli()))
 	case "cursor":
-		c.handleCursor(m)
+		c.handleCursor(m, now)
 	case "resume":
-		c.handleResume(m)
+		c.handleResume(m, now)
 	}
 }
 
-// handlePixel places a pixel through the shared place-a-pixel path, which
-// reads the write exactly as REST does.
-func (c *Conn) handlePixel(m inbound) {
+// handlePixel reads a write exactly as REST does (the shared place-a-pixel
+// path), decides the connection's own limit with the time the message
+// arrived, and hands the write to the connection's store worker (worker.go):
+// the reader never waits for the store.
+func (c *Conn) handlePixel(m inbound, now time.Time) {
 	p, id, problem := place.Parse(m.pixelFields(), c.hub.size)
 	switch problem {
 	case place.OK:
@@ -58,17 +60,18 @@ func (c *Conn) handlePixel(m inbound) {
 		c.reject(codeBadPixel, msgBadPixel, id)
 		return
 	}
-	if !c.pixelBucket.Allow(c.hub.o.Clock.Now()) {
+	if ok, wait := c.pixelBucket.Take(now, 1); !ok {
 		c.hub.o.Metrics.RateLimited.WithLabelValues("pixel").Inc()
-		c.reject(codeRateLimited, msgRateLimited, id)
+		c.hub.o.Metrics.PixelsRejected.WithLabelValues(codeRateLimited).Inc()
+		c.send(encodeRateLimited(id, retryAfterMillis(wait)))
 		return
 	}
-	_, err := c.hub.placer.Place(context.Background(), place.SourceWS, []domain.Write{{Pixel: p, Username: c.username,
-		Origin: domain.Origin{GatewayID: c.hub.o.GatewayID, ClientID: c.id, WriteID: id}}})
-	if err != nil {
-		// The shared path has counted and logged it; every failure is one
-		// the client may retry, as far as it can tell.
-		c.send(encodeError(codeUnavailable, msgUnavailable, id))
+	w := domain.Write{Pixel: p, Username: c.username,
+		Origin: domain.Origin{GatewayID: c.hub.o.GatewayID, ClientID: c.id, WriteID: id}}
+	if !c.enqueue(job{write: w, at: now}) {
+		// The store is slower than this client writes: say so now rather
+		// than stop reading. The write was never handed to the store.
+		c.reject(codeUnavailable, msgUnavailable, id)
 	}
 }
 
@@ -91,7 +94,7 @@ func (c *Conn) handleSetUsername(m inbound) {
 // handleCursor records a pointer move (or its leaving, without x). A bad
 // or too frequent cursor is dropped silently: it is not worth an error frame
 // per pointer move.
-func (c *Conn) handleCursor(m inbound) {
+func (c *Conn) handleCursor(m inbound, now time.Time) {
 	if len(m.X) == 0 || string(m.X) == "null" {
 		c.hub.cursorLeave(c.id)
 		return
@@ -101,7 +104,7 @@ func (c *Conn) handleCursor(m inbound) {
 	if errX != nil || errY != nil || c.hub.size.CheckCursor(x, y) != nil {
 		return
 	}
-	if !c.cursorBucket.Allow(c.hub.o.Clock.Now()) {
+	if !c.cursorBucket.Allow(now) {
 		c.hub.o.Metrics.RateLimited.WithLabelValues("cursor").Inc()
 		return
 	}
@@ -109,18 +112,18 @@ func (c *Conn) handleCursor(m inbound) {
 }
 
 // handleResume replays history after `since` on an open connection, as
-// `?since=` does on the upgrade.
-func (c *Conn) handleResume(m inbound) {
+// `?since=` does on the upgrade, through the store worker.
+func (c *Conn) handleResume(m inbound, now time.Time) {
 	f, err := place.Number(m.Since)
 	switch {
 	case err != nil || f < 0 || f != float64(uint64(f)):
 		c.send(encodeError(codeBadJSON, msgBadJSON, ""))
-	case !c.pixelBucket.Allow(c.hub.o.Clock.Now()):
+	case !c.pixelBucket.Allow(now):
 		// Each resume reads history from the store: a client looping on it
 		// must not turn into a load on Redis.
 		c.hub.o.Metrics.RateLimited.WithLabelValues("resume").Inc()
 		c.send(encodeError(codeRateLimited, msgRateLimited, ""))
-	default:
-		c.hub.resumeLive(c, uint64(f))
+	case !c.enqueue(job{resume: true, since: uint64(f), at: now}):
+		c.send(encodeError(codeUnavailable, msgUnavailable, ""))
 	}
 }

@@ -40,20 +40,41 @@ const (
 	storeCallTimeout = 5 * time.Second
 )
 
+// DefaultMessageRate is every connection's budget of inbound frames (data
+// frames of any type, known or not, and protocol pings and pongs): one
+// token each. The page sends far less: pointer moves are coalesced to about
+// 30 a second (the cursor limit is 30/s), pixels are paced to at most 20 a
+// second (the pixel limit), pings are rare; about 50 a second at the very
+// most, and a quick stroke's burst stays within the pixel and cursor
+// bursts (40 + 60). Twice that, 100 a second with a burst of 200, leaves an
+// honest client far from it, while a flood (248,000 cursor messages a
+// second from one socket used to take 73 % of a core; 67,000 protocol
+// pings a second) is closed after a few hundred frames.
+var DefaultMessageRate = domain.RateRule{PerSecond: 100, Burst: 200}
+
+// messageHeadroom is what a connection may send besides pixels and cursor
+// moves (pings, names, resumes) within its message budget.
+const messageHeadroom = 10
+
 // HubOptions configures a Hub.
 type HubOptions struct {
 	GatewayID string
 	Store     ports.CanvasStore
 	// Placer is the one place-a-pixel path the app shares between its
 	// inbound adapters; nil builds one on Store.
-	Placer       *place.Service
-	Bus          ports.Bus
-	Presence     ports.Presence
-	Clock        ports.Clock
-	Metrics      *metrics.Metrics
-	Log          *slog.Logger
-	PixelRate    domain.RateRule
-	CursorRate   domain.RateRule
+	Placer     *place.Service
+	Bus        ports.Bus
+	Presence   ports.Presence
+	Clock      ports.Clock
+	Metrics    *metrics.Metrics
+	Log        *slog.Logger
+	PixelRate  domain.RateRule
+	CursorRate domain.RateRule
+	// MessageRate is every connection's budget of inbound frames
+	// (MESSAGE_RATE, MESSAGE_BURST); over it the connection is closed with
+	// 1008. It is never below what the pixel and cursor limits let
+	// through (plus a little), so raising those for a load test raises it.
+	MessageRate  domain.RateRule
 	HistoryLimit int // most events one resume may replay; 0 means maxReplay
 	SyncInterval time.Duration
 	CursorFlush  time.Duration
@@ -111,6 +132,11 @@ func NewHub(o HubOptions) *Hub {
 	if o.CursorRate.PerSecond <= 0 {
 		o.CursorRate = domain.DefaultCursorRate
 	}
+	if o.MessageRate.PerSecond <= 0 {
+		o.MessageRate = DefaultMessageRate
+	}
+	o.MessageRate.PerSecond = max(o.MessageRate.PerSecond, o.PixelRate.PerSecond+o.CursorRate.PerSecond+messageHeadroom)
+	o.MessageRate.Burst = max(o.MessageRate.Burst, o.PixelRate.Burst+o.CursorRate.Burst+messageHeadroom)
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}

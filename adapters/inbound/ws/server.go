@@ -4,6 +4,7 @@ package ws
 // connection registered on the hub, and runs its reader and writer.
 
 import (
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/clientip"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -20,9 +22,13 @@ const subprotocolV2 = "pixel.v2"
 // ServerOptions configures the upgrade handler.
 type ServerOptions struct {
 	PingInterval time.Duration // default DefaultPingInterval
-	// CheckOrigin decides cross-origin upgrades; nil allows every origin,
-	// as the old gateway did (bots and scripts send none or any).
-	CheckOrigin func(ctx *fasthttp.RequestCtx) bool
+	// Origins says which pages may open a connection (ALLOWED_ORIGINS);
+	// nil allows the page's own, NewOriginPolicy(nil, true). A request
+	// without Origin (a script, a bot) is always allowed.
+	Origins *OriginPolicy
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client for the shared pixel budget (see internal/clientip).
+	TrustedProxies []netip.Prefix
 }
 
 // Server upgrades HTTP requests to WebSocket connections on a Hub.
@@ -30,6 +36,8 @@ type Server struct {
 	hub      *Hub
 	ids      ports.IDs
 	ping     time.Duration
+	origins  *OriginPolicy
+	clients  clientip.Resolver
 	upgrader websocket.FastHTTPUpgrader
 }
 
@@ -38,21 +46,23 @@ func NewServer(hub *Hub, ids ports.IDs, o ServerOptions) *Server {
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
 	}
-	check := o.CheckOrigin
-	if check == nil {
-		check = func(*fasthttp.RequestCtx) bool { return true }
+	if o.Origins == nil {
+		o.Origins = NewOriginPolicy(nil, true)
 	}
-	return &Server{hub: hub, ids: ids, ping: o.PingInterval, upgrader: websocket.FastHTTPUpgrader{
+	s := &Server{hub: hub, ids: ids, ping: o.PingInterval, origins: o.Origins, clients: clientip.Resolver{Proxies: o.TrustedProxies}}
+	s.upgrader = websocket.FastHTTPUpgrader{
 		// Small read buffers and a shared write-buffer pool keep an idle
 		// connection cheap: writes borrow a buffer only while writing.
-		ReadBufferSize:    1024,
-		WriteBufferSize:   4096,
-		WriteBufferPool:   &sync.Pool{},
-		HandshakeTimeout:  10 * time.Second,
-		Subprotocols:      []string{subprotocolV2},
-		CheckOrigin:       check,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		HandshakeTimeout: 10 * time.Second,
+		Subprotocols:     []string{subprotocolV2},
+		// Handle has checked it, and answers a refusal in JSON.
+		CheckOrigin:       func(*fasthttp.RequestCtx) bool { return true },
 		EnableCompression: false,
-	}}
+	}
+	return s
 }
 
 // IsUpgrade reports whether a request asks for a WebSocket, so that `/` can
@@ -68,6 +78,14 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		return
 	}
+	if !s.origins.Allows(string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)), string(ctx.Host())) {
+		s.hub.log.Debug("upgrade refused: origin not allowed", "origin", string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)))
+		ctx.Error(`{"error":"Origin not allowed"}`, fasthttp.StatusForbidden)
+		ctx.SetContentType("application/json")
+		return
+	}
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	clientKey := s.clients.Key(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor))
 	var since *domain.Seq
 	if raw := ctx.QueryArgs().Peek("since"); len(raw) > 0 {
 		if n, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
@@ -75,7 +93,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	err := s.upgrader.Upgrade(ctx, func(wsc *websocket.Conn) {
-		c := newConn(s.hub, wsc, s.ids.NewID("c_"), s.ping)
+		c := newConn(s.hub, wsc, s.ids.NewID("c_"), clientKey, s.ping)
 		if !s.hub.register(c, since) {
 			return
 		}

@@ -50,6 +50,10 @@ type harnessOptions struct {
 	syncInterval time.Duration
 	storeBus     ports.Bus // the bus the store publishes on, if not the hub's
 	wrap         func(ports.CanvasStore) ports.CanvasStore
+	messageRate  domain.RateRule
+	budget       ports.Budget  // the shared per-client pixel budget, if any
+	placeTimeout time.Duration // the place-a-pixel path's store deadline, if not its default
+	server       ServerOptions
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -72,16 +76,22 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		store = o.wrap(store)
 	}
 	m := metrics.New()
+	var placer *place.Service
+	if o.budget != nil || o.placeTimeout > 0 {
+		placer = place.New(place.Options{Store: store, Budget: o.budget, Metrics: m, Timeout: o.placeTimeout})
+	}
 	hub := NewHub(HubOptions{
-		GatewayID: "gw_test", Store: store, Bus: bus, Presence: mempresence.New(system.NewClock()), Clock: system.NewClock(),
-		Metrics: m, PixelRate: o.pixelRate, HistoryLimit: o.historyLimit, SyncInterval: o.syncInterval, CursorFlush: 20 * time.Millisecond,
+		GatewayID: "gw_test", Store: store, Placer: placer, Bus: bus, Presence: mempresence.New(system.NewClock()), Clock: system.NewClock(),
+		Metrics: m, PixelRate: o.pixelRate, MessageRate: o.messageRate, HistoryLimit: o.historyLimit, SyncInterval: o.syncInterval, CursorFlush: 20 * time.Millisecond,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hub.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(hub, system.NewIDs(), ServerOptions{PingInterval: o.ping})
+	so := o.server
+	so.PingInterval = o.ping
+	srv := NewServer(hub, system.NewIDs(), so)
 	r := router.New()
 	r.GET("/ws", srv.Handle)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -49,14 +49,28 @@ func newHub(p hubParams) *ws.Hub {
 	h := ws.NewHub(ws.HubOptions{
 		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Placer: p.Placer, Bus: p.Bus, Presence: p.Presence,
 		Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
-		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, HistoryLimit: p.Config.HistorySize,
+		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, MessageRate: p.Config.MessageRate,
+		HistoryLimit: p.Config.HistorySize,
 	})
 	p.Lifecycle.Append(fx.StartHook(h.Start))
 	return h
 }
 
 func newWSServer(h *ws.Hub, ids ports.IDs, cfg config.Config) *ws.Server {
-	return ws.NewServer(h, ids, ws.ServerOptions{PingInterval: cfg.PingInterval})
+	return ws.NewServer(h, ids, ws.ServerOptions{PingInterval: cfg.PingInterval,
+		Origins: originPolicy(cfg), TrustedProxies: cfg.TrustedProxies})
+}
+
+// originPolicy is ALLOWED_ORIGINS, exactly as listed; unset, the page's own
+// origins: a page on the request's own hostname (the playground's page, an
+// Ingress with everything on one host, the split deployment's web app on
+// another port of the gateway's host), and the origins of WS_URL and
+// API_URL where the app takes them (the playground).
+func originPolicy(cfg config.Config) *ws.OriginPolicy {
+	if len(cfg.AllowedOrigins) > 0 {
+		return ws.NewOriginPolicy(cfg.AllowedOrigins, false)
+	}
+	return ws.NewOriginPolicy([]string{cfg.WSURL, cfg.APIURL}, true)
 }
 
 func hubDrainer(h *ws.Hub) Drainer {
