@@ -192,7 +192,16 @@ func TestRepairFarBehindReloadsInsteadOfClosingClients(t *testing.T) {
 	lost := membus.New() // the hub never hears these events
 	h := newHarness(t, harnessOptions{storeBus: lost, historySize: 3 * maxReplay, syncInterval: 30 * time.Millisecond})
 	cs := []*client{h.dial(""), h.dial(""), h.dial("")}
-	placeMany(t, h.store, 2*maxReplay)
+	// In one store call, so the gap appears whole: placed in batches, a
+	// sync tick between two could repair the first batch (a gap within
+	// maxReplay) before the rest made it too long.
+	writes := make([]domain.Write, 2*maxReplay)
+	for i := range writes {
+		writes[i] = domain.Write{Pixel: domain.Pixel{X: i % 50, Y: i / 50 % 50, Color: domain.Color(i)}}
+	}
+	if _, err := h.store.Place(context.Background(), writes); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cs {
 		c.reloadThenFollow(2 * maxReplay)
 		c.send(map[string]any{"type": "ping"})
