@@ -139,3 +139,77 @@ func TestPlaceChargesTheClientsBudget(t *testing.T) {
 		t.Fatalf("budget down: %v, want unavailable", err)
 	}
 }
+
+// directory records the directory's Touch calls; the rest is unused.
+type directory struct {
+	ports.Canvases
+	touched []domain.Slug
+	err     error
+}
+
+func (d *directory) Touch(_ context.Context, slug domain.Slug, _ time.Time) error {
+	d.touched = append(d.touched, slug)
+	return d.err
+}
+
+func TestPlaceOnACanvas(t *testing.T) {
+	var mainPlaced, otherPlaced int
+	mainStore := store{place: func(_ context.Context, w []domain.Write) ([]domain.Event, error) {
+		mainPlaced += len(w)
+		return events(w), nil
+	}}
+	other := Canvas{Slug: "art", Store: store{place: func(_ context.Context, w []domain.Write) ([]domain.Event, error) {
+		otherPlaced += len(w)
+		return events(w), nil
+	}}}
+	m := metrics.New()
+	b := &budget{left: map[string]int{"192.0.2.1": 3}}
+	dir := &directory{}
+	s := New(Options{Store: mainStore, Budget: b, Canvases: dir, Metrics: m, Log: slog.New(slog.DiscardHandler)})
+	two := []domain.Write{{Pixel: domain.Pixel{X: 1}}, {Pixel: domain.Pixel{X: 2}}}
+	ctx := context.Background()
+
+	if _, err := s.PlaceOn(ctx, other, SourceREST, "192.0.2.1", two); err != nil {
+		t.Fatal(err)
+	}
+	if otherPlaced != 2 || mainPlaced != 0 {
+		t.Fatalf("placed %d on the canvas and %d on main; want 2 and 0", otherPlaced, mainPlaced)
+	}
+	if len(dir.touched) != 1 || dir.touched[0] != "art" {
+		t.Fatalf("touched %v, want [art]", dir.touched)
+	}
+	// One budget for every canvas: main gets what is left of it.
+	var limited *RateLimited
+	if _, err := s.PlaceAs(ctx, SourceWS, "192.0.2.1", two); !errors.As(err, &limited) {
+		t.Fatalf("main after spending the budget on another canvas: %v, want RateLimited", err)
+	}
+	if _, err := s.PlaceAs(ctx, SourceWS, "192.0.2.1", two[:1]); err != nil || mainPlaced != 1 {
+		t.Fatalf("main: %v, placed %d", err, mainPlaced)
+	}
+	if len(dir.touched) != 1 {
+		t.Errorf("main was touched in the directory: %v", dir.touched)
+	}
+
+	// An archived canvas takes nothing and charges nothing.
+	b.left["192.0.2.3"] = 2
+	archived := other
+	archived.Archived = true
+	if _, err := s.PlaceOn(ctx, archived, SourceREST, "192.0.2.3", two); !errors.Is(err, ErrArchived) || !errors.Is(err, ports.ErrArchived) {
+		t.Fatalf("archived: %v, want ErrArchived", err)
+	}
+	if otherPlaced != 2 || b.left["192.0.2.3"] != 2 {
+		t.Fatalf("an archived canvas's write reached the store (%d) or the budget (%d left)", otherPlaced, b.left["192.0.2.3"])
+	}
+	if v := testutil.ToFloat64(m.PixelsRejected.WithLabelValues(reasonArchived)); v != 2 {
+		t.Errorf("rejected as archived: %v, want 2", v)
+	}
+
+	// A directory that cannot be told is not the write's failure.
+	dir.err = fmt.Errorf("dir: %w", ports.ErrUnavailable)
+	if _, err := s.PlaceOn(ctx, other, SourceREST, "", two); err != nil {
+		t.Fatalf("directory down: %v", err)
+	}
+	if s.Main().Slug != domain.MainSlug || s.Main().Store == nil {
+		t.Errorf("Main() = %+v", s.Main())
+	}
+}
