@@ -95,8 +95,8 @@ type Options struct {
 	// directory). Its failures are logged, never the write's.
 	Canvases ports.Canvases
 	Metrics  *metrics.Metrics
-	Log     *slog.Logger
-	Timeout time.Duration
+	Log      *slog.Logger
+	Timeout  time.Duration
 }
 
 // New builds the Service.
