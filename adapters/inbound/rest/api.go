@@ -1,6 +1,10 @@
 // Package rest is the REST API of the api app (and of the all-in-one app) on
 // fasthttp and fasthttp/router: the canvas as JSON, raw RGB and PNG, single
-// and batch pixel writes, the operator's reset, health and readiness.
+// and batch pixel writes, the operator's reset, health and readiness; and,
+// given a directory of canvases, the canvases themselves (create, list,
+// settings, archive, invites) with every canvas endpoint per canvas under
+// /api/canvases/{slug}/. The old paths are the main canvas's; each
+// endpoint has one handler, given the canvas it serves (canvasRef).
 //
 // It speaks the old Express API's paths, field names and error strings so
 // that v1 clients keep working, but fixes its bugs: every error is JSON,
@@ -16,11 +20,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/clientip"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
@@ -66,6 +72,19 @@ type Options struct {
 	// TrustedProxies are the proxies (an ingress, a load balancer) whose
 	// X-Forwarded-For names the client for the limits (see clientip).
 	TrustedProxies []netip.Prefix
+
+	// Canvases is the directory of canvases and Stores their stores; with
+	// both, the /api/canvases endpoints are served (without, only the main
+	// canvas's). Stores must give Store itself for domain.MainSlug.
+	Canvases ports.Canvases
+	Stores   ports.CanvasStores
+	// Rules check a new canvas's name, size and pixel rate.
+	Rules domain.CanvasRules
+	// MaxCanvases bounds the directory (MAX_CANVASES); 0: no limit.
+	MaxCanvases int
+	// Creations, if not nil, is charged one token per canvas created, per
+	// client (CANVASES_PER_IP_PER_DAY).
+	Creations ports.Budget
 }
 
 // API serves the REST endpoints.
@@ -83,6 +102,15 @@ type API struct {
 	exports       chan struct{}
 	snaps         *sharedSnapshots
 	placer        *place.Service
+	main          *canvasRef
+
+	dir         ports.Canvases
+	stores      ports.CanvasStores
+	rules       domain.CanvasRules
+	maxCanvases int
+	creations   ports.Budget
+	snapsMu     sync.Mutex
+	canvasSnaps map[domain.Slug]*sharedSnapshots // per canvas but main; at most one per canvas
 }
 
 type systemClock struct{}
@@ -118,8 +146,11 @@ func New(o Options) *API {
 	a.snaps = &sharedSnapshots{load: a.store.Snapshot, newContext: a.storeContext}
 	a.placer = o.Placer
 	if a.placer == nil {
-		a.placer = place.New(place.Options{Store: a.store, Metrics: a.m, Log: a.log})
+		a.placer = place.New(place.Options{Store: a.store, Canvases: o.Canvases, Metrics: a.m, Log: a.log})
 	}
+	a.main = &canvasRef{info: domain.MainCanvas(a.store.Size()), store: a.store, snaps: a.snaps}
+	a.dir, a.stores, a.rules, a.maxCanvases, a.creations = o.Canvases, o.Stores, o.Rules, o.MaxCanvases, o.Creations
+	a.canvasSnaps = map[domain.Slug]*sharedSnapshots{}
 	return a
 }
 
@@ -127,13 +158,33 @@ func New(o Options) *API {
 // MethodNotAllowed to this package's JSON handlers and wraps the router with
 // CORS; /health and /ready are registered by the app with Health and Ready.
 func (a *API) Register(r *router.Router) {
-	r.GET("/api/canvas", a.instrument("GET /api/canvas", a.getCanvas))
-	r.GET("/api/canvas/raw", a.instrument("GET /api/canvas/raw", a.getCanvasRaw))
-	r.GET("/api/canvas.png", a.instrument("GET /api/canvas.png", a.getCanvasPNG))
-	r.GET("/api/pixel/{x}/{y}", a.instrument("GET /api/pixel/{x}/{y}", a.getPixel))
-	r.PUT("/api/pixel", a.instrument("PUT /api/pixel", a.putPixel))
-	r.PUT("/api/pixels", a.instrument("PUT /api/pixels", a.putPixels))
-	r.POST("/api/canvas/reset", a.instrument("POST /api/canvas/reset", a.postReset))
+	// The main canvas's endpoints, as the old API had them.
+	r.GET("/api/canvas", a.instrument("GET /api/canvas", a.onMain(a.getCanvas)))
+	r.GET("/api/canvas/raw", a.instrument("GET /api/canvas/raw", a.onMain(a.getCanvasRaw)))
+	r.GET("/api/canvas.png", a.instrument("GET /api/canvas.png", a.onMain(a.getCanvasPNG)))
+	r.GET("/api/pixel/{x}/{y}", a.instrument("GET /api/pixel/{x}/{y}", a.onMain(a.getPixel)))
+	r.PUT("/api/pixel", a.instrument("PUT /api/pixel", a.admitted(a.onMain(a.putPixel))))
+	r.PUT("/api/pixels", a.instrument("PUT /api/pixels", a.admitted(a.onMain(a.putPixels))))
+	r.POST("/api/canvas/reset", a.instrument("POST /api/canvas/reset", a.onMain(a.postReset)))
+	if a.dir == nil || a.stores == nil {
+		return
+	}
+	// The same handlers, per canvas.
+	const c = "/api/canvases/{slug}"
+	r.GET(c+"/canvas", a.instrument("GET "+c+"/canvas", a.onSlug(a.getCanvas)))
+	r.GET(c+"/canvas/raw", a.instrument("GET "+c+"/canvas/raw", a.onSlug(a.getCanvasRaw)))
+	r.GET(c+"/canvas.png", a.instrument("GET "+c+"/canvas.png", a.onSlug(a.getCanvasPNG)))
+	r.GET(c+"/pixel/{x}/{y}", a.instrument("GET "+c+"/pixel/{x}/{y}", a.onSlug(a.getPixel)))
+	r.PUT(c+"/pixel", a.instrument("PUT "+c+"/pixel", a.admitted(a.onSlug(a.putPixel))))
+	r.PUT(c+"/pixels", a.instrument("PUT "+c+"/pixels", a.admitted(a.onSlug(a.putPixels))))
+	r.POST(c+"/canvas/reset", a.instrument("POST "+c+"/canvas/reset", a.onSlug(a.postReset)))
+	// The canvases themselves.
+	r.GET("/api/canvases", a.instrument("GET /api/canvases", a.listCanvases))
+	r.POST("/api/canvases", a.instrument("POST /api/canvases", a.admitted(a.createCanvas)))
+	r.GET(c, a.instrument("GET "+c, a.getCanvasInfo))
+	r.PATCH(c, a.instrument("PATCH "+c, a.admitted(a.patchCanvas)))
+	r.DELETE(c, a.instrument("DELETE "+c, a.admitted(a.deleteCanvas)))
+	r.POST(c+"/invite", a.instrument("POST "+c+"/invite", a.admitted(a.rotateInvite)))
 }
 
 // CORS wraps next with CORS for the configured origins.

@@ -28,8 +28,8 @@ const (
 
 // snapshot reads the whole canvas, shared with concurrent readers: it is
 // read-only.
-func (a *API) snapshot(ctx *fasthttp.RequestCtx) (domain.Snapshot, bool) {
-	snap, err := a.snaps.get()
+func (a *API) snapshot(ctx *fasthttp.RequestCtx, c *canvasRef) (domain.Snapshot, bool) {
+	snap, err := c.snaps.get()
 	if err != nil {
 		a.storeFailed(ctx, "snapshot", err)
 		return domain.Snapshot{}, false
@@ -57,8 +57,8 @@ const streamCanvasAbove = 1 << 19
 // API sent it, plus the seq the snapshot includes. The JSON is appended
 // straight into the pooled response buffer, with no map and no per-pixel
 // allocation; past streamCanvasAbove it is streamed instead.
-func (a *API) getCanvas(ctx *fasthttp.RequestCtx) {
-	snap, ok := a.snapshot(ctx)
+func (a *API) getCanvas(ctx *fasthttp.RequestCtx, c *canvasRef) {
+	snap, ok := a.snapshot(ctx, c)
 	if !ok {
 		return
 	}
@@ -128,8 +128,8 @@ func appendCanvasTail(b []byte, snap domain.Snapshot) []byte {
 // getCanvasRaw is GET /api/canvas/raw: the snapshot as packed RGB, 3 bytes
 // per pixel, row-major, for the UI (a thirtieth of the JSON's size and no
 // parsing).
-func (a *API) getCanvasRaw(ctx *fasthttp.RequestCtx) {
-	snap, ok := a.snapshot(ctx)
+func (a *API) getCanvasRaw(ctx *fasthttp.RequestCtx, c *canvasRef) {
+	snap, ok := a.snapshot(ctx, c)
 	if !ok {
 		return
 	}
@@ -149,7 +149,7 @@ func (a *API) getCanvasRaw(ctx *fasthttp.RequestCtx) {
 const exportWait = 5 * time.Second
 
 // getCanvasPNG is GET /api/canvas.png[?scale=N], the UI's export.
-func (a *API) getCanvasPNG(ctx *fasthttp.RequestCtx) {
+func (a *API) getCanvasPNG(ctx *fasthttp.RequestCtx, c *canvasRef) {
 	scale := 1
 	if arg := ctx.QueryArgs().Peek("scale"); arg != nil {
 		n, ok := pathCoordinate(string(arg))
@@ -159,7 +159,7 @@ func (a *API) getCanvasPNG(ctx *fasthttp.RequestCtx) {
 		}
 		scale = n
 	}
-	size := a.store.Size()
+	size := c.store.Size()
 	if size.Width*scale > MaxPNGSide || size.Height*scale > MaxPNGSide {
 		httpx.Error(ctx, fasthttp.StatusBadRequest, msgBadScale)
 		return
@@ -174,7 +174,7 @@ func (a *API) getCanvasPNG(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	defer func() { <-a.exports }()
-	snap, ok := a.snapshot(ctx)
+	snap, ok := a.snapshot(ctx, c)
 	if !ok {
 		return
 	}

@@ -18,15 +18,15 @@ import (
 
 // getPixel is GET /api/pixel/{x}/{y}. Who painted the pixel and when are
 // extensions, present only if somebody painted it since the last reset.
-func (a *API) getPixel(ctx *fasthttp.RequestCtx) {
+func (a *API) getPixel(ctx *fasthttp.RequestCtx, c *canvasRef) {
 	x, okX := pathCoordinate(ctx.UserValue("x"))
 	y, okY := pathCoordinate(ctx.UserValue("y"))
-	if !okX || !okY || !a.store.Size().Contains(x, y) {
+	if !okX || !okY || !c.store.Size().Contains(x, y) {
 		httpx.Error(ctx, fasthttp.StatusBadRequest, msgOutOfBounds)
 		return
 	}
 	sctx, cancel := a.storeContext()
-	info, err := a.store.Pixel(sctx, x, y)
+	info, err := c.store.Pixel(sctx, x, y)
 	cancel()
 	if err != nil {
 		a.storeFailed(ctx, "pixel", err)
@@ -54,6 +54,16 @@ func (a *API) getPixel(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 }
 
+// admitted runs next for the write requests admitWrite lets through, before
+// the canvas they name is even looked up.
+func (a *API) admitted(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if a.admitWrite(ctx) {
+			next(ctx)
+		}
+	}
+}
+
 // admitWrite applies what every write request must pass before its body is
 // read: the per-IP rate limit and the body size. It answers and returns
 // false when the request is refused.
@@ -76,16 +86,13 @@ func (a *API) admitWrite(ctx *fasthttp.RequestCtx) bool {
 
 // putPixel is PUT /api/pixel. The Content-Type is not checked: old clients
 // did not always send application/json.
-func (a *API) putPixel(ctx *fasthttp.RequestCtx) {
-	if !a.admitWrite(ctx) {
-		return
-	}
-	w, bad := decodeWrite(ctx.PostBody(), a.store.Size(), "")
+func (a *API) putPixel(ctx *fasthttp.RequestCtx, c *canvasRef) {
+	w, bad := decodeWrite(ctx.PostBody(), c.store.Size(), "")
 	if bad != nil {
 		a.reject(ctx, fasthttp.StatusBadRequest, bad.reason, bad.message, 1)
 		return
 	}
-	events, ok := a.place(ctx, []domain.Write{w})
+	events, ok := a.place(ctx, c, []domain.Write{w})
 	if !ok {
 		return
 	}
@@ -113,10 +120,7 @@ func (a *API) putPixel(ctx *fasthttp.RequestCtx) {
 // putPixels is PUT /api/pixels. Every pixel is validated before anything
 // is written, and the batch is one Place call, so it lands whole or not at
 // all (the old API wrote the valid ones and dropped the rest silently).
-func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
-	if !a.admitWrite(ctx) {
-		return
-	}
+func (a *API) putPixels(ctx *fasthttp.RequestCtx, c *canvasRef) {
 	var body batchBody
 	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -142,7 +146,7 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 		a.reject(ctx, fasthttp.StatusBadRequest, reasonBadPixel, msgBadFormat, len(items))
 		return
 	}
-	size := a.store.Size()
+	size := c.store.Size()
 	writes := make([]domain.Write, len(items))
 	for i, raw := range items {
 		w, bad := decodeWrite(raw, size, defaultUsername)
@@ -164,7 +168,7 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 	var seq domain.Seq
 	stamp := domain.TimestampOf(a.clock.Now())
 	if len(writes) > 0 {
-		events, ok := a.place(ctx, writes)
+		events, ok := a.place(ctx, c, writes)
 		if !ok {
 			return
 		}
@@ -172,7 +176,7 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 		seq, stamp = last.Seq, last.Time
 	} else {
 		sctx, cancel := a.storeContext()
-		seq, err = a.store.LatestSeq(sctx)
+		seq, err = c.store.LatestSeq(sctx)
 		cancel()
 		if err != nil {
 			a.storeFailed(ctx, "latest seq", err)
@@ -193,11 +197,13 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx) {
 
 // place writes validated pixels through the shared place-a-pixel path; on
 // failure it has answered (the path has counted and logged).
-func (a *API) place(ctx *fasthttp.RequestCtx, writes []domain.Write) ([]domain.Event, bool) {
-	events, err := a.placer.PlaceAs(ctx, place.SourceREST, a.clientKey(ctx), writes)
+func (a *API) place(ctx *fasthttp.RequestCtx, c *canvasRef, writes []domain.Write) ([]domain.Event, bool) {
+	events, err := a.placer.PlaceOn(ctx, c.placeCanvas(), place.SourceREST, a.clientKey(ctx), writes)
 	if err != nil {
 		var limited *place.RateLimited
 		switch {
+		case errors.Is(err, place.ErrArchived):
+			httpx.Error(ctx, fasthttp.StatusConflict, msgArchivedWrites)
 		case errors.As(err, &limited) && limited.RetryAfter == domain.Forever:
 			httpx.Error(ctx, fasthttp.StatusRequestEntityTooLarge, msgOverBudget)
 		case errors.As(err, &limited):

@@ -16,10 +16,24 @@ import (
 // for POST /api/canvas/reset.
 const HeaderOperatorToken = "X-Operator-Token"
 
-// postReset is POST /api/canvas/reset. The store records and publishes the
-// reset as an event with its own seq; the gateways turn it into
-// canvas_reset for every client (the old API wiped Redis and told nobody).
-func (a *API) postReset(ctx *fasthttp.RequestCtx) {
+// postReset is POST /api/canvas/reset, and POST
+// /api/canvases/{slug}/canvas/reset for another canvas. The store records
+// and publishes the reset as an event with its own seq; the gateways turn
+// it into canvas_reset for every client (the old API wiped Redis and told
+// nobody). The main canvas needs the operator token; another canvas the
+// operator token or its creator key, and refuses while archived.
+func (a *API) postReset(ctx *fasthttp.RequestCtx, c *canvasRef) {
+	if c != a.main {
+		if !a.mayManage(ctx, c.info) {
+			return
+		}
+		if c.info.Archived {
+			httpx.Error(ctx, fasthttp.StatusConflict, msgArchivedWrites)
+			return
+		}
+		a.reset(ctx, c, "creator")
+		return
+	}
 	if len(a.token) == 0 {
 		httpx.Error(ctx, fasthttp.StatusForbidden, msgResetOff)
 		return
@@ -42,14 +56,19 @@ func (a *API) postReset(ctx *fasthttp.RequestCtx) {
 		httpx.Error(ctx, fasthttp.StatusUnauthorized, msgUnauthorized)
 		return
 	}
+	a.reset(ctx, c, "operator")
+}
+
+// reset resets the canvas for someone allowed to and answers.
+func (a *API) reset(ctx *fasthttp.RequestCtx, c *canvasRef, by string) {
 	sctx, cancel := a.storeContext()
-	e, err := a.store.Reset(sctx, domain.Origin{})
+	e, err := c.store.Reset(sctx, domain.Origin{})
 	cancel()
 	if err != nil {
 		a.storeFailed(ctx, "reset", err)
 		return
 	}
-	a.log.Info("canvas reset by operator", "seq", e.Seq, "client", client)
+	a.log.Info("canvas reset by "+by, "canvas", string(c.info.Slug), "seq", e.Seq, "client", a.clientKey(ctx))
 	httpx.BuildBody(ctx, func(b []byte) []byte {
 		b = append(b, `{"success":true,"message":"Canvas reset to white","seq":`...)
 		b = strconv.AppendUint(b, e.Seq, 10)
@@ -64,6 +83,17 @@ func (a *API) postReset(ctx *fasthttp.RequestCtx) {
 // sides are hashed first so that the comparison takes the same time
 // whatever the length or content of the guess.
 func (a *API) operator(ctx *fasthttp.RequestCtx) bool {
+	given := presentedToken(ctx)
+	if len(given) == 0 {
+		return false
+	}
+	want := sha256.Sum256(a.token)
+	got := sha256.Sum256(given)
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}
+
+// presentedToken is the operator token the request carries, if any.
+func presentedToken(ctx *fasthttp.RequestCtx) []byte {
 	given := ctx.Request.Header.Peek(HeaderOperatorToken)
 	if len(given) == 0 {
 		auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
@@ -71,10 +101,28 @@ func (a *API) operator(ctx *fasthttp.RequestCtx) bool {
 			given = bytes.TrimSpace(auth[7:])
 		}
 	}
-	if len(given) == 0 {
+	return given
+}
+
+// operatorPresented reports whether the request offers an operator token
+// to a server that has one.
+func (a *API) operatorPresented(ctx *fasthttp.RequestCtx) bool {
+	return len(a.token) > 0 && len(presentedToken(ctx)) > 0
+}
+
+// operatorAttempt charges an attempt at the operator token to the
+// client's budget of them (as reset does); over it, it answers 429 and
+// returns false.
+func (a *API) operatorAttempt(ctx *fasthttp.RequestCtx) bool {
+	if a.resetAttempts == nil {
+		return true
+	}
+	ok, retry, err := a.resetAttempts.Take(ctx, a.clientKey(ctx), 1)
+	if err == nil && !ok {
+		a.log.Warn("operator token refused: too many attempts", "client", a.clientKey(ctx))
+		ctx.Response.Header.Set("Retry-After", retryAfter(retry))
+		httpx.Error(ctx, fasthttp.StatusTooManyRequests, msgRateLimited)
 		return false
 	}
-	want := sha256.Sum256(a.token)
-	got := sha256.Sum256(given)
-	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+	return true
 }
