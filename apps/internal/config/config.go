@@ -50,6 +50,11 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	LogFormat        string
 	LogLevel         string
+
+	// MaxCanvases bounds the directory of canvases (0: no limit),
+	// CanvasesPerIPPerDay what one client address may create a day (0: no
+	// limit), MaxCanvasSide each side of a new canvas.
+	MaxCanvases, CanvasesPerIPPerDay, MaxCanvasSide int
 }
 
 // Size is the validated canvas size.
@@ -71,7 +76,7 @@ const (
 	DataDir   Setting = "data-dir"
 	History   Setting = "history"
 	Rates     Setting = "rates"
-	RESTLimit Setting = "rest-limit"
+	RESTLimit Setting = "rest-limit" // REST_RATE, and the limits on creating canvases (only REST creates)
 	// IPBudget: every client address's pixel budget, across its
 	// connections, gateways and REST.
 	IPBudget Setting = "ip-budget"
@@ -200,6 +205,9 @@ func options(defaultPort int) []option {
 			return nil
 		}},
 		{RESTLimit, "rest-burst", "REST_BURST", "100", "REST write request burst per client IP", intOpt(func(c *Config) *int { return &c.RESTRate.Burst }, 1, 1_000_000)},
+		{RESTLimit, "max-canvases", "MAX_CANVASES", "1000", "canvases at most, archived ones included (0: no limit); POST /api/canvases answers 429 beyond", intOpt(func(c *Config) *int { return &c.MaxCanvases }, 0, 100_000_000)},
+		{RESTLimit, "canvases-per-ip-per-day", "CANVASES_PER_IP_PER_DAY", "10", "canvases one client address (IPv6 by /64) may create a day, spread evenly (0: no limit)", intOpt(func(c *Config) *int { return &c.CanvasesPerIPPerDay }, 0, 1_000_000)},
+		{RESTLimit, "max-canvas-side", "MAX_CANVAS_SIDE", "1024", "largest width or height of a new canvas, at most 4096", intOpt(func(c *Config) *int { return &c.MaxCanvasSide }, 1, domain.MaxSide)},
 		{Connections, "max-connections", "MAX_CONNECTIONS", "", "open connections at most (unset: the open-files limit less headroom; 0: no cap)", func(c *Config, v string) error {
 			if strings.TrimSpace(v) == "" {
 				c.MaxConnections = -1
