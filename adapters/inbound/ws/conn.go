@@ -8,6 +8,7 @@ package ws
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -245,7 +246,7 @@ func (c *Conn) allowFrame(now time.Time) bool {
 		return true
 	}
 	c.hub.o.Metrics.RateLimited.WithLabelValues("message").Inc()
-	c.hub.log.Info("closing client over its message rate", "client", c.id)
+	c.hub.overRateLog.Log(c.hub.log, slog.LevelInfo, "closing client over its message rate", "client", c.id)
 	c.closeAndDrain(closeOverRate, reasonOverRate)
 	return false
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
+	"github.com/pixelplayground/pixelplayground/internal/lograte"
 	"github.com/pixelplayground/pixelplayground/internal/metrics"
 	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -51,6 +52,10 @@ const (
 // second from one socket used to take 73 % of a core; 67,000 protocol
 // pings a second) is closed after a few hundred frames.
 var DefaultMessageRate = domain.RateRule{PerSecond: 100, Burst: 200}
+
+// overRateLogEvery spaces the log lines about clients closed over their
+// message rate; each close is counted in pixel_rate_limited_total anyway.
+const overRateLogEvery = 10 * time.Second
 
 // messageHeadroom is what a connection may send besides pixels and cursor
 // moves (pings, names, resumes) within its message budget.
@@ -108,6 +113,11 @@ type Hub struct {
 	viewMu sync.Mutex
 	view   domain.PresenceView
 
+	// overRateLog limits the line about a client closed over its message
+	// rate: a bot that reconnects and floods again would write one per
+	// connection.
+	overRateLog *lograte.Limiter
+
 	runCtx context.Context
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -152,6 +162,7 @@ func NewHub(o HubOptions) *Hub {
 		reg: newRegistry(), in: make(chan seqInput, 4096),
 		presenceKick: make(chan struct{}, 1), remoteKick: make(chan struct{}, 1),
 		localCursor: domain.NewCursorBoard(), outCursor: domain.NewCursorBoard(), cursorNow: map[string]cursorEntry{},
+		overRateLog: lograte.New(overRateLogEvery, time.Now),
 	}
 }
 
