@@ -27,14 +27,15 @@ func Place() fx.Option {
 
 type placerParams struct {
 	fx.In
-	Store   ports.CanvasStore
-	Budget  ports.Budget `optional:"true"`
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	Store    ports.CanvasStore
+	Budget   ports.Budget   `optional:"true"`
+	Canvases ports.Canvases `optional:"true"`
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 }
 
 func newPlacer(p placerParams) *place.Service {
-	return place.New(place.Options{Store: p.Store, Budget: p.Budget, Metrics: p.Metrics, Log: p.Log})
+	return place.New(place.Options{Store: p.Store, Budget: p.Budget, Canvases: p.Canvases, Metrics: p.Metrics, Log: p.Log})
 }
 
 // resetAttempts allows a client five reset attempts, then one more a
@@ -47,11 +48,30 @@ func REST() fx.Option {
 	return fx.Module("rest", fx.Provide(newAPI, AsRoutes(func(a *rest.API) *rest.API { return a })))
 }
 
-func newAPI(cfg config.Config, store ports.CanvasStore, placer *place.Service, m *metrics.Metrics, clock ports.Clock, log *slog.Logger) *rest.API {
+type apiParams struct {
+	fx.In
+	Config    config.Config
+	Store     ports.CanvasStore
+	Stores    ports.CanvasStores `optional:"true"`
+	Canvases  ports.Canvases     `optional:"true"`
+	Creations CanvasCreations    `optional:"true"`
+	Placer    *place.Service
+	Metrics   *metrics.Metrics
+	Clock     ports.Clock
+	Log       *slog.Logger
+}
+
+func newAPI(p apiParams) *rest.API {
+	cfg, clock := p.Config, p.Clock
 	o := rest.Options{
-		Store: store, Placer: placer, Metrics: m, Clock: clock, Log: log,
+		Store: p.Store, Placer: p.Placer, Metrics: p.Metrics, Clock: clock, Log: p.Log,
 		OperatorToken: cfg.OperatorToken, CORSOrigins: cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		// The canvases: with a directory and the stores, every canvas is
+		// served under /api/canvases/{slug}/.
+		Canvases: p.Canvases, Stores: p.Stores, Creations: p.Creations.Budget,
+		MaxCanvases: cfg.MaxCanvases,
+		Rules:       domain.CanvasRules{MaxSide: cfg.MaxCanvasSide, ServerPixelRate: cfg.PixelRate},
 	}
 	// REST_RATE counts requests, per process: it sheds a flood of requests
 	// before their bodies are read. Pixels are the shared budget's.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
+	"github.com/pixelplayground/pixelplayground/adapters/embedded/canvasdir"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membudget"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
@@ -20,6 +22,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/inbound/ops"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbudget"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisbus"
+	"github.com/pixelplayground/pixelplayground/adapters/redis/rediscanvases"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redispresence"
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
@@ -62,29 +65,74 @@ func Embedded() fx.Option {
 		fx.Provide(
 			fx.Annotate(membus.New, fx.As(new(ports.Bus))),
 			fx.Annotate(mempresence.New, fx.As(new(ports.Presence))),
-			// The store as itself too, for the checks below.
-			fx.Annotate(openEmbedded, fx.As(fx.Self()), fx.As(new(ports.CanvasStore))),
+			// One store per canvas; main's is the ports.CanvasStore the
+			// gateway and REST's old paths use, and the factory's own.
+			fx.Annotate(newEmbeddedStores, fx.As(new(ports.CanvasStores))),
+			openEmbedded,
+			fx.Annotate(openEmbeddedDirectory, fx.As(new(ports.Canvases))),
 			AsReadinessCheck(embeddedWriteCheck),
 			AsHealthFields(embeddedWriteFields),
 			newMemBudget,
+			newMemCreations,
 		),
 	)
 }
 
-func openEmbedded(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*logstore.Store, error) {
-	s, err := logstore.Open(logstore.Options{Dir: cfg.DataDir, Size: cfg.Size(), HistorySize: cfg.HistorySize, Bus: bus, Clock: clock, Logger: log})
+// DirectoryDir is the folder of DATA_DIR that holds the embedded directory
+// of canvases (one meta.json per canvas), apart from the canvases' data,
+// which logstore keeps in DATA_DIR/canvases/<slug>.
+const DirectoryDir = "directory"
+
+// newEmbeddedStores is the factory of the embedded canvas stores: main in
+// DATA_DIR itself (existing data is the main canvas), the others in
+// DATA_DIR/canvases/<slug>. Stopping the app closes them all, main last
+// written like the others.
+func newEmbeddedStores(lc fx.Lifecycle, cfg config.Config, bus ports.Bus, clock ports.Clock, log *slog.Logger) (*logstore.Stores, error) {
+	s, err := logstore.NewStores(logstore.StoresOptions{Options: logstore.Options{Dir: cfg.DataDir, HistorySize: cfg.HistorySize, Bus: bus, Clock: clock, Logger: log}})
 	if err != nil {
-		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
-	log.Info("embedded store open", "dir", cfg.DataDir, "size", cfg.Size().String())
 	lc.Append(fx.StopHook(s.Close))
 	return s, nil
 }
 
+// embeddedMain is the main canvas's store, opened at start through the
+// factory, so that the gateway, REST's old paths and the factory share
+// one store (a second one on the same files would corrupt them).
+type embeddedMain struct{ ports.CanvasStore }
+
+// writeHealther is the embedded store's report on writes (logstore).
+type writeHealther interface{ WriteHealth() error }
+
+func openEmbedded(cfg config.Config, stores ports.CanvasStores, log *slog.Logger) (ports.CanvasStore, *embeddedMain, error) {
+	s, err := stores.Open(context.Background(), domain.MainSlug, cfg.Size())
+	if err != nil {
+		return nil, nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+	}
+	log.Info("embedded store open", "dir", cfg.DataDir, "size", cfg.Size().String())
+	return s, &embeddedMain{s}, nil
+}
+
+// openEmbeddedDirectory opens the directory of canvases in
+// DATA_DIR/directory.
+func openEmbeddedDirectory(lc fx.Lifecycle, cfg config.Config, clock ports.Clock, log *slog.Logger) (*canvasdir.Directory, error) {
+	dir := filepath.Join(cfg.DataDir, DirectoryDir)
+	d, err := canvasdir.Open(canvasdir.Options{Dir: dir, Clock: clock, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open the directory of canvases in %s: %w", dir, err)
+	}
+	lc.Append(fx.StopHook(d.Close))
+	return d, nil
+}
+
 // storeWriteReason is why the embedded store refuses writes, "" when it
 // takes them: "no space left on device" while the disk is full.
-func storeWriteReason(s *logstore.Store) string {
-	err := s.WriteHealth()
+func storeWriteReason(s *embeddedMain) string {
+	w, ok := s.CanvasStore.(writeHealther)
+	if !ok {
+		return ""
+	}
+	err := w.WriteHealth()
 	if err == nil {
 		return ""
 	}
@@ -100,7 +148,7 @@ func storeWriteReason(s *logstore.Store) string {
 // take it; it is ready again when the store is (see logstore's package doc
 // for the failures only a restart ends). Ping, which /health and /ready
 // also use, stays about reachability: reads still work.
-func embeddedWriteCheck(s *logstore.Store) ops.Check {
+func embeddedWriteCheck(s *embeddedMain) ops.Check {
 	return func() string {
 		if r := storeWriteReason(s); r != "" {
 			return "store cannot write: " + r
@@ -112,7 +160,7 @@ func embeddedWriteCheck(s *logstore.Store) ops.Check {
 // embeddedWriteFields reports the same in /health as store_writes ("ok" or
 // "refused: <reason>"). Liveness itself stays 200: restarting the process
 // frees no disk.
-func embeddedWriteFields(s *logstore.Store) ops.Fields {
+func embeddedWriteFields(s *embeddedMain) ops.Fields {
 	return func() map[string]any {
 		state := "ok"
 		if r := storeWriteReason(s); r != "" {
@@ -131,9 +179,12 @@ func Redis() fx.Option {
 			newRedisClient,
 			fx.Annotate(newPatientBus, fx.As(fx.Self()), fx.As(new(ports.Bus))),
 			fx.Annotate(redispresence.New, fx.As(new(ports.Presence))),
+			fx.Annotate(newRedisStores, fx.As(fx.Self()), fx.As(new(ports.CanvasStores))),
 			fx.Annotate(openRedisStore, fx.As(new(ports.CanvasStore))),
+			fx.Annotate(rediscanvases.New, fx.As(new(ports.Canvases))),
 			AsReadinessCheck(busReadiness),
 			newRedisBudget,
+			newRedisCreations,
 		),
 	)
 }
@@ -155,13 +206,25 @@ func newRedisClient(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) (redis
 	return c, nil
 }
 
-// openRedisStore opens the Redis store, or, when Redis cannot be reached
-// now, returns one that opens itself in the background (see
+// newRedisStores is the factory of the Redis canvas stores. It opens
+// nothing until asked, so it never holds up the start; while Redis is
+// down its Open fails with ports.ErrUnavailable, which the adapters
+// answer as any outage, and the next call tries again.
+func newRedisStores(lc fx.Lifecycle, cfg config.Config, client redis.UniversalClient) *redisstore.Stores {
+	s := redisstore.NewStores(client, redisstore.StoresOptions{HistorySize: cfg.HistorySize})
+	lc.Append(fx.StopHook(s.Close))
+	return s
+}
+
+// openRedisStore opens the main canvas's store through the factory (so
+// that the factory gives the same store for main), or, when Redis cannot
+// be reached now, returns one that opens itself in the background (see
 // lazyRedisStore). Only an answer that no retry can change fails the
 // start: a canvas of another size in Redis, a bad option.
-func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, client redis.UniversalClient, log *slog.Logger) (ports.CanvasStore, error) {
-	opts := redisstore.Options{Size: cfg.Size(), HistorySize: cfg.HistorySize}
-	open := func(ctx context.Context) (*redisstore.Store, error) { return redisstore.Open(ctx, client, opts) }
+func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, stores *redisstore.Stores, log *slog.Logger) (ports.CanvasStore, error) {
+	open := func(ctx context.Context) (ports.CanvasStore, error) {
+		return stores.Open(ctx, domain.MainSlug, cfg.Size())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), firstOpenTimeout)
 	s, err := open(ctx)
 	cancel()
@@ -217,7 +280,7 @@ var errStoreNotOpen = fmt.Errorf("%w: the Redis store is not open yet", ports.Er
 // call goes to the real store.
 type lazyRedisStore struct {
 	size domain.Size
-	s    atomic.Pointer[redisstore.Store]
+	s    atomic.Pointer[ports.CanvasStore]
 	last atomic.Pointer[error] // the latest failed attempt, for Ping's error
 }
 
@@ -231,7 +294,7 @@ func newLazyRedisStore(size domain.Size, first error) *lazyRedisStore {
 
 // openInBackground tries open until it succeeds, ctx ends, or it fails
 // for a reason no retry changes (then fatal is called).
-func (l *lazyRedisStore) openInBackground(ctx context.Context, open func(context.Context) (*redisstore.Store, error), log *slog.Logger, fatal func(error)) {
+func (l *lazyRedisStore) openInBackground(ctx context.Context, open func(context.Context) (ports.CanvasStore, error), log *slog.Logger, fatal func(error)) {
 	limit := lograte.New(30*time.Second, nil)
 	delay := openRetryMin
 	for attempt := 2; ; attempt++ {
@@ -246,7 +309,7 @@ func (l *lazyRedisStore) openInBackground(ctx context.Context, open func(context
 		s, err := open(actx)
 		cancel()
 		if err == nil {
-			l.s.Store(s)
+			l.s.Store(&s)
 			log.Info("redis store open", "size", l.size.String(), "attempts", attempt)
 			return
 		}
@@ -264,9 +327,9 @@ func (l *lazyRedisStore) openInBackground(ctx context.Context, open func(context
 }
 
 // store is the open store, or why there is none.
-func (l *lazyRedisStore) store() (*redisstore.Store, error) {
+func (l *lazyRedisStore) store() (ports.CanvasStore, error) {
 	if s := l.s.Load(); s != nil {
-		return s, nil
+		return *s, nil
 	}
 	if last := l.last.Load(); last != nil {
 		return nil, fmt.Errorf("%w (last attempt: %w)", errStoreNotOpen, *last)
@@ -451,4 +514,51 @@ func newRedisBudget(cfg config.Config, client redis.UniversalClient) ports.Budge
 		return nil
 	}
 	return redisbudget.New(client, cfg.IPPixelRate)
+}
+
+// CanvasCreations is the budget of canvases each client address may
+// create (CANVASES_PER_IP_PER_DAY, refilled evenly over the day); a nil
+// Budget is no limit.
+type CanvasCreations struct{ ports.Budget }
+
+// creationRule is CANVASES_PER_IP_PER_DAY as a token bucket; ok is false
+// when there is no limit.
+func creationRule(cfg config.Config) (domain.RateRule, bool) {
+	n := cfg.CanvasesPerIPPerDay
+	if n <= 0 {
+		return domain.RateRule{}, false
+	}
+	return domain.RateRule{PerSecond: float64(n) / (24 * 60 * 60), Burst: n}, true
+}
+
+// newMemCreations is the all-in-one app's creation budget, in memory.
+func newMemCreations(cfg config.Config, clock ports.Clock) CanvasCreations {
+	rule, ok := creationRule(cfg)
+	if !ok {
+		return CanvasCreations{}
+	}
+	return CanvasCreations{membudget.New(rule, clock)}
+}
+
+// newRedisCreations is the creation budget every api replica shares
+// through Redis. Its buckets are apart from the pixel budget's: redisbudget
+// names a bucket by the client key alone, so the key is prefixed.
+func newRedisCreations(cfg config.Config, client redis.UniversalClient) CanvasCreations {
+	rule, ok := creationRule(cfg)
+	if !ok {
+		return CanvasCreations{}
+	}
+	return CanvasCreations{prefixedBudget{prefix: "canvases:", Budget: redisbudget.New(client, rule)}}
+}
+
+// prefixedBudget keeps its buckets apart from another budget's on the
+// same backend.
+type prefixedBudget struct {
+	prefix string
+	ports.Budget
+}
+
+// Take takes from the client's bucket of this budget.
+func (b prefixedBudget) Take(ctx context.Context, key string, n int) (bool, time.Duration, error) {
+	return b.Budget.Take(ctx, b.prefix+key, n)
 }
