@@ -327,7 +327,7 @@ func TestStoreStallDoesNotPunishHonestClients(t *testing.T) {
 				}
 				return m["type"] == "pong"
 			})
-			if d := time.Since(start); d > 250*time.Millisecond {
+			if d := time.Since(start); d > time.Second {
 				t.Errorf("a ping during the stall was answered after %s: the reader waits for the store", d)
 			}
 		}
