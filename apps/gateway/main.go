@@ -17,7 +17,7 @@ var spec = config.Spec{
 	Description: "a Pixel Playground WebSocket gateway, on Redis",
 	DefaultPort: 3002,
 	Settings: []config.Setting{config.Port, config.Connections, config.IPBudget, config.Redis, config.Canvas, config.History, config.Rates,
-		config.Origins, config.Ping, config.Shutdown, config.Logging},
+		config.Origins, config.Ping, config.Drain, config.Shutdown, config.Logging},
 }
 
 func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }

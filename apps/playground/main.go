@@ -18,7 +18,7 @@ var spec = config.Spec{
 	Description: "the all-in-one Pixel Playground: page, REST API and WebSocket on one port",
 	DefaultPort: 8080,
 	Settings: []config.Setting{config.Port, config.Redis, config.Canvas, config.DataDir, config.History, config.RESTLimit, config.Connections, config.IPBudget, config.Rates,
-		config.Operator, config.CORS, config.ClientURLs, config.Origins, config.Ping, config.Shutdown, config.Logging},
+		config.Operator, config.CORS, config.ClientURLs, config.Origins, config.Ping, config.Drain, config.Shutdown, config.Logging},
 }
 
 func main() { os.Exit(modules.Main(spec, os.Args[1:], options)) }

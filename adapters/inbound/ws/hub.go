@@ -83,6 +83,10 @@ type HubOptions struct {
 	HistoryLimit int // most events one resume may replay; 0 means maxReplay
 	SyncInterval time.Duration
 	CursorFlush  time.Duration
+	// DrainSpread is the window Shutdown spreads its 1012 closes over
+	// (bounded by its context's deadline); 0 means DefaultDrainSpread, a
+	// negative value closes every connection at once.
+	DrainSpread time.Duration
 }
 
 // Hub is one gateway process's real-time core. It wires the pieces
@@ -307,11 +311,30 @@ func (h *Hub) Shutdown(ctx context.Context) {
 	if !first {
 		return
 	}
-	// In parallel: a peer that stopped reading delays only its own close.
+	// Each close at its time in the window (drain.go), each in its own
+	// goroutine: a peer that stopped reading delays only its own close.
+	spread := h.o.DrainSpread
+	if spread == 0 {
+		spread = DefaultDrainSpread
+	}
+	start := time.Now()
+	deadline, hasDeadline := ctx.Deadline()
+	window := drainWindow(spread, start, deadline, hasDeadline)
 	var wg sync.WaitGroup
-	for _, c := range conns {
+	for i, c := range conns {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.closeWith(closeServiceRestart, "service restart") }()
+		go func() {
+			defer wg.Done()
+			if d := time.Until(start.Add(drainDelay(i, len(conns), window))); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
+			c.closeWith(closeServiceRestart, "service restart")
+		}()
 	}
 	wg.Wait()
 	// The loops stop first: the presence loop could otherwise announce

@@ -47,6 +47,7 @@ type Config struct {
 	AllowedOrigins   []string // pages that may open a WebSocket; empty: the page's own
 	WSURL, APIURL    string
 	PingInterval     time.Duration
+	DrainSpread      time.Duration
 	ShutdownTimeout  time.Duration
 	LogFormat        string
 	LogLevel         string
@@ -87,8 +88,10 @@ const (
 	CORS        Setting = "cors"
 	ClientURLs  Setting = "client-urls"
 	Ping        Setting = "ping"
-	Shutdown    Setting = "shutdown"
-	Logging     Setting = "logging"
+	// Drain: how a gateway sends its clients away on SIGTERM.
+	Drain    Setting = "drain"
+	Shutdown Setting = "shutdown"
+	Logging  Setting = "logging"
 	// Origins: the pages allowed to open a WebSocket.
 	Origins Setting = "origins"
 )
@@ -168,6 +171,30 @@ func durOpt(dst func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+// rateOpt reads a rate from 0 (off) to most.
+func rateOpt(dst func(*Config) *float64, most float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(f >= 0 && f <= most) { // written so that NaN fails too
+			return fmt.Errorf("want a number from 0 (off) to %g, got %q", most, v)
+		}
+		*dst(c) = f
+		return nil
+	}
+}
+
+// nonNegDurOpt reads a duration where 0 means "not at all".
+func nonNegDurOpt(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 3s, or 0s, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
 func options(defaultPort int) []option {
 	return []option{
 		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
@@ -187,23 +214,9 @@ func options(defaultPort int) []option {
 		{Rates, "cursor-burst", "CURSOR_BURST", "60", "cursor message burst per connection", intOpt(func(c *Config) *int { return &c.CursorRate.Burst }, 1, 1_000_000)},
 		{Rates, "message-rate", "MESSAGE_RATE", "100", "inbound WebSocket frames per second per connection, of any type, pings included; over it the connection is closed with 1008 (never below PIXEL_RATE + CURSOR_RATE + 10)", floatOpt(func(c *Config) *float64 { return &c.MessageRate.PerSecond })},
 		{Rates, "message-burst", "MESSAGE_BURST", "200", "inbound WebSocket frame burst per connection (never below PIXEL_BURST + CURSOR_BURST + 10)", intOpt(func(c *Config) *int { return &c.MessageRate.Burst }, 1, 1_000_000)},
-		{IPBudget, "ip-pixel-rate", "IP_PIXEL_RATE", "100", "pixels per second per client address (IPv6 by /64) across all its connections, gateways and REST writes (0: no budget)", func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || !(f >= 0 && f <= 1e9) { // written so that NaN fails too
-				return fmt.Errorf("want a number from 0 (no budget) up, got %q", v)
-			}
-			c.IPPixelRate.PerSecond = f
-			return nil
-		}},
+		{IPBudget, "ip-pixel-rate", "IP_PIXEL_RATE", "100", "pixels per second per client address (IPv6 by /64) across all its connections, gateways and REST writes (0: no budget)", rateOpt(func(c *Config) *float64 { return &c.IPPixelRate.PerSecond }, 1e9)},
 		{IPBudget, "ip-pixel-burst", "IP_PIXEL_BURST", "1000", "pixel burst per client address (also the largest REST batch a client can place at once)", intOpt(func(c *Config) *int { return &c.IPPixelRate.Burst }, 1, 1_000_000_000)},
-		{RESTLimit, "rest-rate", "REST_RATE", "50", "REST write requests per second per client IP (0: no limit)", func(c *Config, v string) error {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || !(f >= 0 && f <= 1e6) { // written so that NaN fails too
-				return fmt.Errorf("want a number from 0 (no limit) up, got %q", v)
-			}
-			c.RESTRate.PerSecond = f
-			return nil
-		}},
+		{RESTLimit, "rest-rate", "REST_RATE", "50", "REST write requests per second per client IP (0: no limit)", rateOpt(func(c *Config) *float64 { return &c.RESTRate.PerSecond }, 1e6)},
 		{RESTLimit, "rest-burst", "REST_BURST", "100", "REST write request burst per client IP", intOpt(func(c *Config) *int { return &c.RESTRate.Burst }, 1, 1_000_000)},
 		{RESTLimit, "max-canvases", "MAX_CANVASES", "1000", "canvases at most, archived ones included (0: no limit); POST /api/canvases answers 429 beyond", intOpt(func(c *Config) *int { return &c.MaxCanvases }, 0, 100_000_000)},
 		{RESTLimit, "canvases-per-ip-per-day", "CANVASES_PER_IP_PER_DAY", "10", "canvases one client address (IPv6 by /64) may create a day, spread evenly (0: no limit)", intOpt(func(c *Config) *int { return &c.CanvasesPerIPPerDay }, 0, 1_000_000)},
@@ -262,6 +275,7 @@ func options(defaultPort int) []option {
 		}},
 		{ClientURLs, "ws-url", "WS_URL", "", "WebSocket URL the page connects to (empty: same origin, /ws)", strOpt(func(c *Config) *string { return &c.WSURL })},
 		{ClientURLs, "api-url", "API_URL", "", "API base URL for the page, without /api (empty: same origin)", strOpt(func(c *Config) *string { return &c.APIURL })},
+		{Drain, "drain-spread", "DRAIN_SPREAD", "3s", "on SIGTERM, close the WebSocket clients (1012) spread evenly over this long, within SHUTDOWN_TIMEOUT, so they do not all land on the other gateways at once (0s: all at once)", nonNegDurOpt(func(c *Config) *time.Duration { return &c.DrainSpread })},
 		{Ping, "ping-interval", "PING_INTERVAL", "30s", "WebSocket protocol ping period; a peer silent for 1.5 periods is closed", durOpt(func(c *Config) *time.Duration { return &c.PingInterval })},
 		{Shutdown, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long draining may take on SIGTERM", durOpt(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{Logging, "log-format", "LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {

@@ -165,6 +165,24 @@ func TestIPPixelBudget(t *testing.T) {
 	}
 }
 
+func TestDrainSpread(t *testing.T) {
+	spec := Spec{App: "gateway", DefaultPort: 3002, Settings: []Setting{Port, Drain}}
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{{"", 3 * time.Second, true}, {"0s", 0, true}, {"500ms", 500 * time.Millisecond, true}, {"-1s", 0, false}, {"soon", 0, false}} {
+		e := map[string]string{}
+		if tc.v != "" {
+			e["DRAIN_SPREAD"] = tc.v
+		}
+		c, err := Load(spec, nil, env(e), io.Discard)
+		if (err == nil) != tc.ok || (tc.ok && c.DrainSpread != tc.want) {
+			t.Errorf("DRAIN_SPREAD=%q: %v, %v", tc.v, c.DrainSpread, err)
+		}
+	}
+}
+
 func TestConnectionCaps(t *testing.T) {
 	spec := Spec{App: "gateway", DefaultPort: 3002, Settings: []Setting{Port, Connections}}
 	c, err := Load(spec, nil, env(nil), io.Discard)

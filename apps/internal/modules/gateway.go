@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/fasthttp/router"
 	"go.uber.org/fx"
@@ -50,7 +51,7 @@ func newHub(p hubParams) *ws.Hub {
 		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Placer: p.Placer, Bus: p.Bus, Presence: p.Presence,
 		Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
 		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, MessageRate: p.Config.MessageRate,
-		HistoryLimit: p.Config.HistorySize,
+		HistoryLimit: p.Config.HistorySize, DrainSpread: drainSpread(p.Config.DrainSpread),
 	})
 	p.Lifecycle.Append(fx.StartHook(h.Start))
 	return h
@@ -98,4 +99,13 @@ func hubReadiness(h *ws.Hub) ops.Check {
 		}
 		return ""
 	}
+}
+
+// drainSpread maps DRAIN_SPREAD to the hub's option, where 0 means the
+// default: a configured 0s means at once.
+func drainSpread(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
