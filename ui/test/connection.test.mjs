@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Connection, CLOSE_SERVICE_RESTART } from '../static/js/lib/connection.js';
+import { Connection, CLOSE_SERVICE_RESTART, RESTART_JITTER_MS } from '../static/js/lib/connection.js';
 import { Backoff } from '../static/js/lib/backoff.js';
 
 // A manual clock and timer queue, so reconnect timing is tested exactly.
@@ -109,14 +109,21 @@ test('reconnects with doubling delays capped at 2 s, and the URL is rebuilt each
   assert.ok(states.includes('waiting'));
 });
 
-test('1012 service restart reconnects at once', () => {
-  const { t, all, conn } = make();
-  conn.start();
-  all[0].open();
-  all[0].drop(CLOSE_SERVICE_RESTART);
-  assert.equal(conn.retryAt, t.now());
-  t.advance(0);
-  assert.equal(all.length, 2);
+test('1012 service restart reconnects soon, after a random wait of up to 2 s, not at once', () => {
+  for (const [random, wait] of [[0, 0], [0.5, 1000], [0.9999, 1999]]) {
+    const { t, all, conn } = make({ random: () => random });
+    conn.start();
+    all[0].open();
+    all[0].drop(CLOSE_SERVICE_RESTART);
+    assert.equal(conn.retryAt - t.now(), wait, `random ${random}`);
+    if (wait > 0) {
+      t.advance(wait - 1);
+      assert.equal(all.length, 1, 'reconnected before its jitter ran out');
+    }
+    t.advance(wait > 0 ? 1 : 0);
+    assert.equal(all.length, 2);
+  }
+  assert.equal(RESTART_JITTER_MS, 2000);
 });
 
 test('a connection that stayed up resets the backoff; a flapping one does not', () => {

@@ -22,6 +22,7 @@ function harness() {
   const s = new Session({
     wsUrl: 'ws://x/ws',
     WebSocketImpl: /** @type {any} */ (FakeWS),
+    random: () => 0, // no jitter after a 1012: the reconnect is a zero timeout
     loadSnapshot: async () => ({ width: 4, height: 4, seq: 10, rgb: new Uint8Array(48).fill(255) }),
     idPrefix: 't-',
     onPixelShown: () => {},

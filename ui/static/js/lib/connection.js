@@ -12,6 +12,9 @@ import { SUBPROTOCOL_V2, encodePing } from './protocol.js';
 /** Close code a server sends when it restarts: reconnect now, elsewhere. */
 export const CLOSE_SERVICE_RESTART = 1012;
 
+/** The longest wait before reconnecting after a 1012. */
+export const RESTART_JITTER_MS = 2000;
+
 /** A connection that stayed up this long was healthy: the next failure starts the backoff again. */
 const HEALTHY_MS = 3000;
 
@@ -24,6 +27,7 @@ export class Connection {
    * @param {Backoff} [o.backoff]
    * @param {{setTimeout: Function, clearTimeout: Function}} [o.timers]
    * @param {() => number} [o.now]
+   * @param {() => number} [o.random] in [0, 1): the jitter after a 1012
    * @param {number} [o.connectTimeoutMs] a handshake that takes longer is abandoned
    * @param {number} [o.heartbeatMs] silence after which we ping; 0 disables
    * @param {number} [o.heartbeatTimeoutMs] silence after the ping after which the link is declared dead
@@ -39,6 +43,7 @@ export class Connection {
     this.backoff = o.backoff || new Backoff();
     this.timers = o.timers || { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) };
     this.now = o.now || (() => Date.now());
+    this.random = o.random || Math.random;
     this.connectTimeoutMs = o.connectTimeoutMs ?? 8000;
     this.heartbeatMs = o.heartbeatMs ?? 25000;
     this.heartbeatTimeoutMs = o.heartbeatTimeoutMs ?? 10000;
@@ -180,7 +185,13 @@ export class Connection {
   }
 
   scheduleReconnect(code) {
-    const delay = code === CLOSE_SERVICE_RESTART ? 0 : this.backoff.next();
+    // A 1012 means this gateway is going away while the others are fine:
+    // come back soon, but not all at once. Every client of a draining
+    // gateway gets its 1012 within a few seconds of the others (the server
+    // spreads them too, for clients without this jitter); a random wait of
+    // up to RESTART_JITTER_MS more keeps them from landing on the remaining
+    // gateways, each replaying its history, in the same instant.
+    const delay = code === CLOSE_SERVICE_RESTART ? Math.floor(this.random() * RESTART_JITTER_MS) : this.backoff.next();
     this.retryAt = this.now() + delay;
     this.setState('waiting');
     this.timer = this.timers.setTimeout(() => this.connect(), delay);

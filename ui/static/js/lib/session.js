@@ -35,6 +35,7 @@ export class Session {
    * @param {object} o
    * @param {string} o.wsUrl
    * @param {new (url: string, protocols?: string | string[]) => WebSocket} o.WebSocketImpl
+   * @param {() => number} [o.random] in [0, 1): the reconnect jitter after a 1012 (tests pin it)
    * @param {() => Promise<import('./sync.js').Snapshot>} o.loadSnapshot
    * @param {string} o.idPrefix makes write ids unique across page loads and tabs
    * @param {(x: number, y: number, rgb: number) => void} o.onPixelShown the displayed colour of a pixel changed
@@ -64,6 +65,7 @@ export class Session {
     const conn = new Connection({
       url: () => withSince(o.wsUrl, this.sync.dial()),
       WebSocketImpl: o.WebSocketImpl,
+      random: o.random,
       backoff: new Backoff({ baseMs: 100, maxMs: 2000 }),
       onState: hooks.onStatus,
       onOpen: () => this.opened(),
