@@ -118,3 +118,34 @@ func TestMetricsMoveToTheAdminPort(t *testing.T) {
 		t.Errorf("the admin port serves the API: %d", got)
 	}
 }
+
+// TestRESTLogsFollowTheLogSettings: the REST adapter logged through
+// slog.Default() (text, info) whatever LOG_FORMAT and LOG_LEVEL said, and a
+// failed operator login was not logged at all. Now a wrong reset token is a
+// warning, in the app's JSON, naming the client.
+func TestRESTLogsFollowTheLogSettings(t *testing.T) {
+	bin := testbin.Build(t, "./apps/playground")
+	p := testbin.Start(t, bin, "DATA_DIR="+t.TempDir(), "LOG_FORMAT=json", "LOG_LEVEL=warn", "OPERATOR_TOKEN=op")
+	req, err := http.NewRequest(http.MethodPost, p.URL("/api/canvas/reset"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer guess")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reset with a wrong token: %s", resp.Status)
+	}
+	waitfor.True(t, 5*time.Second, "a JSON warning about the failed reset", func() bool {
+		for _, line := range strings.Split(p.Logs(), "\n") {
+			if strings.HasPrefix(line, "{") && strings.Contains(line, `"level":"WARN"`) &&
+				strings.Contains(line, "operator reset refused") && strings.Contains(line, `"client":"127.0.0.1"`) {
+				return true
+			}
+		}
+		return false
+	})
+}
