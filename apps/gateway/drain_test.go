@@ -33,21 +33,28 @@ func TestDrainIsARampNotAStorm(t *testing.T) {
 	gwBin := testbin.Build(t, "./apps/gateway")
 	base := []string{"REDIS_URL=redis://" + r.Addr() + "/0", "IP_MAX_CONNECTIONS=0", "SHUTDOWN_TIMEOUT=10s"}
 	peaks := map[string]int{}
+	spans := map[string]time.Duration{}
 	for _, spread := range []string{"0s", "3s"} {
 		leaving := testbin.Start(t, gwBin, append(base, "DRAIN_SPREAD="+spread)...)
 		staying := testbin.Start(t, gwBin, base...)
 		arrivals := storm(t, n, leaving, staying)
 		peaks[spread] = peakPer(arrivals, 100*time.Millisecond)
+		spans[spread] = arrivals[len(arrivals)-1].Sub(arrivals[0])
 		t.Logf("DRAIN_SPREAD=%s: %d clients moved, peak %d reconnects in 100 ms, first to last %v",
 			spread, n, peaks[spread], arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond))
 		if err := staying.Terminate(t, 15*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Evenly over 3 s is n/30 per 100 ms; three times that leaves room for
-	// a loaded machine, and is still far below everyone at once.
-	if peaks["3s"] > n/10 {
-		t.Errorf("spread over 3 s, %d of %d clients reconnected within 100 ms", peaks["3s"], n)
+	// Evenly over 3 s is n/30 per 100 ms. A loaded machine runs the closes'
+	// timers late and in clumps, so the test holds the spread to what no
+	// load can give all-at-once closes: a peak well under theirs, and
+	// arrivals over most of the window.
+	if peaks["3s"] > peaks["0s"]/3 {
+		t.Errorf("spread over 3 s, a peak of %d reconnects in 100 ms; all at once, %d", peaks["3s"], peaks["0s"])
+	}
+	if spans["3s"] < 2*time.Second {
+		t.Errorf("spread over 3 s, the reconnects came within %v", spans["3s"])
 	}
 }
 

@@ -179,12 +179,13 @@ test('desktop: name, drawing, tools and shortcuts', { skip, timeout: 90000 }, as
 test('connection: restart, lost echoes, lost writes, lost history', { skip, timeout: 90000 }, async (t) => {
   const { srv, page, hook } = await setup(t);
 
-  // 1012 "service restart": reconnect at once, resumed.
+  // 1012 "service restart": reconnect soon (within the page's random
+  // 0-2 s, which connection.test.mjs pins down), resumed.
   const before = (await hook.state()).clientId;
   const t0 = Date.now();
   srv.restart();
   await page.waitFor(`window.__pixelPlayground.state().connected && window.__pixelPlayground.state().clientId !== ${JSON.stringify(before)}`, 10000);
-  assert.ok(Date.now() - t0 < 1500, `reconnect took ${Date.now() - t0} ms`);
+  assert.ok(Date.now() - t0 < 2000 + 1500, `reconnect took ${Date.now() - t0} ms`);
 
   // The server applied our write but the echo was lost with the socket:
   // the replay after resume settles it.
