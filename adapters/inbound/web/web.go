@@ -24,6 +24,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/internal/jsonx"
 )
@@ -60,6 +61,15 @@ type file struct {
 // ConfigPath is the generated configuration script; a file of that name in
 // the UI is shadowed by it.
 const ConfigPath = "/config.js"
+
+// The pages of canvases (docs/canvases.md, "The pages"): LobbyPath serves
+// the UI's LobbyFile, and /c/{slug} serves index.html, the same app as /,
+// which reads the slug from its URL. A UI without LobbyFile has no lobby.
+const (
+	LobbyPath    = "/canvases"
+	LobbyFile    = "/canvases.html"
+	CanvasPrefix = "/c/"
+)
 
 // gzipMinBytes is the smallest file worth compressing.
 const gzipMinBytes = 1024
@@ -263,7 +273,8 @@ func ConfigScript(wsURL, apiURL string) []byte {
 	return append(b, " };\n"...)
 }
 
-// Register adds GET and HEAD for /, /config.js and every UI file. Unknown
+// Register adds GET and HEAD for /, /config.js, the lobby (/canvases), the
+// canvas pages (/c/{slug}) and every UI file. Unknown
 // paths fall to the router's NotFound, which Register sets to Serve (a JSON
 // 404) unless the app set one; likewise MethodNotAllowed. /health, /ready
 // and /metrics are the ops adapter's.
@@ -271,6 +282,18 @@ func (w *Web) Register(r *router.Router) {
 	index := w.files["/index.html"]
 	w.route(r, "/", index)
 	w.route(r, ConfigPath, w.config)
+	if lobby := w.files[LobbyFile]; lobby != nil {
+		w.route(r, LobbyPath, lobby)
+	}
+	canvasPage := func(ctx *fasthttp.RequestCtx) {
+		if f := w.canvasPage(string(ctx.Request.URI().PathOriginal())); f != nil {
+			w.serveFile(ctx, f)
+			return
+		}
+		httpx.NotFound(ctx)
+	}
+	r.GET(CanvasPrefix+"{slug}", canvasPage)
+	r.HEAD(CanvasPrefix+"{slug}", canvasPage)
 	for urlPath, f := range w.files {
 		w.route(r, urlPath, f)
 	}
@@ -304,7 +327,13 @@ func (w *Web) Serve(ctx *fasthttp.RequestCtx) {
 		f = w.files["/index.html"]
 	case ConfigPath:
 		f = w.config
+	case LobbyPath:
+		f = w.files[LobbyFile]
 	default:
+		if strings.HasPrefix(raw, CanvasPrefix) {
+			f = w.canvasPage(raw)
+			break
+		}
 		if servable(raw) {
 			f = w.files[raw]
 		}
@@ -314,6 +343,21 @@ func (w *Web) Serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	w.serveFile(ctx, f)
+}
+
+// canvasPage is the page for the undecoded path /c/{slug}: index.html when
+// {slug} is a slug as it is (no encoding, no trailing slash), else nil.
+// Whether the canvas exists is the page's question to the API: a private
+// canvas must look the same as none, and the page says so.
+func (w *Web) canvasPage(raw string) *file {
+	slug, ok := strings.CutPrefix(raw, CanvasPrefix)
+	if !ok {
+		return nil
+	}
+	if _, err := domain.ParseSlug(slug); err != nil {
+		return nil
+	}
+	return w.files["/index.html"]
 }
 
 func (w *Web) serveFile(ctx *fasthttp.RequestCtx, f *file) {

@@ -362,3 +362,96 @@ func TestPagePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestCanvasPages: /canvases is the lobby page and /c/{slug} the canvas
+// page (index.html, the app reads the slug from its URL), with the page's
+// policy; anything that is not a slug as it is, is a 404.
+func TestCanvasPages(t *testing.T) {
+	files := testFS()
+	files["canvases.html"] = &fstest.MapFile{Data: []byte("<!doctype html><title>Canvases</title>")}
+	index := "<!doctype html><title>Pixel Playground</title>"
+	for _, viaRouter := range []bool{true, false} {
+		w := New(Options{Files: files})
+		handler := fasthttp.RequestHandler(w.Serve)
+		if viaRouter {
+			r := router.New()
+			w.Register(r)
+			handler = r.Handler
+		}
+		h := &harness{handler: handler}
+		for _, tc := range []struct {
+			uri    string
+			status int
+			body   string
+		}{
+			{"/canvases", 200, "<!doctype html><title>Canvases</title>"},
+			{"/canvases.html", 200, "<!doctype html><title>Canvases</title>"},
+			{"/c/night-sky", 200, index},
+			{"/c/night-sky?x=3&y=4&zoom=8&invite=AbC-_1", 200, index},
+			{"/c/a", 200, index},
+			{"/c/main", 200, index},
+			{"/c/" + strings.Repeat("a", 48), 200, index},
+			{"/c/" + strings.Repeat("a", 49), 404, ""},
+			{"/c/Night-Sky", 404, ""},
+			{"/c/-a", 404, ""},
+			{"/c/a--b", 404, ""},
+			{"/c/%61", 404, ""},
+			{"/c/a/b", 404, ""},
+			{"/c/", 404, ""},
+			{"/c/..", 404, ""},
+			{"/c/a.js", 404, ""},
+		} {
+			for _, method := range []string{"GET", "HEAD"} {
+				resp := h.do(method, tc.uri, "Host", "canvas.example")
+				if resp.StatusCode() != tc.status && !(tc.status == 404 && viaRouter && resp.StatusCode() == 301) {
+					t.Errorf("router %v: %s %s = %d, want %d", viaRouter, method, tc.uri, resp.StatusCode(), tc.status)
+					continue
+				}
+				if tc.status != 200 {
+					if resp.StatusCode() == 200 {
+						t.Errorf("router %v: %s %s served a page", viaRouter, method, tc.uri)
+					}
+					continue
+				}
+				if ct := string(resp.Header.ContentType()); ct != "text/html; charset=utf-8" {
+					t.Errorf("router %v: %s %s is %s", viaRouter, method, tc.uri, ct)
+				}
+				if p := string(resp.Header.Peek("Content-Security-Policy")); !strings.HasPrefix(p, pagePolicy) || !strings.Contains(p, "ws://canvas.example") {
+					t.Errorf("router %v: %s %s has the policy %q", viaRouter, method, tc.uri, p)
+				}
+				if method == "GET" && string(resp.Body()) != tc.body {
+					t.Errorf("router %v: GET %s = %q, want %q", viaRouter, tc.uri, resp.Body(), tc.body)
+				}
+			}
+		}
+	}
+	// A UI without a lobby page has no lobby.
+	h := newHarness(t, Options{})
+	if resp := h.do("GET", "/canvases"); resp.StatusCode() != 404 {
+		t.Errorf("GET /canvases without canvases.html = %d", resp.StatusCode())
+	}
+	// The embedded UI has both pages, and both load their files by absolute
+	// paths: /c/{slug} is one level down, so a relative "js/main.js" would
+	// be /c/js/main.js.
+	h = newHarness(t, Options{Files: ui.FS()})
+	for _, uri := range []string{"/canvases", "/c/night-sky"} {
+		resp := h.do("GET", uri)
+		if resp.StatusCode() != 200 {
+			t.Fatalf("GET %s = %d", uri, resp.StatusCode())
+		}
+		body := string(resp.Body())
+		refs := regexp.MustCompile(`(?:src|href)="([^"#][^"]*)"`).FindAllStringSubmatch(body, -1)
+		if len(refs) < 3 {
+			t.Errorf("GET %s: only %d references", uri, len(refs))
+		}
+		for _, m := range refs {
+			if !strings.HasPrefix(m[1], "/") {
+				t.Errorf("GET %s: %q is relative", uri, m[1])
+				continue
+			}
+			if r := h.do("GET", m[1]); r.StatusCode() != 200 {
+				t.Errorf("GET %s: its %s = %d", uri, m[1], r.StatusCode())
+			}
+		}
+	}
+}
