@@ -8,10 +8,12 @@
 // goes where, and the few reactions that touch several pieces at once.
 
 import { Board } from './lib/board.js';
+import { canvasEndpoints, parseCanvasLocation, viewAt } from './lib/canvasref.js';
 import { hexToInt } from './lib/color.js';
 import { resolveEndpoints } from './lib/endpoints.js';
 import { fetchAnswered } from './lib/http.js';
 import { PixelInfo } from './lib/pixelinfo.js';
+import { loadOwned } from './lib/owned.js';
 import { loadPrefs, saveUsername } from './lib/prefs.js';
 import { Roster } from './lib/presence.js';
 import { sanitizeUsername } from './lib/protocol.js';
@@ -19,6 +21,7 @@ import { Session } from './lib/session.js';
 import { fetchSnapshot } from './lib/snapshot.js';
 import { arrowPan } from './lib/viewport.js';
 import { ArtistsPanel } from './ui/artists.js';
+import { CanvasPage } from './ui/canvaspage.js';
 import { exportPng, setupControls } from './ui/controls.js';
 import { CursorLayer } from './ui/cursorlayer.js';
 import { HoverCard } from './ui/hovercard.js';
@@ -67,6 +70,13 @@ export class App {
     this.endpoints = resolveEndpoints(win.APP_CONFIG, win.location);
     this.storage = safeStorage(win);
     this.prefs = loadPrefs(this.storage);
+    /** Which canvas: `main` on `/` (the old endpoints), any other on /c/{slug} (lib/canvasref.js). */
+    this.ref = parseCanvasLocation(win.location.pathname, win.location.search);
+    this.owned = this.ref.slug && !this.ref.main ? loadOwned(this.storage, this.ref.slug) : { creatorKey: null, invite: null };
+    if (this.ref.invite) this.owned = { ...this.owned, invite: this.ref.invite };
+    this.canvasUrls = canvasEndpoints(this.endpoints, { slug: this.ref.slug || 'main', main: this.ref.main }, this.owned.invite);
+    /** The position the URL asked for, taken once the first snapshot is in. */
+    this.startAt = this.ref.position;
     this.username = this.prefs.username;
     this.raf = 0;
     /** Who is online (lib/presence.js), from presence changes or v1's whole lists. */
@@ -92,10 +102,12 @@ export class App {
     this.renderer = new Renderer(this.canvas);
     this.cursorLayer = new CursorLayer(this.$('cursor-layer'));
     this.toaster = new Toaster(this.$('toasts'));
+    const urls = this.canvasUrls;
     this.session = new Session({
-      wsUrl: this.endpoints.wsUrl,
+      wsUrl: urls.wsUrl,
       WebSocketImpl: win.WebSocket,
-      loadSnapshot: () => fetchSnapshot(this.endpoints.apiBase, (url, init) => fetchAnswered(url, init, SNAPSHOT_ANSWER_MS)),
+      loadSnapshot: () => fetchSnapshot(this.endpoints.apiBase, (url, init) => fetchAnswered(url, init, SNAPSHOT_ANSWER_MS),
+        { raw: urls.rest('canvas/raw'), json: urls.rest('canvas') }),
       idPrefix: randomId(6) + '-',
       onPixelShown: (x, y, rgb) => {
         this.renderer.setPixel(x, y, rgb);
@@ -121,6 +133,7 @@ export class App {
     const { sync, conn } = this.session;
     this.pixelInfo = new PixelInfo({
       apiBase: this.endpoints.apiBase,
+      url: (x, y) => urls.rest(`pixel/${x}/${y}`),
       fetch: (url, init) => fetchAnswered(url, init, PIXEL_INFO_ANSWER_MS),
       board,
       onAnswer: (x, y) => {
@@ -203,11 +216,27 @@ export class App {
       clientId: () => this.session.clientId, username: () => this.username, users: () => this.artists.users,
       activeUsers: () => this.artists.activeUsers, cursors: () => this.session.cursors.list(), tool: () => this.tools.tool,
       color: () => this.tools.color, grid: () => this.tools.grid, view: () => this.view.view, canvas: this.canvas,
+      slug: () => this.ref.slug, canvasName: () => this.page.name,
+    });
+    this.page = new CanvasPage(doc, {
+      ref: this.ref, owned: this.owned, origin: win.location.origin, info: urls.info, apiBase: this.endpoints.apiBase,
+      storage: this.storage, fetch: (url, init) => fetchAnswered(url, init, PIXEL_INFO_ANSWER_MS),
+      where: () => (this.board ? { view: this.view.view, stage: this.stageSize(), canvas: this.board } : null),
+      toast: (t, k) => this.toaster.show(t, k),
     });
     this.renderer.fitToElement();
     this.updateStatus();
     setInterval(() => this.tick(), 1000);
-    this.session.start();
+    if (this.ref.main) {
+      this.session.start();
+      return;
+    }
+    // Another canvas: its name first, and a page that says so when there is
+    // no such canvas (or it is private and this link has no valid invite).
+    this.page.load().then((found) => {
+      if (found === 'missing') this.page.missing();
+      else this.session.start();
+    });
   }
 
   // ---------------------------------------------------------------- sync and messages
@@ -227,6 +256,11 @@ export class App {
     this.pixelInfo.forget();
     this.$('loading').hidden = true;
     if (sizeChanged) this.view.fit();
+    if (sizeChanged && this.startAt) {
+      // A link to a spot (?x=&y=&zoom=): open there, once.
+      this.view.set(viewAt(this.startAt, this.view.view.scale, this.stageSize()));
+      this.startAt = null;
+    }
     this.statusBar.counters();
     this.hoverCard.update();
     this.requestRender();

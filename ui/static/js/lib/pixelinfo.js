@@ -37,6 +37,7 @@ export class PixelInfo {
   /**
    * @param {object} o
    * @param {string} o.apiBase
+   * @param {(x: number, y: number) => string} [o.url] the lookup's URL (another canvas's); default main's /api/pixel/x/y
    * @param {(url: string, init: RequestInit) => Promise<Response>} o.fetch e.g. a fetch with a deadline
    * @param {() => Board|null} o.board the current board (replaced when the canvas changes size)
    * @param {(x: number, y: number) => void} [o.onAnswer] an answer for (x, y) arrived and was kept
@@ -48,6 +49,7 @@ export class PixelInfo {
    */
   constructor(o) {
     this.apiBase = o.apiBase;
+    this.url = o.url || ((x, y) => `${this.apiBase}/api/pixel/${x}/${y}`);
     this.fetch = o.fetch;
     this.board = o.board;
     this.onAnswer = o.onAnswer || (() => {});
@@ -142,7 +144,7 @@ export class PixelInfo {
     /** @type {Entry} */
     let entry;
     try {
-      const res = await this.fetch(`${this.apiBase}/api/pixel/${x}/${y}`, { signal: ctl.signal, cache: 'no-store' });
+      const res = await this.fetch(this.url(x, y), { signal: ctl.signal, cache: 'no-store' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const j = await res.json();
       if (!j || typeof j !== 'object') throw new Error('the server sent no pixel');

@@ -14,10 +14,11 @@ const MAX_PIXELS = 4096 * 4096;
  * One attempt at the snapshot; throws (with a message for the page) when it fails.
  * @param {string} apiBase origin (and path prefix) of the API, no trailing /api
  * @param {(url: string, init: RequestInit) => Promise<Response>} fetchFn e.g. a fetch with a deadline
+ * @param {{raw: string, json: string}} [urls] another canvas's (lib/canvasref.js); default main's
  * @returns {Promise<import('./sync.js').Snapshot>}
  */
-export async function fetchSnapshot(apiBase, fetchFn) {
-  const res = await fetchFn(`${apiBase}/api/canvas/raw`, { cache: 'no-store' });
+export async function fetchSnapshot(apiBase, fetchFn, urls = { raw: `${apiBase}/api/canvas/raw`, json: `${apiBase}/api/canvas` }) {
+  const res = await fetchFn(urls.raw, { cache: 'no-store' });
   if (res.ok) {
     const w = parseInt(res.headers.get('X-Canvas-Width') || '', 10);
     const h = parseInt(res.headers.get('X-Canvas-Height') || '', 10);
@@ -31,7 +32,7 @@ export async function fetchSnapshot(apiBase, fetchFn) {
   } else if (res.status >= 500) {
     throw new Error(`HTTP ${res.status}`);
   }
-  const jr = await fetchFn(`${apiBase}/api/canvas`, { cache: 'no-store' });
+  const jr = await fetchFn(urls.json, { cache: 'no-store' });
   if (!jr.ok) throw new Error(`HTTP ${jr.status}`);
   const j = await jr.json();
   return snapshotFromJSON(j);

@@ -18,6 +18,8 @@
  * @property {() => boolean} grid
  * @property {() => {scale: number, ox: number, oy: number}} view
  * @property {HTMLElement} canvas
+ * @property {() => string|null} slug the canvas's slug (`main` on `/`), null: no such canvas
+ * @property {() => string} canvasName
  */
 
 /**
@@ -45,6 +47,8 @@ export function installTestHook(win, src) {
         color: src.color(),
         grid: src.grid(),
         view: { ...src.view() },
+        canvas: src.slug(),
+        canvasName: src.canvasName(),
       };
     },
     /** The colour shown at (x, y) as '#RRGGBB', or null outside the canvas / before load. @param {number} x @param {number} y */
