@@ -24,6 +24,7 @@ const (
 	codeBadID       = "bad_id"
 	codeRateLimited = "rate_limited"
 	codeUnavailable = "unavailable"
+	codeArchived    = "archived"
 
 	msgBadJSON     = "Invalid message format"
 	msgBadPixel    = "Invalid pixel data"
@@ -31,6 +32,7 @@ const (
 	msgBadIDType   = "Invalid write id: must be a string"
 	msgRateLimited = "Rate limit exceeded"
 	msgUnavailable = "Service unavailable, try again"
+	msgArchived    = "Canvas is archived: it can be read, not written"
 )
 
 // encodeEvent is the pixel_updated or canvas_reset frame; writeID, if not
@@ -71,11 +73,33 @@ type connectedMsg struct {
 	Seq      uint64 `json:"seq"`
 	Width    int    `json:"width"`
 	Height   int    `json:"height"`
+	// The canvas (extensions old clients ignore): its slug and name,
+	// whether it is archived, and this connection's own pixel limit.
+	Canvas     string  `json:"canvas"`
+	Name       string  `json:"name"`
+	Archived   bool    `json:"archived"`
+	PixelRate  float64 `json:"pixelRate"`
+	PixelBurst int     `json:"pixelBurst"`
 }
 
-func encodeConnected(clientID string, seq domain.Seq, size domain.Size) []byte {
+// connectedInfo is what `connected` says of the canvas and the
+// connection's limit.
+type connectedInfo struct {
+	size  domain.Size
+	info  domain.CanvasInfo
+	pixel domain.RateRule
+}
+
+// connectedInfo is what a connection joining now is told of the canvas.
+func (h *Hub) connectedInfo(c *Conn) connectedInfo {
+	return connectedInfo{size: h.size, info: h.Canvas(), pixel: c.pixelRule}
+}
+
+func encodeConnected(clientID string, seq domain.Seq, ci connectedInfo) []byte {
 	return mustJSON(connectedMsg{Type: "connected", Message: "Connected to Cloud Pixel Playground",
-		ClientID: clientID, Seq: seq, Width: size.Width, Height: size.Height})
+		ClientID: clientID, Seq: seq, Width: ci.size.Width, Height: ci.size.Height,
+		Canvas: string(ci.info.Slug), Name: ci.info.Name, Archived: ci.info.Archived,
+		PixelRate: ci.pixel.PerSecond, PixelBurst: ci.pixel.Burst})
 }
 
 type errorMsg struct {

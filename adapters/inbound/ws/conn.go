@@ -86,6 +86,7 @@ type Conn struct {
 	// writes and cursor carry (the registry keeps its own copy for
 	// presence), and its rate limits.
 	username      string
+	pixelRule     domain.RateRule // the canvas's rate when it joined, else the server's
 	pixelBucket   *domain.TokenBucket
 	cursorBucket  *domain.TokenBucket
 	messageBucket *domain.TokenBucket
@@ -98,10 +99,12 @@ type Conn struct {
 
 func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time.Duration) *Conn {
 	now := h.o.Clock.Now()
+	pixel := h.pixelRate()
 	return &Conn{
 		hub: h, ws: ws, id: id, clientKey: clientKey, v2: ws.Subprotocol() == subprotocolV2, pingInterval: pingInterval,
 		out: newSendQueue(maxQueuedFrames, maxQueuedBytes), done: make(chan struct{}),
-		pixelBucket:   domain.NewTokenBucket(h.o.PixelRate, now),
+		pixelRule:     pixel,
+		pixelBucket:   domain.NewTokenBucket(pixel, now),
 		cursorBucket:  domain.NewTokenBucket(h.o.CursorRate, now),
 		messageBucket: domain.NewTokenBucket(h.o.MessageRate, now),
 	}

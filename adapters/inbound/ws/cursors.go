@@ -11,7 +11,6 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
-	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 func (h *Hub) cursorMove(c domain.Cursor) {
@@ -78,7 +77,7 @@ func (h *Hub) cursorLoop(ctx context.Context) {
 		h.cursorMu.Lock()
 		var out busmsg.Cursors
 		if !h.localCursor.Empty() {
-			out.GatewayID = h.o.GatewayID
+			out.GatewayID = h.entryID // the presence entry its cursors live and die with
 			out.Moved, out.Gone = h.localCursor.Flush()
 		}
 		var moved []domain.Cursor
@@ -89,7 +88,7 @@ func (h *Hub) cursorLoop(ctx context.Context) {
 		h.cursorMu.Unlock()
 		if out.GatewayID != "" {
 			pctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
-			if err := h.o.Bus.Publish(pctx, ports.ChannelCursors, busmsg.EncodeCursors(out)); err != nil {
+			if err := h.o.Bus.Publish(pctx, h.chCursors, busmsg.EncodeCursors(out)); err != nil {
 				// Try again next flush: a lost "gone" would leave a ghost
 				// cursor on every other gateway.
 				h.log.Debug("cursor publish failed", "err", err)

@@ -1,13 +1,15 @@
 package ws
 
-// This file is the hub: one gateway process's registry of connections and
-// the wiring of its loops (delivery, presence, cursors) to the bus and the
-// store, with its start and graceful shutdown.
+// This file is the hub: one canvas's registry of connections on this
+// gateway process and the wiring of its loops (delivery, presence, cursors)
+// to the bus and the canvas's store, with its start and graceful shutdown.
+// The gateway (gateway.go) keeps one hub per canvas its clients are on.
 
 import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
@@ -87,6 +89,11 @@ type HubOptions struct {
 	// (bounded by its context's deadline); 0 means DefaultDrainSpread, a
 	// negative value closes every connection at once.
 	DrainSpread time.Duration
+	// Canvas is the canvas the hub serves, as the directory described it
+	// (the gateway updates it as clients join, see SetCanvas); the zero
+	// value is the main canvas, sized by Store. A canvas's hub subscribes
+	// to its own channels and keeps its own presence entry and cursors.
+	Canvas domain.CanvasInfo
 }
 
 // Hub is one gateway process's real-time core. It wires the pieces
@@ -99,6 +106,13 @@ type Hub struct {
 	size   domain.Size
 	log    *slog.Logger
 	placer *place.Service
+
+	// The canvas: its slug, its presence entry's id (the gateway's id for
+	// main), its channels, and what the directory says of it now.
+	slug                         domain.Slug
+	entryID                      string
+	chPixels, chUsers, chCursors string
+	info                         atomic.Pointer[domain.CanvasInfo]
 
 	reg *registry
 
@@ -161,13 +175,74 @@ func NewHub(o HubOptions) *Hub {
 	if placer == nil {
 		placer = place.New(place.Options{Store: o.Store, Metrics: o.Metrics, Log: o.Log})
 	}
-	return &Hub{
-		o: o, size: o.Store.Size(), log: o.Log.With("gateway", o.GatewayID), placer: placer,
+	if o.Canvas.Slug == "" {
+		o.Canvas = domain.MainCanvas(o.Store.Size())
+	}
+	slug := o.Canvas.Slug
+	log := o.Log.With("gateway", o.GatewayID)
+	if slug != domain.MainSlug {
+		log = log.With("canvas", string(slug))
+	}
+	h := &Hub{
+		o: o, size: o.Store.Size(), log: log, placer: placer,
+		slug: slug, entryID: domain.PresenceEntryID(o.GatewayID, slug),
+		chPixels: ports.PixelChannel(slug), chUsers: UserEventsChannel(slug), chCursors: CursorChannel(slug),
 		reg: newRegistry(), in: make(chan seqInput, 4096),
 		presenceKick: make(chan struct{}, 1), remoteKick: make(chan struct{}, 1),
 		localCursor: domain.NewCursorBoard(), outCursor: domain.NewCursorBoard(), cursorNow: map[string]cursorEntry{},
 		overRateLog: lograte.New(overRateLogEvery, time.Now),
 	}
+	info := o.Canvas
+	h.info.Store(&info)
+	return h
+}
+
+// UserEventsChannel is the channel of a canvas's presence nudges between
+// gateways: ports.ChannelUserEvents for the main canvas (the old name),
+// "user-events:<slug>" for any other.
+func UserEventsChannel(slug domain.Slug) string {
+	if slug == "" || slug == domain.MainSlug {
+		return ports.ChannelUserEvents
+	}
+	return ports.ChannelUserEvents + ":" + string(slug)
+}
+
+// CursorChannel is the channel of a canvas's cursor batches:
+// ports.ChannelCursors for the main canvas, "cursor-events:<slug>" for any
+// other.
+func CursorChannel(slug domain.Slug) string {
+	if slug == "" || slug == domain.MainSlug {
+		return ports.ChannelCursors
+	}
+	return ports.ChannelCursors + ":" + string(slug)
+}
+
+// Canvas is what the directory said of the hub's canvas last.
+func (h *Hub) Canvas() domain.CanvasInfo { return *h.info.Load() }
+
+// SetCanvas updates what the hub knows of its canvas (archived, its name,
+// its pixel rate), as the gateway reads it again from the directory. The
+// size and slug never change.
+func (h *Hub) SetCanvas(info domain.CanvasInfo) {
+	if info.Slug != h.slug {
+		return
+	}
+	h.info.Store(&info)
+}
+
+// pixelRate is the per-connection pixel rule of a connection joining now:
+// the canvas's own rate, else the server's.
+func (h *Hub) pixelRate() domain.RateRule {
+	return h.Canvas().EffectivePixelRate(h.o.PixelRate)
+}
+
+// placeCanvas is where this hub's writes go.
+func (h *Hub) placeCanvas() place.Canvas {
+	if h.slug == domain.MainSlug {
+		return h.placer.Main() // as before canvases: the placer's own store
+	}
+	info := h.Canvas()
+	return place.Canvas{Slug: h.slug, Store: h.o.Store, Archived: info.Archived}
 }
 
 // Start reads the store's position, subscribes to the bus and starts the
@@ -188,7 +263,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	// to be in place is bounded by the caller's ctx.
 	subscribed := make(chan error, 1)
 	go func() {
-		subscribed <- h.o.Bus.Subscribe(runCtx, []string{ports.ChannelPixelUpdates, ports.ChannelUserEvents, ports.ChannelCursors},
+		subscribed <- h.o.Bus.Subscribe(runCtx, []string{h.chPixels, h.chUsers, h.chCursors},
 			h.onMessage, func() {
 				h.o.Metrics.BusResubscribes.Inc()
 				h.log.Info("bus resubscribed; resyncing")
@@ -217,18 +292,18 @@ func (h *Hub) Start(ctx context.Context) error {
 // presence nudges from other gateways and cursor batches to their loops.
 func (h *Hub) onMessage(m ports.Message) {
 	switch m.Channel {
-	case ports.ChannelPixelUpdates:
+	case h.chPixels:
 		e, err := busmsg.DecodeEvent(m.Payload)
 		if err != nil {
 			h.log.Warn("undecodable event on the bus", "err", err)
 			return
 		}
 		h.feed(seqInput{events: []domain.Event{e}})
-	case ports.ChannelUserEvents:
-		if string(m.Payload) != h.o.GatewayID {
+	case h.chUsers:
+		if string(m.Payload) != h.entryID {
 			h.kick(h.remoteKick)
 		}
-	case ports.ChannelCursors:
+	case h.chCursors:
 		c, err := busmsg.DecodeCursors(m.Payload)
 		if err != nil {
 			h.log.Warn("undecodable cursor batch on the bus", "err", err)
@@ -255,7 +330,7 @@ func (h *Hub) register(c *Conn, since *domain.Seq) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout/5)
 	storeSeq, _ := h.o.Store.LatestSeq(ctx) // unreachable store: this gateway's position is the best we know
 	cancel()
-	if !h.reg.add(c, storeSeq, h.size, since != nil) {
+	if !h.reg.add(c, storeSeq, h.connectedInfo(c), since != nil) {
 		c.closeWith(closeServiceRestart, "service restart")
 		return false
 	}
@@ -305,15 +380,21 @@ func (h *Hub) Draining() bool { return h.reg.draining.Load() }
 
 // Shutdown stops accepting connections, closes every connection with 1012
 // (service restart) so clients reconnect to another gateway at once, and
-// withdraws this gateway from presence.
+// withdraws this hub from presence. The gateway (gateway.go) drains all its
+// hubs at once instead, with one spread of closes over all their clients.
 func (h *Hub) Shutdown(ctx context.Context) {
 	conns, first := h.reg.drain()
 	if !first {
 		return
 	}
-	// Each close at its time in the window (drain.go), each in its own
-	// goroutine: a peer that stopped reading delays only its own close.
-	spread := h.o.DrainSpread
+	closeSpread(ctx, conns, h.o.DrainSpread)
+	h.finish(ctx)
+}
+
+// closeSpread closes conns with 1012, each at its time in the drain's
+// window (drain.go), each in its own goroutine: a peer that stopped reading
+// delays only its own close. spread is HubOptions.DrainSpread.
+func closeSpread(ctx context.Context, conns []*Conn, spread time.Duration) {
 	if spread == 0 {
 		spread = DefaultDrainSpread
 	}
@@ -337,15 +418,20 @@ func (h *Hub) Shutdown(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// finish stops the hub's loops and its subscription and withdraws its
+// presence entry, once its registry has been drained.
+func (h *Hub) finish(ctx context.Context) {
 	// The loops stop first: the presence loop could otherwise announce
-	// this gateway again right after it withdrew.
+	// this hub again right after it withdrew.
 	if h.stop != nil {
 		h.stop()
 	}
 	h.wg.Wait()
 	if h.o.Presence != nil {
-		if err := h.o.Presence.Withdraw(ctx, h.o.GatewayID); err == nil {
-			_ = h.o.Bus.Publish(ctx, ports.ChannelUserEvents, []byte(h.o.GatewayID))
+		if err := h.o.Presence.Withdraw(ctx, h.entryID); err == nil {
+			_ = h.o.Bus.Publish(ctx, h.chUsers, []byte(h.entryID))
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
-	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // presenceLoop keeps this gateway's entry fresh, tells the other gateways
@@ -39,12 +38,12 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 		if h.reg.draining.Load() {
 			continue
 		}
-		mine := h.reg.presence(h.o.GatewayID)
+		mine := h.reg.presence(h.entryID)
 		if local || !remote {
 			actx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 			err := h.o.Presence.Announce(actx, mine, domain.PresenceTTL)
 			if err == nil && local {
-				err = h.o.Bus.Publish(actx, ports.ChannelUserEvents, []byte(h.o.GatewayID))
+				err = h.o.Bus.Publish(actx, h.chUsers, []byte(h.entryID))
 			}
 			cancel()
 			if err != nil {
@@ -63,10 +62,15 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 		if err == nil {
 			listedAt = time.Now()
 			others = others[:0]
-			live := map[string]bool{h.o.GatewayID: true}
+			// Only this canvas's entries: every gateway's hub of the
+			// canvas keeps one (domain.PresenceEntryID).
+			live := map[string]bool{h.entryID: true}
 			for _, e := range entries {
+				if e.Canvas() != h.slug {
+					continue
+				}
 				live[e.GatewayID] = true
-				if e.GatewayID != h.o.GatewayID {
+				if e.GatewayID != h.entryID {
 					others = append(others, e)
 				}
 			}

@@ -77,14 +77,14 @@ func (m *member) deliver(frame []byte, seq domain.Seq) {
 // connection then receives exactly the events after it. A resuming
 // connection starts catching up. It reports false, registering nothing,
 // once draining has begun.
-func (r *registry) add(c *Conn, storeSeq domain.Seq, size domain.Size, resuming bool) bool {
+func (r *registry) add(c *Conn, storeSeq domain.Seq, info connectedInfo, resuming bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.draining.Load() {
 		return false
 	}
 	told := max(storeSeq, r.delivered)
-	c.send(encodeConnected(c.id, told, size))
+	c.send(encodeConnected(c.id, told, info))
 	// What lies at or below told is in the snapshot the client loads.
 	m := &member{conn: c, lastSeq: told, catchingUp: resuming}
 	r.members[c] = m

@@ -31,9 +31,10 @@ type ServerOptions struct {
 	TrustedProxies []netip.Prefix
 }
 
-// Server upgrades HTTP requests to WebSocket connections on a Hub.
+// Server upgrades HTTP requests to WebSocket connections on the hub of the
+// canvas they ask for.
 type Server struct {
-	hub      *Hub
+	gw       *Gateway
 	ids      ports.IDs
 	ping     time.Duration
 	origins  *OriginPolicy
@@ -41,15 +42,21 @@ type Server struct {
 	upgrader websocket.FastHTTPUpgrader
 }
 
-// NewServer builds the upgrade handler.
+// NewServer builds the upgrade handler of a single hub: the main canvas's,
+// and no other (`?canvas=` anything but main is 404).
 func NewServer(hub *Hub, ids ports.IDs, o ServerOptions) *Server {
+	return NewGatewayServer(gatewayOf(hub, GatewayOptions{HubOptions: hub.o}), ids, o)
+}
+
+// NewGatewayServer builds the upgrade handler of a gateway: every canvas.
+func NewGatewayServer(gw *Gateway, ids ports.IDs, o ServerOptions) *Server {
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
 	}
 	if o.Origins == nil {
 		o.Origins = NewOriginPolicy(nil, true)
 	}
-	s := &Server{hub: hub, ids: ids, ping: o.PingInterval, origins: o.Origins, clients: clientip.Resolver{Proxies: o.TrustedProxies}}
+	s := &Server{gw: gw, ids: ids, ping: o.PingInterval, origins: o.Origins, clients: clientip.Resolver{Proxies: o.TrustedProxies}}
 	s.upgrader = websocket.FastHTTPUpgrader{
 		// Small read buffers and a shared write-buffer pool keep an idle
 		// connection cheap: writes borrow a buffer only while writing.
@@ -71,17 +78,23 @@ func IsUpgrade(ctx *fasthttp.RequestCtx) bool {
 	return websocket.FastHTTPIsWebSocketUpgrade(ctx)
 }
 
-// Handle upgrades the request. `?since=N` resumes after seq N.
+// Handle upgrades the request. `?canvas=slug` joins a canvas (with
+// `&invite=` for a private one; without, the main canvas), `?since=N`
+// resumes after seq N.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	if s.hub.Draining() {
+	if s.gw.Draining() {
 		ctx.Error(`{"error":"Gateway is shutting down"}`, fasthttp.StatusServiceUnavailable)
 		ctx.SetContentType("application/json")
 		return
 	}
 	if !s.origins.Allows(string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)), string(ctx.Host())) {
-		s.hub.log.Debug("upgrade refused: origin not allowed", "origin", string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)))
+		s.gw.log.Debug("upgrade refused: origin not allowed", "origin", string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)))
 		ctx.Error(`{"error":"Origin not allowed"}`, fasthttp.StatusForbidden)
 		ctx.SetContentType("application/json")
+		return
+	}
+	hub, release, ok := s.resolve(ctx)
+	if !ok {
 		return
 	}
 	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
@@ -93,8 +106,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	err := s.upgrader.Upgrade(ctx, func(wsc *websocket.Conn) {
-		c := newConn(s.hub, wsc, s.ids.NewID("c_"), clientKey, s.ping)
-		if !s.hub.register(c, since) {
+		defer release()
+		c := newConn(hub, wsc, s.ids.NewID("c_"), clientKey, s.ping)
+		if !hub.register(c, since) {
 			return
 		}
 		go c.writeLoop()
@@ -102,6 +116,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	})
 	if err != nil {
 		// The upgrader has already written a 400 with the reason.
+		release()
 		return
 	}
 }

@@ -99,8 +99,13 @@ func (c *Conn) place(j job) {
 		c.reject(codeUnavailable, msgUnavailable, id)
 		return
 	}
-	_, err := c.hub.placer.PlaceAs(context.Background(), place.SourceWS, c.clientKey, []domain.Write{j.write})
+	_, err := c.hub.placer.PlaceOn(context.Background(), c.hub.placeCanvas(), place.SourceWS, c.clientKey, []domain.Write{j.write})
 	if err == nil {
+		return
+	}
+	if errors.Is(err, place.ErrArchived) {
+		// Readable, never written again: retrying will not help.
+		c.send(encodeError(codeArchived, msgArchived, id))
 		return
 	}
 	// The shared path has counted (and, if worth it, logged) the refusal.

@@ -16,13 +16,14 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-// Gateway provides the WebSocket hub and its upgrade handler. The hub
-// starts before the HTTP server listens and is drained (every connection
-// closed with 1012) before the server stops.
+// Gateway provides the WebSocket gateway (one hub per canvas its clients
+// are on) and its upgrade handler. The main canvas's hub starts before the
+// HTTP server listens; every hub is drained (every connection closed with
+// 1012) before the server stops.
 func Gateway() fx.Option {
 	return fx.Module("gateway",
 		fx.Provide(
-			newHub,
+			newGateway,
 			newWSServer,
 			AsRoutes(wsRoutes),
 			AsHealthFields(gatewayHealth),
@@ -37,6 +38,8 @@ type hubParams struct {
 	Lifecycle fx.Lifecycle
 	Config    config.Config
 	Store     ports.CanvasStore
+	Stores    ports.CanvasStores `optional:"true"`
+	Canvases  ports.Canvases     `optional:"true"`
 	Placer    *place.Service
 	Bus       ports.Bus
 	Presence  ports.Presence
@@ -46,19 +49,24 @@ type hubParams struct {
 	Log       *slog.Logger
 }
 
-func newHub(p hubParams) *ws.Hub {
-	h := ws.NewHub(ws.HubOptions{
-		GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Placer: p.Placer, Bus: p.Bus, Presence: p.Presence,
-		Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
-		PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, MessageRate: p.Config.MessageRate,
-		HistoryLimit: p.Config.HistorySize, DrainSpread: drainSpread(p.Config.DrainSpread),
+func newGateway(p hubParams) *ws.Gateway {
+	g := ws.NewGateway(ws.GatewayOptions{
+		HubOptions: ws.HubOptions{
+			GatewayID: p.IDs.NewID("gw_"), Store: p.Store, Placer: p.Placer, Bus: p.Bus, Presence: p.Presence,
+			Clock: p.Clock, Metrics: p.Metrics, Log: p.Log,
+			PixelRate: p.Config.PixelRate, CursorRate: p.Config.CursorRate, MessageRate: p.Config.MessageRate,
+			HistoryLimit: p.Config.HistorySize, DrainSpread: drainSpread(p.Config.DrainSpread),
+		},
+		// Main's store is the factory's own (stores.go), so a canvas's
+		// hub and REST open the same store for a slug.
+		Canvases: p.Canvases, Stores: p.Stores,
 	})
-	p.Lifecycle.Append(fx.StartHook(h.Start))
-	return h
+	p.Lifecycle.Append(fx.StartHook(g.Start))
+	return g
 }
 
-func newWSServer(h *ws.Hub, ids ports.IDs, cfg config.Config) *ws.Server {
-	return ws.NewServer(h, ids, ws.ServerOptions{PingInterval: cfg.PingInterval,
+func newWSServer(g *ws.Gateway, ids ports.IDs, cfg config.Config) *ws.Server {
+	return ws.NewGatewayServer(g, ids, ws.ServerOptions{PingInterval: cfg.PingInterval,
 		Origins: originPolicy(cfg), TrustedProxies: cfg.TrustedProxies})
 }
 
@@ -74,7 +82,7 @@ func originPolicy(cfg config.Config) *ws.OriginPolicy {
 	return ws.NewOriginPolicy([]string{cfg.WSURL, cfg.APIURL}, true)
 }
 
-func hubDrainer(h *ws.Hub) Drainer {
+func hubDrainer(h *ws.Gateway) Drainer {
 	return DrainFunc(func(ctx context.Context) { h.Shutdown(ctx) })
 }
 
@@ -83,16 +91,16 @@ func wsRoutes(s *ws.Server) Routes {
 	return RoutesFunc(func(r *router.Router) { r.GET("/ws", s.Handle) })
 }
 
-// gatewayHealth adds this gateway's own connections to /health: old
-// scripts read `users.length` as the connection count.
-func gatewayHealth(h *ws.Hub) ops.Fields {
+// gatewayHealth adds this gateway's own connections (on every canvas) to
+// /health: old scripts read `users.length` as the connection count.
+func gatewayHealth(h *ws.Gateway) ops.Fields {
 	return func() map[string]any {
 		return map[string]any{"connections": h.ConnCount(), "users": h.Users()}
 	}
 }
 
 // hubReadiness makes the app unready while the hub drains its clients.
-func hubReadiness(h *ws.Hub) ops.Check {
+func hubReadiness(h *ws.Gateway) ops.Check {
 	return func() string {
 		if h.Draining() {
 			return "draining"
