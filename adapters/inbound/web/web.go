@@ -46,6 +46,10 @@ type Web struct {
 	// connectElsewhere lists the origins of WSURL and APIURL, which the
 	// page's Content-Security-Policy must let it connect to.
 	connectElsewhere string
+	// imagesElsewhere is the img-src directive that lets the lobby show
+	// thumbnails (canvas.png) from an API on another origin; "" when the
+	// API is the page's own origin, which default-src already allows.
+	imagesElsewhere string
 }
 
 // file is one response, prepared once.
@@ -121,6 +125,9 @@ func load(o Options) (*Web, error) {
 			w.connectElsewhere += " " + origin
 		}
 	}
+	if origin := originOf(o.APIURL); origin != "" {
+		w.imagesElsewhere = "; img-src 'self' " + origin
+	}
 	return w, nil
 }
 
@@ -174,7 +181,7 @@ func (w *Web) policy(host string) string {
 	if hostLike(host) {
 		p += " ws://" + host + " wss://" + host
 	}
-	return p + w.connectElsewhere
+	return p + w.connectElsewhere + w.imagesElsewhere
 }
 
 // servable keeps out names a router path cannot carry or that hide files
