@@ -85,6 +85,10 @@ type Options struct {
 	// Creations, if not nil, is charged one token per canvas created, per
 	// client (CANVASES_PER_IP_PER_DAY).
 	Creations ports.Budget
+	// Online, if not nil, tells GET /api/canvases how many are on each
+	// canvas now (from presence, without opening any canvas); its failure
+	// leaves the counts at 0.
+	Online func(ctx context.Context) (map[domain.Slug]int, error)
 }
 
 // API serves the REST endpoints.
@@ -109,6 +113,7 @@ type API struct {
 	rules       domain.CanvasRules
 	maxCanvases int
 	creations   ports.Budget
+	online      func(ctx context.Context) (map[domain.Slug]int, error)
 	snapsMu     sync.Mutex
 	canvasSnaps map[domain.Slug]*sharedSnapshots // per canvas but main; at most one per canvas
 }
@@ -151,6 +156,7 @@ func New(o Options) *API {
 	a.main = &canvasRef{info: domain.MainCanvas(a.store.Size()), store: a.store, snaps: a.snaps}
 	a.dir, a.stores, a.rules, a.maxCanvases, a.creations = o.Canvases, o.Stores, o.Rules, o.MaxCanvases, o.Creations
 	a.canvasSnaps = map[domain.Slug]*sharedSnapshots{}
+	a.online = o.Online
 	return a
 }
 

@@ -53,8 +53,8 @@ type canvasJSON struct {
 	Height    int       `json:"height"`
 	Private   bool      `json:"private"`
 	PixelRate *rateJSON `json:"pixelRate,omitempty"` // only a rate of its own
-	// Online is how many are drawing on it now: 0 until presence is kept
-	// per canvas.
+	// Online is how many are on it now, on every gateway (Options.Online;
+	// 0 without it).
 	Online       int   `json:"online"`
 	Created      int64 `json:"created"`      // Unix ms; 0 for main
 	LastActivity int64 `json:"lastActivity"` // Unix ms; 0 for main
@@ -122,6 +122,13 @@ func (a *API) listCanvases(ctx *fasthttp.RequestCtx) {
 	}
 	sctx, cancel := a.storeContext()
 	list, err := a.dir.List(sctx, q)
+	var online map[domain.Slug]int
+	if err == nil && a.online != nil {
+		if online, err = a.online(sctx); err != nil {
+			a.log.Debug("online counts unavailable", "err", err)
+			online, err = nil, nil
+		}
+	}
 	cancel()
 	if err != nil {
 		a.directoryFailed(ctx, "list", err)
@@ -131,7 +138,9 @@ func (a *API) listCanvases(ctx *fasthttp.RequestCtx) {
 		Canvases []canvasJSON `json:"canvases"`
 	}{Canvases: make([]canvasJSON, 0, len(list))}
 	for _, c := range list {
-		out.Canvases = append(out.Canvases, toJSON(c, ""))
+		j := toJSON(c, "")
+		j.Online = online[c.Slug]
+		out.Canvases = append(out.Canvases, j)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 }

@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/fasthttp/router"
@@ -55,6 +56,7 @@ type apiParams struct {
 	Stores    ports.CanvasStores `optional:"true"`
 	Canvases  ports.Canvases     `optional:"true"`
 	Creations CanvasCreations    `optional:"true"`
+	Presence  ports.Presence     `optional:"true"`
 	Placer    *place.Service
 	Metrics   *metrics.Metrics
 	Clock     ports.Clock
@@ -72,6 +74,14 @@ func newAPI(p apiParams) *rest.API {
 		Canvases: p.Canvases, Stores: p.Stores, Creations: p.Creations.Budget,
 		MaxCanvases: cfg.MaxCanvases,
 		Rules:       domain.CanvasRules{MaxSide: cfg.MaxCanvasSide, ServerPixelRate: cfg.PixelRate},
+	}
+	// The lobby's "online": the gateways' presence entries summed per
+	// canvas, one read of the registry, no canvas opened.
+	if pr := p.Presence; pr != nil {
+		o.Online = func(ctx context.Context) (map[domain.Slug]int, error) {
+			entries, err := pr.List(ctx)
+			return domain.OnlineByCanvas(entries), err
+		}
 	}
 	// REST_RATE counts requests, per process: it sheds a flood of requests
 	// before their bodies are read. Pixels are the shared budget's.
