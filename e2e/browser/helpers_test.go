@@ -97,6 +97,16 @@ type page struct {
 // has loaded the canvas and caught up with the live stream.
 func openPage(t *testing.T, browserCtx context.Context, url, label string) *page {
 	t.Helper()
+	p := openTab(t, browserCtx, label)
+	p.do(chromedp.Navigate(url))
+	p.waitState("ready and live", 20*time.Second, func(s uiState) bool { return s.Ready && s.Connected })
+	return p
+}
+
+// openTab opens an empty tab in a fresh browser context, for a test that
+// navigates it itself (to a page that is not the app, such as the lobby).
+func openTab(t *testing.T, browserCtx context.Context, label string) *page {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
@@ -104,8 +114,6 @@ func openPage(t *testing.T, browserCtx context.Context, url, label string) *page
 	}
 	p := &page{t: t, ctx: ctx, label: label}
 	p.recordPolicyViolations()
-	p.do(chromedp.Navigate(url))
-	p.waitState("ready and live", 20*time.Second, func(s uiState) bool { return s.Ready && s.Connected })
 	return p
 }
 
@@ -164,6 +172,7 @@ func mustEval[T any](p *page, expr string) T {
 // uiState mirrors __pixelPlayground.state().
 type uiState struct {
 	Ready        bool         `json:"ready"`
+	Canvas       string       `json:"canvas"`
 	Connected    bool         `json:"connected"`
 	Connection   string       `json:"connection"`
 	ClientID     string       `json:"clientId"`
