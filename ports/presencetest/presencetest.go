@@ -1,12 +1,15 @@
 // Package presencetest is the contract every ports.Presence implementation
 // passes. An implementation's _test file calls Run with a Factory; the suite
 // checks announcing, replacing, withdrawing, expiry and ordering as
-// ports/presence.go documents them.
+// ports/presence.go documents them, and that entries of several canvases
+// (keyed as domain.PresenceEntryID defines) live side by side in one
+// registry without leaking into each other's view.
 package presencetest
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -43,6 +46,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("ReannounceExtendsLife", func(t *testing.T) { testRefresh(t, open) })
 	t.Run("TwoClientsSortedByGateway", func(t *testing.T) { testTwoClients(t, open) })
 	t.Run("CallerSlicesAreNotShared", func(t *testing.T) { testNoAliasing(t, open) })
+	t.Run("TwoCanvasesIsolated", func(t *testing.T) { testTwoCanvases(t, open) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -181,4 +185,89 @@ func testNoAliasing(t *testing.T, open Factory) {
 		got[0].Users[1] = "changed by a reader"
 	}
 	want(t, p, domain.GatewayPresence{GatewayID: "gw", Connections: 2, Users: []string{"A", "B"}})
+}
+
+// testTwoCanvases: two gateways each serve main and two canvases, "alpha"
+// and "alpha-2" (one slug the prefix of the other, so a filter that
+// matched by prefix would mix them). Each canvas's view (domain.PresenceOf
+// over one List) holds its own entries only; withdrawing one canvas's
+// entry of a gateway leaves that gateway's other canvases and the other
+// gateway's entry of the same canvas; an entry lapses alone; and
+// domain.OnlineByCanvas counts every canvas from one List.
+func testTwoCanvases(t *testing.T, open Factory) {
+	newClient := open(t)
+	gwA, gwB := newClient(), newClient() // one client per gateway, as two processes
+	const alpha, alpha2 = domain.Slug("alpha"), domain.Slug("alpha-2")
+	entry := func(gw string, slug domain.Slug, n int, users ...string) domain.GatewayPresence {
+		return domain.GatewayPresence{GatewayID: domain.PresenceEntryID(gw, slug), Connections: n, Users: users}
+	}
+	mainA, mainB := entry("gw_a", domain.MainSlug, 1, "Al"), entry("gw_b", "", 2)
+	alphaA, alphaB := entry("gw_a", alpha, 3, "Ann", "Bo"), entry("gw_b", alpha, 4, "Cy")
+	alpha2B := entry("gw_b", alpha2, 5, "Di")
+	announce(t, gwA, mainA, longTTL)
+	announce(t, gwA, alphaA, longTTL)
+	announce(t, gwB, mainB, longTTL)
+	announce(t, gwB, alphaB, longTTL)
+	announce(t, gwB, alpha2B, longTTL)
+
+	view := func(t *testing.T, p ports.Presence, slug domain.Slug, expected ...domain.GatewayPresence) {
+		t.Helper()
+		if got := domain.PresenceOf(list(t, p), slug); !same(got, expected) {
+			t.Errorf("canvas %q sees %+v, want %+v", slug, got, expected)
+		}
+	}
+	online := func(t *testing.T, p ports.Presence, expected map[domain.Slug]int) {
+		t.Helper()
+		if got := domain.OnlineByCanvas(list(t, p)); !maps.Equal(got, expected) {
+			t.Errorf("OnlineByCanvas = %v, want %v", got, expected)
+		}
+	}
+
+	// Every entry is kept under its own key, whichever client wrote it.
+	want(t, gwA, mainA, alphaA, mainB, alphaB, alpha2B)
+	for _, p := range []ports.Presence{gwA, gwB} {
+		view(t, p, domain.MainSlug, mainA, mainB)
+		view(t, p, alpha, alphaA, alphaB)
+		view(t, p, alpha2, alpha2B)
+		view(t, p, "nobody-here")
+		online(t, p, map[domain.Slug]int{domain.MainSlug: 3, alpha: 7, alpha2: 5})
+	}
+	if got := domain.MergePresence(domain.PresenceOf(list(t, gwA), alpha)); got.ActiveUsers != 7 || !slices.Equal(got.Users, []string{"Ann", "Bo", "Cy"}) {
+		t.Errorf("alpha's merged view = %+v, want 7 connections and Ann, Bo, Cy", got)
+	}
+
+	// gw_b's hub for alpha stops: its other canvases and gw_a's alpha stay.
+	if err := gwB.Withdraw(ctx(t), domain.PresenceEntryID("gw_b", alpha)); err != nil {
+		t.Fatalf("Withdraw: %v", err)
+	}
+	want(t, gwA, mainA, alphaA, mainB, alpha2B)
+	view(t, gwA, alpha, alphaA)
+	view(t, gwA, alpha2, alpha2B)
+	view(t, gwA, domain.MainSlug, mainA, mainB)
+	online(t, gwA, map[domain.Slug]int{domain.MainSlug: 3, alpha: 3, alpha2: 5})
+
+	// A gateway's entry for one canvas lapses on its own ttl; the same
+	// gateway's entries for main and alpha, announced with a long one, live on.
+	lapses := entry("gw_a", alpha2, 6, "Ed")
+	announce(t, gwA, lapses, shortTTL)
+	view(t, gwB, alpha2, lapses, alpha2B)
+	online(t, gwB, map[domain.Slug]int{domain.MainSlug: 3, alpha: 3, alpha2: 11})
+	waitfor.Until(t, lapseTimeout, func() error {
+		if got := domain.PresenceOf(list(t, gwB), alpha2); !same(got, []domain.GatewayPresence{alpha2B}) {
+			return fmt.Errorf("after a %v ttl, alpha-2 sees %+v, want only gw_b's entry", shortTTL, got)
+		}
+		return nil
+	})
+	want(t, gwB, mainA, alphaA, mainB, alpha2B)
+	online(t, gwB, map[domain.Slug]int{domain.MainSlug: 3, alpha: 3, alpha2: 5})
+
+	// A whole gateway leaving (every hub withdraws) leaves the other's.
+	for _, e := range []domain.GatewayPresence{mainA, alphaA} {
+		if err := gwA.Withdraw(ctx(t), e.GatewayID); err != nil {
+			t.Fatalf("Withdraw(%s): %v", e.GatewayID, err)
+		}
+	}
+	want(t, gwB, mainB, alpha2B)
+	view(t, gwB, alpha)
+	online(t, gwB, map[domain.Slug]int{domain.MainSlug: 2, alpha2: 5})
 }
