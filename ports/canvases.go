@@ -121,6 +121,14 @@ type Canvases interface {
 	// archived canvas is not an error.
 	Archive(ctx context.Context, slug domain.Slug) error
 
+	// Idle returns the canvases that are not archived, private ones
+	// included, whose LastActive is before before, least recently active
+	// first (canvases as active as each other in an order of the
+	// backend's), at most limit: <= 0 or more than MaxListLimit means
+	// MaxListLimit. It is what archiving idle canvases reads; since
+	// LastActive may lag by TouchWindow, so may Idle.
+	Idle(ctx context.Context, before time.Time, limit int) ([]domain.Slug, error)
+
 	// RotateInvite issues a new invite token and returns it; the old one
 	// stops working at once (CheckInvite refuses it from the moment
 	// RotateInvite returns). Allowed on an archived canvas: revoking a

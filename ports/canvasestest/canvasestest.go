@@ -82,6 +82,7 @@ var cases = []struct {
 	{"rotating the invite refuses the old one at once", rotateInvite},
 	{"archived canvases are readable, reported archived, frozen", archived},
 	{"touch never moves back and coalesces within its window only", touchCoalesces},
+	{"idle: not archived, private included, least recently active first", idleCanvases},
 	{"unknown canvases and the main canvas are not in the directory", notInDirectory},
 }
 
@@ -578,6 +579,54 @@ func touchCoalesces(t *testing.T, fresh func(*testing.T) (ports.Canvases, *Clock
 	}
 	if _, err := d.Get(ctx, "nope"); !errors.Is(err, ports.ErrNoCanvas) {
 		t.Fatalf("a touch created a canvas: %v", err)
+	}
+}
+
+func idleCanvases(t *testing.T, fresh func(*testing.T) (ports.Canvases, *Clock)) {
+	d, clock := fresh(t)
+	idle := func(before time.Duration, limit int) string {
+		t.Helper()
+		slugs, err := d.Idle(ctx, start.Add(before), limit)
+		if err != nil {
+			t.Fatalf("idle before %v: %v", before, err)
+		}
+		return fmt.Sprint(slugs)
+	}
+	create(t, d, domain.CanvasSpec{Name: "Main"}) // main-2, created at start
+	clock.Advance(time.Second)
+	create(t, d, domain.CanvasSpec{Name: "secret", Private: true}) // start+1s
+	clock.Advance(time.Second)
+	create(t, d, domain.CanvasSpec{Name: "busy"}) // start+2s
+	clock.Advance(time.Second)
+	create(t, d, domain.CanvasSpec{Name: "gone"}) // start+3s
+	clock.Advance(2 * time.Hour)
+	create(t, d, domain.CanvasSpec{Name: "fresh"}) // start+2h+3s
+	if err := d.Touch(ctx, "busy", start.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Archive(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if got := idle(0, 0); got != "[]" {
+		t.Fatalf("idle before the first creation: %s", got)
+	}
+	if got := idle(time.Second, 0); got != "[main-2]" {
+		t.Fatalf("idle before start+1s (strictly before): %s", got)
+	}
+	if got := idle(time.Hour, 0); got != "[main-2 secret]" {
+		t.Fatalf("idle for an hour: %s", got)
+	}
+	if got := idle(time.Hour, 1); got != "[main-2]" {
+		t.Fatalf("idle for an hour, limit 1: %s", got)
+	}
+	if got := idle(10*time.Hour, 0); got != "[main-2 secret fresh busy]" {
+		t.Fatalf("idle before start+10h: %s", got)
+	}
+	if err := d.Archive(ctx, "main-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := idle(10*time.Hour, 2); got != "[secret fresh]" {
+		t.Fatalf("after archiving main-2, limit 2: %s", got)
 	}
 }
 

@@ -362,6 +362,33 @@ func (d *Directory) List(_ context.Context, q ports.ListQuery) ([]domain.CanvasI
 	return out, nil
 }
 
+// Idle implements ports.Canvases.
+func (d *Directory) Idle(_ context.Context, before time.Time, limit int) ([]domain.Slug, error) {
+	if limit <= 0 || limit > ports.MaxListLimit {
+		limit = ports.MaxListLimit
+	}
+	type idle struct {
+		slug   domain.Slug
+		active time.Time
+	}
+	d.mu.Lock()
+	var found []idle
+	for _, e := range d.entries {
+		if e.ready && !e.info.Archived && e.info.LastActive.Before(before) {
+			found = append(found, idle{e.info.Slug, e.info.LastActive})
+		}
+	}
+	d.mu.Unlock()
+	slices.SortFunc(found, func(a, b idle) int {
+		return cmp.Or(a.active.Compare(b.active), cmp.Compare(a.slug, b.slug))
+	})
+	out := make([]domain.Slug, 0, min(len(found), limit))
+	for _, f := range found[:min(len(found), limit)] {
+		out = append(out, f.slug)
+	}
+	return out, nil
+}
+
 func listLimit(n int) int {
 	if n <= 0 {
 		return ports.DefaultListLimit

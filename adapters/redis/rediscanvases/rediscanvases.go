@@ -318,6 +318,47 @@ func (d *Directory) List(ctx context.Context, q ports.ListQuery) ([]domain.Canva
 	return out, nil
 }
 
+// idlePage is how many entries of the index Idle reads at once.
+const idlePage = 500
+
+// Idle implements ports.Canvases: the index of every canvas by activity,
+// read oldest first, skipping the archived ones (the index keeps them:
+// they count towards the total limit).
+func (d *Directory) Idle(ctx context.Context, before time.Time, limit int) ([]domain.Slug, error) {
+	if limit <= 0 || limit > ports.MaxListLimit {
+		limit = ports.MaxListLimit
+	}
+	out := []domain.Slug{}
+	for offset := int64(0); len(out) < limit; offset += idlePage {
+		slugs, err := d.client.ZRangeByScore(ctx, allKey, &redis.ZRangeBy{Min: "-inf", Max: "(" + micros(before),
+			Offset: offset, Count: idlePage}).Result()
+		if err != nil {
+			return nil, redisconn.WrapUnavailable("idle canvases", err)
+		}
+		cmds, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, s := range slugs {
+				p.HGet(ctx, canvasKey(domain.Slug(s)), "archived")
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, redisconn.WrapUnavailable("idle canvases", err)
+		}
+		for i, c := range cmds {
+			if v, err := c.(*redis.StringCmd).Result(); err != nil || v == "1" {
+				continue // archived, or gone meanwhile
+			}
+			if out = append(out, domain.Slug(slugs[i])); len(out) == limit {
+				break
+			}
+		}
+		if len(slugs) < idlePage {
+			break
+		}
+	}
+	return out, nil
+}
+
 // matches is List's search: lowered is the lower-cased search.
 func matches(c domain.CanvasInfo, lowered string) bool {
 	return lowered == "" || strings.Contains(strings.ToLower(c.Name), lowered) || strings.Contains(string(c.Slug), lowered)
