@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,6 +207,25 @@ func (c *client) next(typ string) map[string]any {
 			c.t.Fatalf("waiting for %s: connection closed: %v", typ, c.err)
 		case <-deadline:
 			c.t.Fatalf("no %s within 15s", typ)
+		}
+	}
+}
+
+// nextOf returns the next message of any of the given types, skipping
+// every other.
+func (c *client) nextOf(types ...string) map[string]any {
+	c.t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case m := <-c.msgs:
+			if typ, _ := m["type"].(string); slices.Contains(types, typ) {
+				return m
+			}
+		case <-c.done:
+			c.t.Fatalf("waiting for %v: connection closed: %v", types, c.err)
+		case <-deadline:
+			c.t.Fatalf("no %v within 15s", types)
 		}
 	}
 }
