@@ -56,6 +56,8 @@ type Config struct {
 	// CanvasesPerIPPerDay what one client address may create a day (0: no
 	// limit), MaxCanvasSide each side of a new canvas.
 	MaxCanvases, CanvasesPerIPPerDay, MaxCanvasSide int
+	// CanvasIdleDays archives canvases idle that many days (0: never).
+	CanvasIdleDays int
 }
 
 // Size is the validated canvas size.
@@ -221,6 +223,7 @@ func options(defaultPort int) []option {
 		{RESTLimit, "max-canvases", "MAX_CANVASES", "1000", "canvases at most, archived ones included (0: no limit); POST /api/canvases answers 429 beyond", intOpt(func(c *Config) *int { return &c.MaxCanvases }, 0, 100_000_000)},
 		{RESTLimit, "canvases-per-ip-per-day", "CANVASES_PER_IP_PER_DAY", "10", "canvases one client address (IPv6 by /64) may create a day, spread evenly (0: no limit)", intOpt(func(c *Config) *int { return &c.CanvasesPerIPPerDay }, 0, 1_000_000)},
 		{RESTLimit, "max-canvas-side", "MAX_CANVAS_SIDE", "1024", "largest width or height of a new canvas, at most 4096", intOpt(func(c *Config) *int { return &c.MaxCanvasSide }, 1, domain.MaxSide)},
+		{RESTLimit, "canvas-idle-days", "CANVAS_IDLE_DAYS", "90", "archive canvases (never main) with no activity for this many days: still readable, no longer writable; checked hourly (0: never)", intOpt(func(c *Config) *int { return &c.CanvasIdleDays }, 0, 100_000)},
 		{Connections, "max-connections", "MAX_CONNECTIONS", "", "open connections at most (unset: the open-files limit less headroom; 0: no cap)", func(c *Config, v string) error {
 			if strings.TrimSpace(v) == "" {
 				c.MaxConnections = -1

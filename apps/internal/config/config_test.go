@@ -269,14 +269,17 @@ func TestAllowedOrigins(t *testing.T) {
 func TestCanvasLimits(t *testing.T) {
 	spec := Spec{App: "api", DefaultPort: 3001, Settings: []Setting{Port, RESTLimit}}
 	c, err := Load(spec, nil, env(nil), io.Discard)
-	if err != nil || c.MaxCanvases != 1000 || c.CanvasesPerIPPerDay != 10 || c.MaxCanvasSide != 1024 {
-		t.Fatalf("defaults: %d %d %d, %v", c.MaxCanvases, c.CanvasesPerIPPerDay, c.MaxCanvasSide, err)
+	if err != nil || c.MaxCanvases != 1000 || c.CanvasesPerIPPerDay != 10 || c.MaxCanvasSide != 1024 || c.CanvasIdleDays != 90 {
+		t.Fatalf("defaults: %d %d %d %d, %v", c.MaxCanvases, c.CanvasesPerIPPerDay, c.MaxCanvasSide, c.CanvasIdleDays, err)
+	}
+	if c, err := Load(spec, []string{"--canvas-idle-days=0"}, env(nil), io.Discard); err != nil || c.CanvasIdleDays != 0 {
+		t.Fatalf("CANVAS_IDLE_DAYS=0: %d, %v", c.CanvasIdleDays, err)
 	}
 	c, err = Load(spec, []string{"--max-canvas-side=4096"}, env(map[string]string{"MAX_CANVASES": "0", "CANVASES_PER_IP_PER_DAY": "0"}), io.Discard)
 	if err != nil || c.MaxCanvases != 0 || c.CanvasesPerIPPerDay != 0 || c.MaxCanvasSide != 4096 {
 		t.Fatalf("set: %d %d %d, %v", c.MaxCanvases, c.CanvasesPerIPPerDay, c.MaxCanvasSide, err)
 	}
-	for _, bad := range []map[string]string{{"MAX_CANVAS_SIDE": "4097"}, {"MAX_CANVAS_SIDE": "0"}, {"MAX_CANVASES": "-1"}, {"CANVASES_PER_IP_PER_DAY": "lots"}} {
+	for _, bad := range []map[string]string{{"MAX_CANVAS_SIDE": "4097"}, {"MAX_CANVAS_SIDE": "0"}, {"MAX_CANVASES": "-1"}, {"CANVASES_PER_IP_PER_DAY": "lots"}, {"CANVAS_IDLE_DAYS": "-1"}} {
 		if _, err := Load(spec, nil, env(bad), io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}

@@ -44,9 +44,10 @@ func newPlacer(p placerParams) *place.Service {
 // nowhere.
 var resetAttempts = domain.RateRule{PerSecond: 1.0 / 60, Burst: 5}
 
-// REST provides the REST API adapter and its /api routes.
+// REST provides the REST API adapter and its /api routes, and archives
+// idle canvases (IdleArchive).
 func REST() fx.Option {
-	return fx.Module("rest", fx.Provide(newAPI, AsRoutes(func(a *rest.API) *rest.API { return a })))
+	return fx.Module("rest", fx.Provide(newAPI, AsRoutes(func(a *rest.API) *rest.API { return a })), IdleArchive())
 }
 
 type apiParams struct {
