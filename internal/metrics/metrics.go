@@ -5,6 +5,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,7 +22,7 @@ type Metrics struct {
 	Connections     prometheus.Gauge
 	MessagesIn      *prometheus.CounterVec // by client message type
 	FramesOut       prometheus.Counter
-	PixelsAccepted  *prometheus.CounterVec // by source: ws, rest
+	PixelsAccepted  *prometheus.CounterVec // by source (ws, rest) and canvas (bounded: Canvases)
 	PixelsRejected  *prometheus.CounterVec // by reason: error code
 	RateLimited     *prometheus.CounterVec // by kind: pixel, cursor, resume, rest
 	SlowClients     prometheus.Counter
@@ -30,6 +32,10 @@ type Metrics struct {
 	Replayed        prometheus.Counter
 	HTTPRequests    *prometheus.CounterVec // by route and status class
 	ConnsRefused    *prometheus.CounterVec // by reason: max_connections, ip_max_connections
+
+	// Canvases gives the canvas label its values: main, the top
+	// CanvasLabelTop canvases by activity, and "other".
+	Canvases *CanvasLabels
 }
 
 // New registers every instrument, plus the Go runtime and process
@@ -46,7 +52,7 @@ func New() *Metrics {
 		FramesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pixel_ws_frames_out_total", Help: "WebSocket frames written to clients."}),
 		PixelsAccepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pixel_pixels_accepted_total", Help: "Pixel writes accepted, by source."}, []string{"source"}),
+			Name: "pixel_pixels_accepted_total", Help: "Pixel writes accepted, by source and canvas (main, the CanvasLabelTop most active canvases, other)."}, []string{"source", "canvas"}),
 		PixelsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pixel_pixels_rejected_total", Help: "Pixel writes rejected, by reason."}, []string{"reason"}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -67,12 +73,19 @@ func New() *Metrics {
 		ConnsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pixel_connections_refused_total", Help: "TCP connections closed on accept because a connection cap was reached, by cap."}, []string{"reason"}),
 	}
+	m.Canvases = NewCanvasLabels(CanvasLabelTop, time.Now, m.ForgetCanvas)
 	for _, c := range []prometheus.Collector{m.Connections, m.MessagesIn, m.FramesOut, m.PixelsAccepted, m.PixelsRejected,
 		m.RateLimited, m.SlowClients, m.FanoutLatency, m.StoreErrors, m.BusResubscribes, m.Replayed, m.HTTPRequests, m.ConnsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	return m
+}
+
+// ForgetCanvas deletes the series of a canvas label that is no longer
+// used (CanvasLabels calls it when a canvas leaves the named ones).
+func (m *Metrics) ForgetCanvas(label string) {
+	m.PixelsAccepted.DeletePartialMatch(prometheus.Labels{"canvas": label})
 }
 
 // Handler serves the registry in the Prometheus text format.

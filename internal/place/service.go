@@ -81,7 +81,8 @@ type Service struct {
 	timeout  time.Duration
 	errors   prometheus.Counter
 	rejected prometheus.Counter
-	accepted map[string]prometheus.Counter
+	accepted *prometheus.CounterVec // by source and canvas
+	canvases *metrics.CanvasLabels
 }
 
 // Options configures a Service. Timeout defaults to StoreTimeout.
@@ -118,10 +119,8 @@ func New(o Options) *Service {
 		timeout:  o.Timeout,
 		errors:   o.Metrics.StoreErrors,
 		rejected: o.Metrics.PixelsRejected.WithLabelValues(reasonUnavailable),
-		accepted: map[string]prometheus.Counter{
-			SourceWS:   o.Metrics.PixelsAccepted.WithLabelValues(SourceWS),
-			SourceREST: o.Metrics.PixelsAccepted.WithLabelValues(SourceREST),
-		},
+		accepted: o.Metrics.PixelsAccepted,
+		canvases: o.Metrics.Canvases,
 	}
 }
 
@@ -177,8 +176,12 @@ func (s *Service) PlaceOn(ctx context.Context, c Canvas, source, client string, 
 	if err != nil {
 		return nil, s.failed(source, len(writes), err)
 	}
-	if n, ok := s.accepted[source]; ok {
-		n.Add(float64(len(writes)))
+	if source == SourceWS || source == SourceREST {
+		// The canvas label is bounded: main, the most active canvases,
+		// "other" (metrics.CanvasLabels).
+		s.canvases.Count(string(c.Slug), len(writes), func(canvas string) {
+			s.accepted.WithLabelValues(source, canvas).Add(float64(len(writes)))
+		})
 	}
 	if len(events) > 0 {
 		s.touch(ctx, c.Slug, events[len(events)-1].Time)

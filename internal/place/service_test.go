@@ -69,10 +69,10 @@ func TestPlace(t *testing.T) {
 			if err == nil && len(got) != len(two) {
 				t.Fatalf("%d events for %d writes", len(got), len(two))
 			}
-			if v := testutil.ToFloat64(m.PixelsAccepted.WithLabelValues(SourceREST)); v != tc.accepted {
+			if v := testutil.ToFloat64(m.PixelsAccepted.WithLabelValues(SourceREST, metrics.MainCanvasLabel)); v != tc.accepted {
 				t.Errorf("accepted %v, want %v", v, tc.accepted)
 			}
-			if v := testutil.ToFloat64(m.PixelsAccepted.WithLabelValues(SourceWS)); v != 0 {
+			if v := testutil.ToFloat64(m.PixelsAccepted.WithLabelValues(SourceWS, metrics.MainCanvasLabel)); v != 0 {
 				t.Errorf("counted %v under the other source", v)
 			}
 			if v := testutil.ToFloat64(m.PixelsRejected.WithLabelValues(reasonUnavailable)); v != tc.rejected {

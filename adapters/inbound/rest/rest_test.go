@@ -122,7 +122,7 @@ func TestPutPixelResponseAndStoredWrite(t *testing.T) {
 	if !bytes.Contains(resp.Body(), []byte(`"username":"\u003cimg src=x onerror=a"`)) {
 		t.Errorf("pixel %s: username not escaped text", resp.Body())
 	}
-	if got := counterValue(t, h.metrics.PixelsAccepted.WithLabelValues("rest")); got != 1 {
+	if got := counterValue(t, h.metrics.PixelsAccepted.WithLabelValues("rest", "main")); got != 1 {
 		t.Errorf("PixelsAccepted{rest} = %v, want 1", got)
 	}
 	if got := counterValue(t, h.metrics.HTTPRequests.WithLabelValues("PUT /api/pixel", "2xx")); got != 1 {
