@@ -184,3 +184,127 @@ test('canvas page: a private canvas without its invite is "not found"; with it, 
   await page.waitFor('document.getElementById("share-url").value !== ""', 3000);
   assert.match(await page.evaluate('document.getElementById("share-url").value'), new RegExp(`/c/mine\\?invite=${mine.invite}&x=\\d+&y=\\d+&zoom=`));
 });
+
+/** A canvas made through the API, and a page of this browser holding its creator key. */
+async function creatorOf(t, srv, body) {
+  const r = await fetch(`${srv.url}/api/canvases`, { method: 'POST', body: JSON.stringify(body) });
+  const made = await r.json();
+  assert.equal(r.status, 201, JSON.stringify(made));
+  const page = await newPage(t, srv);
+  await page.open('/canvases', 'document.getElementById("list-status") !== null');
+  await page.evaluate(`localStorage.setItem(${JSON.stringify(`pixelPlayground.canvas.${made.slug}`)}, ${JSON.stringify(JSON.stringify({ creatorKey: made.creatorKey }))})`);
+  return { page, made };
+}
+
+const MENU = '#owner-menu > summary';
+const ERROR = 'document.getElementById("owner-error").textContent';
+
+test('settings: the creator renames (checked first, the server\'s refusal as it says); title and top bar change; others see it, without settings', { skip, timeout: 90000 }, async (t) => {
+  const srv = await server(t, {});
+  const { page: a } = await creatorOf(t, srv, { name: 'Mine', width: 16, height: 16 });
+  const b = await newPage(t, srv);
+  await b.open('/c/mine');
+  assert.equal(await b.evaluate('document.getElementById("owner-menu").hidden'), true, 'not the creator: no settings');
+  await a.open('/c/mine');
+  assert.equal(await a.evaluate('document.getElementById("owner-menu").hidden'), false);
+
+  // Open the menu: the field holds the name; the private switch is off.
+  const menu = await a.centreOf(MENU);
+  await a.click(menu.x, menu.y);
+  await a.waitFor('document.getElementById("owner-menu").open && document.getElementById("owner-name").value === "Mine"', 3000);
+  assert.equal(await a.evaluate('document.getElementById("owner-private").checked'), false);
+  assert.equal(await a.evaluate('document.getElementById("owner-share-hint").hidden'), true);
+
+  // Too long: refused by the page, nothing sent, the field marked and focused.
+  await a.type('#owner-name', 'x'.repeat(41));
+  await a.key('Enter', { text: '\r' });
+  await a.waitFor(`/at most 40 characters/.test(${ERROR})`, 3000);
+  assert.equal(await a.evaluate('document.activeElement.id'), 'owner-name');
+  assert.equal(await a.evaluate('document.getElementById("owner-name").getAttribute("aria-invalid")'), 'true');
+  // Nothing visible: the page lets it through, the server's 400 is shown as it is.
+  await a.type('#owner-name', '\u200b');
+  await a.key('Enter', { text: '\r' });
+  await a.waitFor(`${ERROR} === "Invalid canvas name: 1 to 40 characters"`, 3000);
+  assert.equal(await a.evaluate('document.title'), 'Mine · Pixel Playground');
+
+  // A good name, markup in it as text: the title and the top bar change at once.
+  const name = 'Night <b>Owl</b>';
+  await a.type('#owner-name', name);
+  await a.key('Enter', { text: '\r' });
+  await a.waitFor(`document.title === ${JSON.stringify(`${name} · Pixel Playground`)}`, 3000);
+  assert.equal(await a.evaluate('document.getElementById("canvas-name").textContent'), name);
+  assert.equal(await a.evaluate('document.querySelectorAll("#canvas-name *, #owner-menu b").length'), 0, 'a name is never markup');
+  assert.equal(await a.evaluate('window.__pixelPlayground.state().canvasName'), name);
+  assert.equal(await a.evaluate(ERROR), '');
+  assert.equal(await a.evaluate('document.getElementById("owner-name").hasAttribute("aria-invalid")'), false);
+  assert.match(await a.evaluate('document.getElementById("toasts").textContent'), /Renamed/);
+  // Esc closes the menu and gives the focus back to its button.
+  await a.key('Escape');
+  await a.waitFor('!document.getElementById("owner-menu").open', 3000);
+  assert.equal(await a.evaluate('document.activeElement === document.querySelector("#owner-menu > summary")'), true);
+
+  // The other page, reloaded, has the new name (and still no settings).
+  await b.open('/c/mine');
+  assert.equal(await b.evaluate('document.title'), `${name} · Pixel Playground`);
+  assert.equal(await b.evaluate('document.getElementById("canvas-name").textContent'), name);
+  assert.equal(await b.evaluate('document.getElementById("owner-menu").hidden'), true);
+  const wire = await (await fetch(`${srv.url}/api/canvases/mine`)).json();
+  assert.equal(wire.name, name);
+});
+
+test('settings: the creator makes the canvas private (off the lobby, the invite link opens it, a bare link does not) and public again', { skip, timeout: 90000 }, async (t) => {
+  const srv = await server(t, {});
+  const { page: a, made } = await creatorOf(t, srv, { name: 'Mine', width: 16, height: 16 });
+  const b = await newPage(t, srv);
+  await b.open('/canvases', 'document.querySelectorAll(".canvas-card").length === 1');
+  await a.open('/c/mine');
+
+  // By keyboard: focus the switch inside the open menu, Space toggles it.
+  const menu = await a.centreOf(MENU);
+  await a.click(menu.x, menu.y);
+  await a.waitFor('document.getElementById("owner-menu").open', 3000);
+  await a.evaluate('document.getElementById("owner-private").focus()');
+  await a.key(' ', { code: 'Space', text: ' ' });
+  await a.waitFor('document.getElementById("owner-private").checked && !document.getElementById("owner-private").disabled', 3000);
+  await a.waitFor('!document.getElementById("owner-share-hint").hidden', 3000);
+  assert.equal(await a.evaluate('document.activeElement.id'), 'owner-private');
+  assert.match(await a.evaluate('document.getElementById("toasts").textContent'), /Private now/);
+  assert.equal(await a.evaluate('document.getElementById("owner-invite").hidden'), false, 'a private canvas can get a new invite');
+  const kept = JSON.parse(await a.evaluate('localStorage.getItem("pixelPlayground.canvas.mine")'));
+  assert.equal(kept.creatorKey, made.creatorKey);
+  assert.match(kept.invite, /^[A-Za-z0-9_-]{22}$/);
+  const invite = kept.invite;
+
+  // The creator's page reconnects with the invite (a connection without it is refused now).
+  srv.restartCanvas('mine');
+  await a.waitFor(`!(${LIVE})`, 5000).catch(() => {});
+  await a.waitFor(LIVE, 10000);
+  // Its share link carries the invite.
+  await a.key('Escape');
+  const share = await a.centreOf('#share');
+  await a.click(share.x, share.y);
+  await a.waitFor('document.getElementById("share-url").value !== ""', 3000);
+  assert.match(await a.evaluate('document.getElementById("share-url").value'), new RegExp(`/c/mine\\?invite=${invite}&`));
+
+  // The lobby no longer lists it; a bare link is "Canvas not found"; the invite link opens it.
+  await b.open('/canvases', '/No public canvas/.test(document.getElementById("list-status").textContent)');
+  assert.equal(await b.evaluate('document.querySelectorAll(".canvas-card").length'), 0);
+  await b.open('/c/mine', '/Canvas not found/.test(document.getElementById("loading-text").textContent)');
+  assert.equal(await b.evaluate('document.title'), 'Canvas not found · Pixel Playground');
+  await b.open(`/c/mine?invite=${invite}`);
+  assert.equal(await b.evaluate('window.__pixelPlayground.state().canvasName'), 'Mine');
+  assert.equal(await b.evaluate('document.getElementById("owner-menu").hidden'), true, 'an invite is not the creator key');
+
+  // Public again: the invite is forgotten, the lobby lists it, a bare link opens it.
+  await a.click(menu.x, menu.y);
+  await a.waitFor('document.getElementById("owner-menu").open', 3000);
+  const box = await a.centreOf('#owner-private');
+  await a.click(box.x, box.y);
+  await a.waitFor('!document.getElementById("owner-private").checked && !document.getElementById("owner-private").disabled', 3000);
+  await a.waitFor('document.getElementById("owner-share-hint").hidden', 3000);
+  assert.match(await a.evaluate('document.getElementById("toasts").textContent'), /Public now/);
+  assert.deepEqual(JSON.parse(await a.evaluate('localStorage.getItem("pixelPlayground.canvas.mine")')), { creatorKey: made.creatorKey, invite: null });
+  const c = await newPage(t, srv);
+  await c.open('/c/mine');
+  await c.open('/canvases', 'document.querySelectorAll(".canvas-card").length === 1');
+});

@@ -14,7 +14,7 @@
 //   POST /__dev/silent?on=1      apply writes but send the writer no echo
 //   POST /__dev/blackhole?on=1   ignore pixel writes entirely, as if lost
 // Canvases (docs/protocol.md "Canvases", docs/canvases.md): GET/POST
-// /api/canvases, GET/DELETE /api/canvases/{slug}, POST .../invite, the
+// /api/canvases, GET/PATCH/DELETE /api/canvases/{slug}, POST .../invite, the
 // reads under /api/canvases/{slug}/ (canvas/raw, canvas, canvas.png,
 // pixel/x/y), /ws?canvas={slug}[&invite=] (`connected` gains canvas, name,
 // archived, pixelRate/pixelBurst); a private canvas without its invite is a
@@ -133,6 +133,13 @@ function serveCanvas(world, path, res, json) {
   return json(404, { error: 'Not found' });
 }
 
+/** A canvas name normalised (invisible characters dropped, trimmed), or null if not 1 to 40 characters. */
+function nameOf(v) {
+  const name = typeof v === 'string' ? v.replace(/[\p{Cc}\p{Cf}]/gu, '').trim() : '';
+  const chars = Array.from(name).length;
+  return chars < 1 || chars > 40 ? null : name;
+}
+
 /** The directory of canvases other than main (docs/protocol.md, "Canvases"). */
 function createCanvases({ createWorld, limit, maxSide }) {
   const bySlug = new Map();
@@ -152,11 +159,33 @@ function createCanvases({ createWorld, limit, maxSide }) {
     list: (q) => [...bySlug.values()].filter((c) => !c.info.private && !c.info.archived)
       .filter((c) => !q || c.info.name.toLowerCase().includes(q) || c.info.slug.includes(q))
       .sort((a, b) => b.info.lastActivity - a.info.lastActivity).map((c) => wire(c)),
+    /** PATCH: the fields given (name, private); private issues an invite, public forgets it. */
+    update(c, body) {
+      if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, body: { error: 'Invalid data format' } };
+      if ('width' in body || 'height' in body) return { status: 400, body: { error: 'The size of a canvas cannot change' } };
+      if ('private' in body && typeof body.private !== 'boolean') return { status: 400, body: { error: 'Invalid data format' } };
+      let name = null;
+      if ('name' in body) {
+        name = nameOf(body.name);
+        if (name === null) return { status: 400, body: { error: 'Invalid canvas name: 1 to 40 characters' } };
+      }
+      if (c.info.archived) return { status: 409, body: { error: 'Canvas is archived: it can be read, not written' } };
+      if (name !== null) c.info.name = name;
+      let issued = false;
+      if (body.private === true && !c.info.private) {
+        c.invite = token();
+        issued = true;
+      }
+      if (body.private === false) c.invite = null;
+      if (typeof body.private === 'boolean') c.info.private = body.private;
+      // Like the server: the invite is in the answer only when this change issued it.
+      const extra = issued ? { invite: c.invite, url: `/c/${c.info.slug}?invite=${c.invite}` } : {};
+      return { status: 200, body: wire(c, extra) };
+    },
     create(body, ip, { force = false } = {}) {
       if (!body || typeof body !== 'object') return { status: 400, body: { error: 'Invalid data format' } };
-      const name = typeof body.name === 'string' ? body.name.replace(/[\p{Cc}\p{Cf}]/gu, '').trim() : '';
-      const chars = Array.from(name).length;
-      if (chars < 1 || chars > 40) return { status: 400, body: { error: 'Invalid canvas name: 1 to 40 characters' } };
+      const name = nameOf(body.name);
+      if (name === null) return { status: 400, body: { error: 'Invalid canvas name: 1 to 40 characters' } };
       const width = body.width ?? 256;
       const height = body.height ?? 256;
       if (![width, height].every((v) => Number.isInteger(v) && v >= 1 && v <= maxSide)) {
@@ -476,6 +505,8 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     state: () => ({ ...main.state(), pixelLookups: [...pixelLookups], fileRequests: [...fileRequests] }),
     /** Another canvas's state, by slug. */
     canvasState: (slug) => canvases.get(slug)?.world.state() ?? null,
+    /** Close every socket on one canvas with 1012 (the page reconnects). */
+    restartCanvas: (slug) => canvases.get(slug)?.world.restart(),
     createCanvas: (body, ip) => canvases.create(body, ip),
   };
 
@@ -524,6 +555,17 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       const invite = url.searchParams.get('invite') || req.headers['x-canvas-invite'];
       if (!c || (c.info.private && !creator && !(c.invite && invite === c.invite))) return json(404, { error: 'Canvas not found' });
       if (rest === '' && req.method === 'GET') return json(200, canvases.wire(c));
+      if (rest === '' && req.method === 'PATCH') {
+        if (!creator) return json(403, { error: 'Forbidden' });
+        let body;
+        try {
+          body = JSON.parse(await readBody(req));
+        } catch {
+          return json(400, { error: 'Invalid data format' });
+        }
+        const r = canvases.update(c, body);
+        return json(r.status, r.body);
+      }
       if (rest === '' && req.method === 'DELETE') {
         if (!creator) return json(403, { error: 'Forbidden' });
         c.info.archived = true;

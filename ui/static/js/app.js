@@ -102,9 +102,14 @@ export class App {
     this.renderer = new Renderer(this.canvas);
     this.cursorLayer = new CursorLayer(this.$('cursor-layer'));
     this.toaster = new Toaster(this.$('toasts'));
-    const urls = this.canvasUrls;
+    // Read on every use: the creator can make the canvas private, public or
+    // give it a new invite while the page is open (setInvite below).
+    const urls = {
+      rest: (/** @type {string} */ path) => this.canvasUrls.rest(path),
+      info: this.canvasUrls.info,
+    };
     this.session = new Session({
-      wsUrl: urls.wsUrl,
+      wsUrl: () => this.canvasUrls.wsUrl,
       WebSocketImpl: win.WebSocket,
       loadSnapshot: () => fetchSnapshot(this.endpoints.apiBase, (url, init) => fetchAnswered(url, init, SNAPSHOT_ANSWER_MS),
         { raw: urls.rest('canvas/raw'), json: urls.rest('canvas') }),
@@ -223,6 +228,7 @@ export class App {
       storage: this.storage, fetch: (url, init) => fetchAnswered(url, init, PIXEL_INFO_ANSWER_MS),
       where: () => (this.board ? { view: this.view.view, stage: this.stageSize(), canvas: this.board } : null),
       toast: (t, k) => this.toaster.show(t, k),
+      onInvite: (invite) => this.setInvite(invite),
     });
     this.renderer.fitToElement();
     this.updateStatus();
@@ -237,6 +243,16 @@ export class App {
       if (found === 'missing') this.page.missing();
       else this.session.start();
     });
+  }
+
+  /**
+   * The canvas's invite changed (made private, public, or a new one): the
+   * next connection, snapshot and pixel lookup carry the new one.
+   * @param {string|null} invite
+   */
+  setInvite(invite) {
+    this.owned = { ...this.owned, invite };
+    this.canvasUrls = canvasEndpoints(this.endpoints, { slug: this.ref.slug || 'main', main: this.ref.main }, invite);
   }
 
   // ---------------------------------------------------------------- sync and messages

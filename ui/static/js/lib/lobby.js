@@ -6,9 +6,10 @@
 
 import { isSlug } from './canvasref.js';
 import { timeAgo } from './format.js';
+import { checkCanvasName, MAX_NAME } from './settings.js';
 
+export { MAX_NAME };
 export const DEFAULT_SIDE = 256;
-export const MAX_NAME = 40;
 /** Thumbnails are at least this many pixels a side (canvas.png's scale is 1..16). */
 const THUMB_MIN = 96;
 
@@ -97,10 +98,9 @@ export function lobbyQuery(search) {
  * @returns {{ok: true, body: {name: string, width: number, height: number, private: boolean}} | {ok: false, field: 'name'|'width'|'height', error: string}}
  */
 export function checkNewCanvas(f, maxSide = 4096) {
-  const name = f.name.trim();
-  const chars = Array.from(name).length;
-  if (chars === 0) return { ok: false, field: 'name', error: 'Give the canvas a name.' };
-  if (chars > MAX_NAME) return { ok: false, field: 'name', error: `A name is at most ${MAX_NAME} characters (this one has ${chars}).` };
+  const named = checkCanvasName(f.name);
+  if ('error' in named) return { ok: false, field: 'name', error: named.error };
+  const name = named.name;
   /** @type {{width?: number, height?: number}} */
   const size = {};
   for (const k of /** @type {('width'|'height')[]} */ (['width', 'height'])) {

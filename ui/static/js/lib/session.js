@@ -33,7 +33,7 @@ import { WritePacer } from './writes.js';
 export class Session {
   /**
    * @param {object} o
-   * @param {string} o.wsUrl
+   * @param {string | (() => string)} o.wsUrl a function is asked on every attempt (a canvas's invite can change)
    * @param {new (url: string, protocols?: string | string[]) => WebSocket} o.WebSocketImpl
    * @param {() => number} [o.random] in [0, 1): the reconnect jitter after a 1012 (tests pin it)
    * @param {() => Promise<import('./sync.js').Snapshot>} o.loadSnapshot
@@ -63,7 +63,7 @@ export class Session {
       },
     });
     const conn = new Connection({
-      url: () => withSince(o.wsUrl, this.sync.dial()),
+      url: () => withSince(typeof o.wsUrl === 'function' ? o.wsUrl() : o.wsUrl, this.sync.dial()),
       WebSocketImpl: o.WebSocketImpl,
       random: o.random,
       backoff: new Backoff({ baseMs: 100, maxMs: 2000 }),
