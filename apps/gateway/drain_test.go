@@ -21,8 +21,9 @@ import (
 // jitter of their own, like the old system's clients), so the connection
 // rate the other gateway sees is the drain's own pace. Closed all at once
 // (DRAIN_SPREAD=0s, what every drain did before) they arrive in one spike;
-// spread over 3 s they arrive as a ramp. The test logs the peak of both;
-// docs/performance.md records it for 1,000 clients
+// spread over 3 s they arrive as a ramp. The test logs the peak of both and
+// holds the spread drain's closes to its window; docs/performance.md records
+// the peaks for 1,000 clients
 // (STORM_CLIENTS=1000 go test -run TestDrainIsARampNotAStorm -v ./apps/gateway).
 func TestDrainIsARampNotAStorm(t *testing.T) {
 	n := 200
@@ -32,38 +33,37 @@ func TestDrainIsARampNotAStorm(t *testing.T) {
 	r := redistest.Start(t)
 	gwBin := testbin.Build(t, "./apps/gateway")
 	base := []string{"REDIS_URL=redis://" + r.Addr() + "/0", "IP_MAX_CONNECTIONS=0", "SHUTDOWN_TIMEOUT=10s"}
-	peaks := map[string]int{}
-	spans := map[string]time.Duration{}
 	for _, spread := range []string{"0s", "3s"} {
 		leaving := testbin.Start(t, gwBin, append(base, "DRAIN_SPREAD="+spread)...)
 		staying := testbin.Start(t, gwBin, base...)
-		arrivals := storm(t, n, leaving, staying)
-		peaks[spread] = peakPer(arrivals, 100*time.Millisecond)
-		spans[spread] = arrivals[len(arrivals)-1].Sub(arrivals[0])
-		t.Logf("DRAIN_SPREAD=%s: %d clients moved, peak %d reconnects in 100 ms, first to last %v",
-			spread, n, peaks[spread], arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond))
+		closes, arrivals := storm(t, n, leaving, staying)
+		t.Logf("DRAIN_SPREAD=%s: %d clients moved, peak %d reconnects in 100 ms, first to last %v; 1012s received over %v",
+			spread, n, peakPer(arrivals, 100*time.Millisecond), arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond),
+			closes[len(closes)-1].Sub(closes[0]).Round(time.Millisecond))
+		if spread == "3s" {
+			// What the gateway controls is when it closes. Load only makes
+			// a schedule later, never shorter, and may clump it (timers
+			// firing together), so the bounds are the span and a loose
+			// peak: evenly over 3 s is n/30 per 100 ms.
+			if span := closes[len(closes)-1].Sub(closes[0]); span < 2*time.Second {
+				t.Errorf("spread over 3 s, the 1012s came within %v", span)
+			}
+			if peak := peakPer(closes, 100*time.Millisecond); peak > n/4 {
+				t.Errorf("spread over 3 s, %d of %d clients got their 1012 within 100 ms", peak, n)
+			}
+		}
 		if err := staying.Terminate(t, 15*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Evenly over 3 s is n/30 per 100 ms. A loaded machine runs the closes'
-	// timers late and in clumps, so the test holds the spread to what no
-	// load can give all-at-once closes: a peak well under theirs, and
-	// arrivals over most of the window.
-	if peaks["3s"] > peaks["0s"]/3 {
-		t.Errorf("spread over 3 s, a peak of %d reconnects in 100 ms; all at once, %d", peaks["3s"], peaks["0s"])
-	}
-	if spans["3s"] < 2*time.Second {
-		t.Errorf("spread over 3 s, the reconnects came within %v", spans["3s"])
-	}
 }
 
 // storm connects n clients to leaving, SIGTERMs it, and returns when each
-// client has reconnected to staying, the times of those reconnects, sorted.
-func storm(t *testing.T, n int, leaving, staying *testbin.Process) []time.Time {
+// client has reconnected to staying: when each got its close, and when each
+// reconnected, both sorted.
+func storm(t *testing.T, n int, leaving, staying *testbin.Process) (closes, arrivals []time.Time) {
 	t.Helper()
 	var mu sync.Mutex
-	var arrivals []time.Time
 	var wg sync.WaitGroup
 	conns := make([]*websocket.Conn, n)
 	for i := range conns {
@@ -85,6 +85,10 @@ func storm(t *testing.T, n int, leaving, staying *testbin.Process) []time.Time {
 					break
 				}
 			}
+			closed := time.Now()
+			mu.Lock()
+			closes = append(closes, closed)
+			mu.Unlock()
 			_ = c.Close()
 			c2, resp, err := websocket.DefaultDialer.Dial(staying.WS("/ws"), nil)
 			if resp != nil {
@@ -109,8 +113,10 @@ func storm(t *testing.T, n int, leaving, staying *testbin.Process) []time.Time {
 		defer mu.Unlock()
 		return len(arrivals) == n
 	})
-	sort.Slice(arrivals, func(i, j int) bool { return arrivals[i].Before(arrivals[j]) })
-	return arrivals
+	for _, times := range [][]time.Time{closes, arrivals} {
+		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	}
+	return closes, arrivals
 }
 
 // peakPer is the most arrivals in any window of the given width.
