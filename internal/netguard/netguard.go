@@ -132,10 +132,12 @@ func (l *Listener) admit(c net.Conn) (net.Conn, bool) {
 	}
 	l.mu.Unlock()
 	if reason != "" {
-		_ = c.Close()
+		// Counted before the close, so that whoever sees the connection
+		// end also sees it counted.
 		if l.o.Refused != nil {
 			l.o.Refused(reason)
 		}
+		_ = c.Close()
 		return nil, false
 	}
 	return &conn{Conn: c, l: l, key: key, perIP: perIP}, true
