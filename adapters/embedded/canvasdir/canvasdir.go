@@ -36,6 +36,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
@@ -95,7 +97,7 @@ func Open(opts Options) (*Directory, error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("canvas directory: %w", err)
 	}
-	lock, err := lockDir(opts.Dir)
+	lock, err := dirlock.Lock(opts.Dir, ErrLocked)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/adapters/system"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/busmsg"
@@ -212,7 +214,7 @@ func (s *Store) openDir() error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Lock(dir, ErrLocked)
 	if err != nil {
 		return err
 	}

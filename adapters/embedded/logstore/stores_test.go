@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -122,7 +124,7 @@ func TestStoresCloseIdleCanvases(t *testing.T) {
 		t.Fatalf("CloseIdle(0) closed %d, %d loaded; want a and b closed, main loaded", n, stores.Loaded())
 	}
 	// Closed for real: another process could take the directory now.
-	lock, err := lockDir(Dir(dir, "a"))
+	lock, err := dirlock.Lock(Dir(dir, "a"), ErrLocked)
 	if err != nil {
 		t.Fatalf("a's directory is still locked after closing it for idleness: %v", err)
 	}
