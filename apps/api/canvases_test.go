@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,37 +8,6 @@ import (
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
-
-func request(t *testing.T, method, url, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s %s: %s: %.200q", method, url, resp.Status, b)
-	}
-	return resp.StatusCode, m
-}
-
-func expect(t *testing.T, want int, method, url, body string, headers ...string) map[string]any {
-	t.Helper()
-	code, m := request(t, method, url, body, headers...)
-	if code != want {
-		t.Fatalf("%s %s: %d %v, want %d", method, url, code, m, want)
-	}
-	return m
-}
 
 // TestCanvasesOnRedis: two api replicas on one Redis share the canvases:
 // one creates, the other serves its pixels and lists it, a rotated invite
@@ -54,31 +20,31 @@ func TestCanvasesOnRedis(t *testing.T) {
 	a := testbin.Start(t, bin, env...)
 	b := testbin.Start(t, bin, env...)
 
-	c := expect(t, 201, "POST", a.URL("/api/canvases"), `{"name":"Shared","width":300,"height":200}`)
+	c := testbin.ExpectJSON(t, 201, "POST", a.URL("/api/canvases"), `{"name":"Shared","width":300,"height":200}`)
 	if c["slug"] != "shared" || c["width"] != 300.0 {
 		t.Fatalf("created %v", c)
 	}
-	expect(t, 200, "PUT", a.URL("/api/canvases/shared/pixel"), `{"x":299,"y":199,"color":"#0a0b0c"}`)
-	if m := expect(t, 200, "GET", b.URL("/api/canvases/shared/pixel/299/199"), ""); m["color"] != "#0A0B0C" || m["seq"] != 1.0 {
+	testbin.ExpectJSON(t, 200, "PUT", a.URL("/api/canvases/shared/pixel"), `{"x":299,"y":199,"color":"#0a0b0c"}`)
+	if m := testbin.ExpectJSON(t, 200, "GET", b.URL("/api/canvases/shared/pixel/299/199"), ""); m["color"] != "#0A0B0C" || m["seq"] != 1.0 {
 		t.Fatalf("the other replica reads %v", m)
 	}
-	items, _ := expect(t, 200, "GET", b.URL("/api/canvases?q=sha"), "")["canvases"].([]any)
+	items, _ := testbin.ExpectJSON(t, 200, "GET", b.URL("/api/canvases?q=sha"), "")["canvases"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["slug"] != "shared" {
 		t.Fatalf("list on the other replica: %v", items)
 	}
 
-	p := expect(t, 201, "POST", b.URL("/api/canvases"), `{"name":"Private","width":4,"height":4,"private":true}`)
+	p := testbin.ExpectJSON(t, 201, "POST", b.URL("/api/canvases"), `{"name":"Private","width":4,"height":4,"private":true}`)
 	old, key := p["invite"].(string), p["creatorKey"].(string)
-	expect(t, 200, "GET", a.URL("/api/canvases/private/canvas?invite="+old), "")
-	fresh := expect(t, 200, "POST", a.URL("/api/canvases/private/invite"), "", "X-Creator-Key", key)["invite"].(string)
+	testbin.ExpectJSON(t, 200, "GET", a.URL("/api/canvases/private/canvas?invite="+old), "")
+	fresh := testbin.ExpectJSON(t, 200, "POST", a.URL("/api/canvases/private/invite"), "", "X-Creator-Key", key)["invite"].(string)
 	for _, p := range []*testbin.Process{a, b} {
-		expect(t, 404, "GET", p.URL("/api/canvases/private/canvas?invite="+old), "")
-		expect(t, 200, "GET", p.URL("/api/canvases/private/canvas?invite="+fresh), "")
+		testbin.ExpectJSON(t, 404, "GET", p.URL("/api/canvases/private/canvas?invite="+old), "")
+		testbin.ExpectJSON(t, 200, "GET", p.URL("/api/canvases/private/canvas?invite="+fresh), "")
 	}
 
 	// The budget is the address's on every replica: 3 a day.
-	expect(t, 201, "POST", b.URL("/api/canvases"), `{"name":"Third"}`)
-	if code, m := request(t, "POST", a.URL("/api/canvases"), `{"name":"Fourth"}`); code != 429 {
+	testbin.ExpectJSON(t, 201, "POST", b.URL("/api/canvases"), `{"name":"Third"}`)
+	if code, m := testbin.CallJSON(t, "POST", a.URL("/api/canvases"), `{"name":"Fourth"}`); code != 429 {
 		t.Fatalf("fourth canvas of the day on another replica: %d %v", code, m)
 	}
 	// ... apart from its pixel budget (IP_PIXEL_RATE, burst 1000), also
@@ -88,9 +54,9 @@ func TestCanvasesOnRedis(t *testing.T) {
 	for x := range 50 {
 		batch = append(batch, `{"x":`+strconv.Itoa(x)+`,"y":1,"color":"#ffffff"}`)
 	}
-	expect(t, 200, "PUT", a.URL("/api/pixels"), `{"pixels":[`+strings.Join(batch, ",")+`]}`)
+	testbin.ExpectJSON(t, 200, "PUT", a.URL("/api/pixels"), `{"pixels":[`+strings.Join(batch, ",")+`]}`)
 
-	m := expect(t, 200, "GET", a.URL("/api/canvas"), "")
+	m := testbin.ExpectJSON(t, 200, "GET", a.URL("/api/canvas"), "")
 	if m["seq"] != 50.0 || m["width"] != 50.0 {
 		t.Fatalf("main: seq %v width %v", m["seq"], m["width"])
 	}

@@ -1,48 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
-
-// call makes one request and returns the status and the JSON body.
-func call(t *testing.T, method, url, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s %s: %s: not JSON: %.200q", method, url, resp.Status, b)
-	}
-	return resp.StatusCode, m
-}
-
-func mustCall(t *testing.T, want int, method, url, body string, headers ...string) map[string]any {
-	t.Helper()
-	code, m := call(t, method, url, body, headers...)
-	if code != want {
-		t.Fatalf("%s %s: %d %v, want %d", method, url, code, m, want)
-	}
-	return m
-}
 
 // TestCanvasesEndToEnd: the real playground creates a canvas over REST,
 // takes and serves its pixels, lists it, keeps a private one hidden, and
@@ -55,18 +19,18 @@ func TestCanvasesEndToEnd(t *testing.T) {
 	p := testbin.Start(t, bin, env...)
 	a, _ := dial(t, p.WS("/ws"))
 
-	c := mustCall(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Night Sky","width":64,"height":32,"private":false}`)
+	c := testbin.ExpectJSON(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Night Sky","width":64,"height":32,"private":false}`)
 	if c["slug"] != "night-sky" || c["width"] != 64.0 || c["height"] != 32.0 || c["creatorKey"] == nil || c["invite"] != nil {
 		t.Fatalf("created %v", c)
 	}
 	base := p.URL("/api/canvases/night-sky")
-	if m := mustCall(t, 200, "PUT", base+"/pixel", `{"x":63,"y":31,"color":"#112233"}`); m["seq"] != 1.0 {
+	if m := testbin.ExpectJSON(t, 200, "PUT", base+"/pixel", `{"x":63,"y":31,"color":"#112233"}`); m["seq"] != 1.0 {
 		t.Fatalf("PUT pixel %v", m)
 	}
-	if m := mustCall(t, 200, "PUT", base+"/pixels", `{"pixels":[{"x":0,"y":0,"color":"#445566"},{"x":1,"y":0,"color":"#778899"}]}`); m["seq"] != 3.0 {
+	if m := testbin.ExpectJSON(t, 200, "PUT", base+"/pixels", `{"pixels":[{"x":0,"y":0,"color":"#445566"},{"x":1,"y":0,"color":"#778899"}]}`); m["seq"] != 3.0 {
 		t.Fatalf("PUT pixels %v", m)
 	}
-	if m := mustCall(t, 200, "GET", base+"/pixel/63/31", ""); m["color"] != "#112233" || m["seq"] != 1.0 {
+	if m := testbin.ExpectJSON(t, 200, "GET", base+"/pixel/63/31", ""); m["color"] != "#112233" || m["seq"] != 1.0 {
 		t.Fatalf("GET pixel %v", m)
 	}
 	var snap canvas
@@ -76,22 +40,22 @@ func TestCanvasesEndToEnd(t *testing.T) {
 	}
 
 	// Private: hidden without its invite.
-	s := mustCall(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Hidden","width":8,"height":8,"private":true}`)
+	s := testbin.ExpectJSON(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Hidden","width":8,"height":8,"private":true}`)
 	invite, _ := s["invite"].(string)
-	mustCall(t, 404, "GET", p.URL("/api/canvases/hidden/canvas"), "")
-	mustCall(t, 404, "PUT", p.URL("/api/canvases/hidden/pixel"), `{"x":1,"y":1,"color":"#000000"}`)
-	mustCall(t, 200, "PUT", p.URL("/api/canvases/hidden/pixel?invite="+invite), `{"x":1,"y":1,"color":"#000000"}`)
+	testbin.ExpectJSON(t, 404, "GET", p.URL("/api/canvases/hidden/canvas"), "")
+	testbin.ExpectJSON(t, 404, "PUT", p.URL("/api/canvases/hidden/pixel"), `{"x":1,"y":1,"color":"#000000"}`)
+	testbin.ExpectJSON(t, 200, "PUT", p.URL("/api/canvases/hidden/pixel?invite="+invite), `{"x":1,"y":1,"color":"#000000"}`)
 
-	list := mustCall(t, 200, "GET", p.URL("/api/canvases"), "")
+	list := testbin.ExpectJSON(t, 200, "GET", p.URL("/api/canvases"), "")
 	items, _ := list["canvases"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["slug"] != "night-sky" || items[0].(map[string]any)["online"] != 0.0 {
 		t.Fatalf("list %v", list)
 	}
-	mustCall(t, 400, "POST", p.URL("/api/canvases"), `{"name":"Too big","width":101,"height":8}`)
+	testbin.ExpectJSON(t, 400, "POST", p.URL("/api/canvases"), `{"name":"Too big","width":101,"height":8}`)
 	// CANVASES_PER_IP_PER_DAY=3 (a refused body costs nothing): a third,
 	// not a fourth. (The embedded budget is in memory: a restart forgets it.)
-	mustCall(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Third"}`)
-	if code, m := call(t, "POST", p.URL("/api/canvases"), `{"name":"Fourth"}`); code != 429 || m["error"] == nil {
+	testbin.ExpectJSON(t, 201, "POST", p.URL("/api/canvases"), `{"name":"Third"}`)
+	if code, m := testbin.CallJSON(t, "POST", p.URL("/api/canvases"), `{"name":"Fourth"}`); code != 429 || m["error"] == nil {
 		t.Fatalf("fourth canvas of the day: %d %v", code, m)
 	}
 
@@ -120,7 +84,7 @@ func TestCanvasesEndToEnd(t *testing.T) {
 	if snap.Seq != 3 || snap.Pixels["63,31"] != "#112233" || snap.Pixels["0,0"] != "#445566" {
 		t.Fatalf("canvas after SIGKILL: seq %d, %v %v", snap.Seq, snap.Pixels["63,31"], snap.Pixels["0,0"])
 	}
-	mustCall(t, 200, "GET", p.URL("/api/canvases/hidden/pixel/1/1"), "", "X-Canvas-Invite", invite)
+	testbin.ExpectJSON(t, 200, "GET", p.URL("/api/canvases/hidden/pixel/1/1"), "", "X-Canvas-Invite", invite)
 	getJSON(t, p.URL("/api/canvas"), &main)
 	if main.Seq != 1 || main.Pixels["2,2"] != "#ABCDEF" {
 		t.Fatalf("main after SIGKILL: seq %d", main.Seq)
