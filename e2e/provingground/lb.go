@@ -23,20 +23,30 @@ const (
 // LoadBalancer is a round-robin TCP proxy on a loopback port: each accepted
 // connection goes to the next backend in turn, and to the one after that if
 // the backend refuses, as a cloud TCP load balancer with health checks would
-// route around a dead replica. Bytes are copied unchanged both ways, so
-// WebSocket upgrades and frames pass through untouched.
+// route around a dead replica. Backends can be added and taken out of
+// rotation while it runs, as a Service's endpoints change during a rollout
+// (Add, SetOut). Bytes are copied unchanged both ways, so WebSocket upgrades
+// and frames pass through untouched.
 type LoadBalancer struct {
-	ln       net.Listener
-	backends []string
-	next     atomic.Uint64
-	active   []atomic.Int64
-	routed   []atomic.Int64
-	refused  atomic.Int64
+	ln      net.Listener
+	next    atomic.Uint64
+	refused atomic.Int64
+
+	bmu      sync.Mutex
+	backends []*backend
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+}
+
+// backend is one address and its counters.
+type backend struct {
+	addr   string
+	out    atomic.Bool // out of rotation: no new connections
+	active atomic.Int64
+	routed atomic.Int64
 }
 
 // NewLoadBalancer listens on 127.0.0.1 on a free port and proxies to the
@@ -49,12 +59,9 @@ func NewLoadBalancer(backends ...string) (*LoadBalancer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provingground: load balancer listen: %w", err)
 	}
-	lb := &LoadBalancer{
-		ln:       ln,
-		backends: append([]string(nil), backends...),
-		active:   make([]atomic.Int64, len(backends)),
-		routed:   make([]atomic.Int64, len(backends)),
-		conns:    map[net.Conn]struct{}{},
+	lb := &LoadBalancer{ln: ln, conns: map[net.Conn]struct{}{}}
+	for _, b := range backends {
+		lb.Add(b)
 	}
 	lb.wg.Add(1)
 	go lb.accept()
@@ -64,21 +71,48 @@ func NewLoadBalancer(backends ...string) (*LoadBalancer, error) {
 // Addr is the host:port clients connect to.
 func (lb *LoadBalancer) Addr() string { return lb.ln.Addr().String() }
 
+// Add puts another backend (host:port) into rotation and returns its index
+// in Active and Routed.
+func (lb *LoadBalancer) Add(addr string) int {
+	lb.bmu.Lock()
+	defer lb.bmu.Unlock()
+	lb.backends = append(lb.backends, &backend{addr: addr})
+	return len(lb.backends) - 1
+}
+
+// SetOut takes backend i out of rotation (out true), as a Service drops a
+// pod whose readiness failed or that is terminating, or puts it back. New
+// connections skip a backend that is out; those already proxied to it stay.
+func (lb *LoadBalancer) SetOut(i int, out bool) {
+	lb.bmu.Lock()
+	defer lb.bmu.Unlock()
+	lb.backends[i].out.Store(out)
+}
+
+// snapshot is the backends so far, in the order they were added.
+func (lb *LoadBalancer) snapshot() []*backend {
+	lb.bmu.Lock()
+	defer lb.bmu.Unlock()
+	return append([]*backend(nil), lb.backends...)
+}
+
 // Active is the number of open proxied connections per backend, in the
-// order the backends were given.
+// order the backends were given or added.
 func (lb *LoadBalancer) Active() []int {
-	out := make([]int, len(lb.active))
-	for i := range lb.active {
-		out[i] = int(lb.active[i].Load())
+	bs := lb.snapshot()
+	out := make([]int, len(bs))
+	for i, b := range bs {
+		out[i] = int(b.active.Load())
 	}
 	return out
 }
 
 // Routed is the number of connections sent to each backend so far.
 func (lb *LoadBalancer) Routed() []int {
-	out := make([]int, len(lb.routed))
-	for i := range lb.routed {
-		out[i] = int(lb.routed[i].Load())
+	bs := lb.snapshot()
+	out := make([]int, len(bs))
+	for i, b := range bs {
+		out[i] = int(b.routed.Load())
 	}
 	return out
 }
@@ -141,29 +175,35 @@ func (lb *LoadBalancer) untrack(c net.Conn) {
 	_ = c.Close()
 }
 
-// serve connects the client to a backend, starting at the next one in
-// turn, and copies both ways until either side ends; then both close, so
-// each peer sees the other go away as it would without the proxy.
+// serve connects the client to a backend in rotation, starting at the next
+// one in turn, and copies both ways until either side ends; then both
+// close, so each peer sees the other go away as it would without the proxy.
 func (lb *LoadBalancer) serve(client net.Conn) {
 	defer lb.wg.Done()
 	defer lb.untrack(client)
+	var in []*backend
+	for _, b := range lb.snapshot() {
+		if !b.out.Load() {
+			in = append(in, b)
+		}
+	}
 	start := lb.next.Add(1) - 1
-	n := uint64(len(lb.backends))
+	n := uint64(len(in))
 	for i := range n {
-		b := int((start + i) % n)
-		backend, err := net.DialTimeout("tcp", lb.backends[b], backendDialTimeout)
+		b := in[(start+i)%n]
+		conn, err := net.DialTimeout("tcp", b.addr, backendDialTimeout)
 		if err != nil {
 			continue
 		}
-		if !lb.track(backend) {
-			_ = backend.Close()
+		if !lb.track(conn) {
+			_ = conn.Close()
 			return
 		}
-		lb.routed[b].Add(1)
-		lb.active[b].Add(1)
-		lb.pipe(client, backend)
-		lb.active[b].Add(-1)
-		lb.untrack(backend)
+		b.routed.Add(1)
+		b.active.Add(1)
+		lb.pipe(client, conn)
+		b.active.Add(-1)
+		lb.untrack(conn)
 		return
 	}
 	lb.refused.Add(1)
