@@ -17,6 +17,15 @@ import { openSocket } from './support/wsclient.mjs';
 const enabled = process.env.UI_E2E === '1';
 const skip = enabled ? false : 'set UI_E2E=1 to run the browser tests (they need Chromium)';
 
+/** Poll cond (on the test's side) until it holds, or fail saying what. */
+async function waitUntil(cond, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Load the page from srv and wait until it is live. */
 async function openApp(page, srv) {
   await page.navigate(`${srv.url}/`);
@@ -146,7 +155,7 @@ test('desktop: name, drawing, tools and shortcuts', { skip, timeout: 90000 }, as
   p = { x: Math.round(p.x), y: Math.round(p.y) };
   const anchor = (p.x - (await page.evaluate('document.getElementById("canvas").getBoundingClientRect().left')) - fitView.ox) / fitView.scale;
   await page.send('Input.dispatchMouseEvent', { type: 'mouseWheel', x: p.x, y: p.y, deltaX: 0, deltaY: -300 });
-  await page.sleep(50);
+  await page.waitFor(`window.__pixelPlayground.state().view.scale > ${fitView.scale}`);
   const zoomed = (await hook.state()).view;
   const left = await page.evaluate('document.getElementById("canvas").getBoundingClientRect().left');
   assert.ok(zoomed.scale > fitView.scale);
@@ -192,8 +201,7 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
   srv.setSilent(true);
   let p = await hook.point(30, 30);
   await page.click(p.x, p.y);
-  await page.sleep(150);
-  assert.equal((await hook.state()).pendingCount, 1);
+  await page.waitFor('window.__pixelPlayground.state().pendingCount === 1');
   srv.setSilent(false);
   srv.drop();
   await hook.settled();
@@ -281,13 +289,8 @@ test('collaboration: cursors, names, others\' pixels, rollback on rate limit', {
   // Our pointer reaches the other user in canvas coordinates.
   const p = await hook.point(7, 8);
   await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
-  const deadline = Date.now() + 3000;
-  let seen = false;
-  while (!seen && Date.now() < deadline) {
-    seen = other.messages.some((m) => m.type === 'cursors' && m.cursors.some((c) => Math.abs(c.x - 7.5) < 0.05 && Math.abs(c.y - 8.5) < 0.05));
-    await page.sleep(50);
-  }
-  assert.ok(seen, 'cursor position reached the other client');
+  await waitUntil(() => other.messages.some((m) => m.type === 'cursors' && m.cursors.some((c) => Math.abs(c.x - 7.5) < 0.05 && Math.abs(c.y - 8.5) < 0.05)),
+    5000, 'cursor position reached the other client');
   await page.waitFor('document.getElementById("sb-coords").textContent === "7, 8"');
 
   // A long stroke against a strict server: refused pixels roll back, a toast
@@ -335,8 +338,7 @@ test('phone: tap, finger drag, pinch, drawer', { skip, timeout: 60000 }, async (
     await page.touch('touchMove', [{ x: p.x - 20 - i * 15, y: p.y, id: 1 }, { x: p.x + 20 + i * 15, y: p.y, id: 2 }]);
   }
   await page.touch('touchEnd', []);
-  await page.sleep(200);
-  assert.ok((await hook.state()).view.scale > fit.scale * 2, 'pinch zoomed in');
+  await page.waitFor(`window.__pixelPlayground.state().view.scale > ${fit.scale * 2}`);
   assert.equal(srv.state().seq, seq, 'pinch painted nothing');
 
   await page.evaluate('document.getElementById("open-artists").click()');
@@ -369,7 +371,9 @@ test('hover card: who painted a pixel from before the page loaded, asked once', 
   await page.mouse('mouseMoved', p.x, p.y, { buttons: 0 });
   await page.waitFor('document.getElementById("hc-who").textContent.startsWith("Ada · ")', 8000);
   assert.match(await page.evaluate('document.getElementById("sb-who").textContent'), /^#E50000 · Ada · /);
-  // Cached: the card is refreshed every second but the server is not asked again.
+  // Cached: the card is refreshed every second but the server is not asked
+  // again. Something not happening can only be watched for a while: two
+  // refreshes' worth.
   await page.sleep(2500);
   assert.deepEqual(srv.state().pixelLookups.filter((k) => k === '6,7'), ['6,7']);
   assert.match(await page.evaluate('document.getElementById("hc-who").textContent'), /^Ada · /);
@@ -413,6 +417,8 @@ test('activity list: entries stay clickable and focusable while others draw', { 
   // change under a screen reader, the others' does.
   await page.evaluate('window.__entry.focus()');
   const label = await page.evaluate('window.__entry.getAttribute("aria-label")');
+  // Watched over one refresh of the panel (every second): nothing to wait
+  // for, since what is checked is that nothing changes.
   await page.sleep(1200);
   assert.equal(await page.evaluate('document.activeElement === window.__entry'), true, 'focus stayed on the entry');
   assert.equal(await page.evaluate('document.querySelector("#activity button") === window.__entry'), true, 'same node');
