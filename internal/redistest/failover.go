@@ -109,11 +109,17 @@ func (c *Cluster) WaitPromoted(t testing.TB, within time.Duration) {
 	defer cancel()
 	rc := c.Replica.Client(t)
 	poll(ctx, t, "the replica to be promoted", func() (bool, string) {
-		role, err := rc.Do(ctx, "ROLE").Slice()
+		// Each look has its own short deadline, so that the last one still
+		// says what the replica saw (its role and its view of the cluster)
+		// instead of only that the overall wait ran out.
+		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer ccancel()
+		role, err := rc.Do(cctx, "ROLE").Slice()
 		if err != nil || len(role) == 0 || role[0] != "master" {
-			return false, fmt.Sprintf("ROLE %v %v", role, err)
+			nodes, _ := rc.ClusterNodes(cctx).Result()
+			return false, fmt.Sprintf("ROLE %v %v; CLUSTER NODES as the replica sees them:\n%s", role, err, nodes)
 		}
-		info, err := rc.ClusterInfo(ctx).Result()
+		info, err := rc.ClusterInfo(cctx).Result()
 		return err == nil && strings.Contains(info, "cluster_state:ok"), fmt.Sprintf("%v %q", err, info)
 	})
 }
