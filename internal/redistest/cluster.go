@@ -69,7 +69,7 @@ func (c *Cluster) form(t testing.TB) {
 			t.Fatalf("redistest: container IP of a cluster node: %v", err)
 		}
 		// Without the bus port, MEET would assume the port + 10000.
-		if err := first.Do(ctx, "CLUSTER", "MEET", ip, r.innerPort, clusterBusPort).Err(); err != nil {
+		if err := first.Do(ctx, "CLUSTER", "MEET", ip, r.innerPort, r.busPort).Err(); err != nil {
 			t.Fatalf("redistest: CLUSTER MEET %s: %v", ip, err)
 		}
 	}
@@ -117,7 +117,8 @@ func (c *Cluster) all() []*Redis {
 // container address and announced port, so each node listens inside its
 // container on the port published for it (start's listenOnHostPort). The
 // bus port is fixed (clusterBusPort), since host port + 10000 may not be
-// a port at all.
+// a port at all, except for nodes on their host port, which take the port
+// next to it (nodeArgs says why).
 func clusterArgs(nodeTimeout time.Duration) []string {
 	args := []string{
 		"--cluster-enabled", "yes",

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
 			// Works for both the official image (its entrypoint prepends
 			// redis-server to flags) and ours (the entrypoint is redis-server):
 			// persist every write so a restart keeps the data, skip RDB dumps.
-			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, n.args...)...),
+			testcontainers.WithCmd(append([]string{"--port", strconv.Itoa(inner), "--appendonly", "yes", "--save", ""}, nodeArgs(n, inner, busPort(n, inner))...)...),
 			testcontainers.WithLabels(map[string]string{Label: "redis"}),
 			// A fixed host port survives a restart; an ephemeral one would not.
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
@@ -76,7 +77,7 @@ func start(ctx context.Context, logger tclog.Logger, n node) (*Redis, error) {
 			// which needs a shell our scratch image lacks.
 			testcontainers.WithWaitStrategy(wait.ForListeningPort(innerPort.String()).SkipInternalCheck().WithStartupTimeout(startTimeout)),
 		)
-		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, innerPort: inner}
+		r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, innerPort: inner, busPort: busPort(n, inner)}
 		if ctr != nil {
 			r.container = ctr
 		}
@@ -148,4 +149,35 @@ func freePort() (int, error) {
 func isPortConflict(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "address already in use") || strings.Contains(msg, "port is already allocated")
+}
+
+// busPort is the cluster bus port of a node listening on inner: the fixed
+// one, except for a cluster node that listens on its host port, which gets
+// the port next to it. Docker hands a killed container's address to the
+// next container it starts, and with one bus port for every node, another
+// test's node started meanwhile answered the cluster's gossip at the dead
+// master's address, so the master was never deemed failed and its replica
+// never took over (seen in CI: the replica's view had the master as
+// "noaddr", not "fail"). Ports published on the host are unique at any
+// moment, so their neighbours are too.
+func busPort(n node, inner int) int {
+	if !n.listenOnHostPort {
+		return clusterBusPort
+	}
+	if inner+1 > 65535 {
+		return inner - 1
+	}
+	return inner + 1
+}
+
+// nodeArgs are n's flags with its cluster bus port, if it has one, set to
+// bus.
+func nodeArgs(n node, inner, bus int) []string {
+	args := slices.Clone(n.args)
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--cluster-port" {
+			args[i+1] = strconv.Itoa(bus)
+		}
+	}
+	return args
 }

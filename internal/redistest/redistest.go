@@ -67,6 +67,9 @@ type Redis struct {
 	// innerPort is where Redis listens inside its container: 6379, or for
 	// a cluster node the host port itself (see clusterArgs).
 	innerPort int
+	// busPort is where a cluster node listens for its peers (busPort in
+	// container.go).
+	busPort int
 }
 
 // Start runs a Redis container for this test alone and terminates it when
