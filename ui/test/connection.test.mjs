@@ -2,34 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, CLOSE_SERVICE_RESTART, RESTART_JITTER_MS } from '../static/js/lib/connection.js';
 import { Backoff } from '../static/js/lib/backoff.js';
-
-// A manual clock and timer queue, so reconnect timing is tested exactly.
-function fakeTime() {
-  let now = 0;
-  let seq = 0;
-  const pending = new Map();
-  return {
-    now: () => now,
-    timers: {
-      setTimeout: (f, ms) => { const id = ++seq; pending.set(id, { f, at: now + ms }); return id; },
-      clearTimeout: (id) => pending.delete(id),
-    },
-    /** Advance time, firing due timers in order. */
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        let next = null;
-        for (const [id, t] of pending) if (t.at <= end && (!next || t.at < next[1].at)) next = [id, t];
-        if (!next) break;
-        pending.delete(next[0]);
-        now = next[1].at;
-        next[1].f();
-      }
-      now = end;
-    },
-    get count() { return pending.size; },
-  };
-}
+import { fakeTime } from './support/faketime.mjs';
 
 function fakeSockets() {
   const all = [];
