@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/domain"
 )
 
@@ -112,14 +114,4 @@ func writeRecord(dir string, r record) (err error) {
 }
 
 // syncDir makes a rename or a new entry in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir) //nolint:gosec // G304: the directory's own folder, opened only to fsync it
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+var syncDir = dirlock.Sync

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
@@ -448,9 +450,9 @@ func TestLogRepairsAreDurableBeforeWritesResume(t *testing.T) {
 		if d == crashDir {
 			synced = append(synced, dirListing(t, crashDir))
 		}
-		return syncDirectory(d)
+		return dirlock.Sync(d)
 	}
-	t.Cleanup(func() { syncDir = syncDirectory })
+	t.Cleanup(func() { syncDir = dirlock.Sync })
 	c := newOpener(t, crashDir).open()
 	defer c.Close()
 	repaired := dirListing(t, crashDir)
@@ -502,16 +504,16 @@ func TestLogRepairsThatCannotBeSyncedRefuseToOpen(t *testing.T) {
 				if d == crashDir {
 					return broken
 				}
-				return syncDirectory(d)
+				return dirlock.Sync(d)
 			}
-			t.Cleanup(func() { syncDir = syncDirectory })
+			t.Cleanup(func() { syncDir = dirlock.Sync })
 			if st, err := Open(newOpener(t, crashDir).opts); !errors.Is(err, broken) {
 				if st != nil {
 					st.Close()
 				}
 				t.Fatalf("Open with repairs that cannot be synced: err = %v, want the sync's error", err)
 			}
-			syncDir = syncDirectory
+			syncDir = dirlock.Sync
 			again := newOpener(t, crashDir).open()
 			defer again.Close()
 			want := domain.Seq(10)

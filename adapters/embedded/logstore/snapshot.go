@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
@@ -356,16 +358,4 @@ func (st *state) internedOrSelf(name string) string {
 
 // syncDir makes a rename, a removal or a new file in dir durable. A
 // variable so that tests can see when it is called.
-var syncDir = syncDirectory
-
-func syncDirectory(dir string) error {
-	d, err := os.Open(dir) //nolint:gosec // G304: dir is the store's own data directory, opened only to fsync it
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+var syncDir = dirlock.Sync
