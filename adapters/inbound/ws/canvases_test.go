@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fasthttp/router"
 	"github.com/gorilla/websocket"
-	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/canvasdir"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
@@ -106,19 +103,8 @@ func newMulti(t testing.TB, grace, refresh time.Duration) *multi {
 		t.Fatal(err)
 	}
 	srv := NewGatewayServer(gw, system.NewIDs(), ServerOptions{})
-	r := router.New()
-	r.GET("/ws", srv.Handle)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := &fasthttp.Server{Handler: r.Handler}
-	go func() { _ = fs.Serve(ln) }()
-	t.Cleanup(func() {
-		gw.Shutdown(context.Background())
-		_ = fs.Shutdown()
-	})
-	return &multi{t: t, gw: gw, dir: dir, bus: bus, presence: presence, url: "ws://" + ln.Addr().String() + "/ws"}
+	url := serveWS(t, srv.Handle, func() { gw.Shutdown(context.Background()) })
+	return &multi{t: t, gw: gw, dir: dir, bus: bus, presence: presence, url: url}
 }
 
 func (m *multi) create(name string, private bool, rate domain.RateRule) (domain.CanvasInfo, ports.CanvasSecrets) {

@@ -3,16 +3,13 @@ package ws
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fasthttp/router"
 	"github.com/gorilla/websocket"
-	"github.com/valyala/fasthttp"
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/canvasdir"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
@@ -78,16 +75,7 @@ func TestMeasureBusTrafficPerGateway(t *testing.T) {
 		if err := gw.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		r := router.New()
-		r.GET("/ws", NewGatewayServer(gw, system.NewIDs(), ServerOptions{}).Handle)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := &fasthttp.Server{Handler: r.Handler}
-		go func() { _ = fs.Serve(ln) }()
-		defer func() { gw.Shutdown(context.Background()); _ = fs.Shutdown() }()
-		urls[i] = "ws://" + ln.Addr().String() + "/ws"
+		urls[i] = serveWS(t, NewGatewayServer(gw, system.NewIDs(), ServerOptions{}).Handle, func() { gw.Shutdown(context.Background()) })
 	}
 	slugs := make([]domain.Slug, canvases)
 	for i := range slugs {

@@ -93,8 +93,17 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	so := o.server
 	so.PingInterval = o.ping
 	srv := NewServer(hub, system.NewIDs(), so)
+	url := serveWS(t, srv.Handle, func() { hub.Shutdown(context.Background()) })
+	return &harness{t: t, hub: hub, store: store, bus: bus, metrics: m, url: url}
+}
+
+// serveWS serves handle at /ws on a loopback port for the test and returns
+// the ws:// URL; at the end it calls shutdown (the hub's drain), then stops
+// the server.
+func serveWS(t testing.TB, handle fasthttp.RequestHandler, shutdown func()) string {
+	t.Helper()
 	r := router.New()
-	r.GET("/ws", srv.Handle)
+	r.GET("/ws", handle)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +111,10 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	fs := &fasthttp.Server{Handler: r.Handler}
 	go func() { _ = fs.Serve(ln) }()
 	t.Cleanup(func() {
-		hub.Shutdown(context.Background())
+		shutdown()
 		_ = fs.Shutdown()
 	})
-	return &harness{t: t, hub: hub, store: store, bus: bus, metrics: m, url: "ws://" + ln.Addr().String() + "/ws"}
+	return "ws://" + ln.Addr().String() + "/ws"
 }
 
 // dialWS dials and closes the handshake response's body, as every HTTP
