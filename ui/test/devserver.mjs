@@ -317,7 +317,8 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
         socket.on('close', () => this.gone());
         socket.on('error', () => this.gone());
         this.sendNow({ type: 'connected', message: 'Connected to Cloud Pixel Playground', clientId: this.id, seq, width: W, height: H,
-          ...(info ? { canvas: info.slug, name: info.name, archived: !!info.archived, pixelRate: rate, pixelBurst: burst } : {}) });
+          pixelRate: rate, pixelBurst: burst,
+          ...(info ? { canvas: info.slug, name: info.name, archived: !!info.archived } : {}) });
         if (v2) this.queue(presenceReset());
         const all = [...cursorState.values()];
         if (all.length) this.queue({ type: 'cursors', cursors: all, gone: [] });
@@ -426,7 +427,10 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
             const t = Date.now();
             this.tokens = Math.min(burst, this.tokens + ((t - this.tokenAt) / 1000) * rate);
             this.tokenAt = t;
-            if (this.tokens < 1) return this.queue({ type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id });
+            if (this.tokens < 1) {
+              const retryAfter = Math.ceil(((1 - this.tokens) / rate) * 1000);
+              return this.queue({ type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id, retryAfter });
+            }
             this.tokens--;
             place(m.x, m.y, m.color, this.name, { client: this, id });
             break;

@@ -56,14 +56,28 @@ test('pixel_updated validation', () => {
 
 test('connected, resumed, error, reset, cursors, pong', () => {
   assert.deepEqual(decodeMessage({ type: 'connected', message: 'hi', clientId: 'c_1', seq: 9, width: 64, height: 32 }),
-    { type: 'connected', clientId: 'c_1', seq: 9, width: 64, height: 32 });
-  assert.deepEqual(decodeMessage({ type: 'connected', clientId: 'c_1' }), { type: 'connected', clientId: 'c_1', seq: null, width: null, height: null });
+    { type: 'connected', clientId: 'c_1', seq: 9, width: 64, height: 32, pixelRate: null, pixelBurst: null });
+  assert.deepEqual(decodeMessage({ type: 'connected', clientId: 'c_1' }),
+    { type: 'connected', clientId: 'c_1', seq: null, width: null, height: null, pixelRate: null, pixelBurst: null });
+  const limited = decodeMessage({ type: 'connected', clientId: 'c_1', pixelRate: 2.5, pixelBurst: 4 });
+  assert.equal(limited.pixelRate, 2.5);
+  assert.equal(limited.pixelBurst, 4);
+  for (const bad of [0, -1, 'x', NaN, null]) {
+    const m = decodeMessage({ type: 'connected', clientId: 'c_1', pixelRate: bad, pixelBurst: bad });
+    assert.equal(m.pixelRate, null, `rate ${bad}`);
+    assert.equal(m.pixelBurst, null, `burst ${bad}`);
+  }
+  assert.equal(decodeMessage({ type: 'connected', clientId: 'c', pixelBurst: 2.5 }).pixelBurst, null, 'a burst is whole');
   assert.deepEqual(decodeMessage({ type: 'resumed', seq: 10, recovered: false }), { type: 'resumed', seq: 10, recovered: false });
   assert.equal(decodeMessage({ type: 'resumed', seq: 10 }), null);
   assert.deepEqual(decodeMessage({ type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id: 'w9' }),
-    { type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id: 'w9' });
+    { type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id: 'w9', retryAfter: null });
   assert.deepEqual(decodeMessage({ type: 'error', message: 'Invalid message format' }),
-    { type: 'error', message: 'Invalid message format', code: null, id: null });
+    { type: 'error', message: 'Invalid message format', code: null, id: null, retryAfter: null });
+  assert.equal(decodeMessage({ type: 'error', code: 'rate_limited', id: 'w9', retryAfter: 480 }).retryAfter, 480);
+  assert.equal(decodeMessage({ type: 'error', code: 'rate_limited', retryAfter: -5 }).retryAfter, null);
+  assert.equal(decodeMessage({ type: 'error', code: 'rate_limited', retryAfter: '5' }).retryAfter, null);
+  assert.equal(decodeMessage({ type: 'error', code: 'rate_limited', retryAfter: 1e12 }).retryAfter, 3600000, 'capped at an hour');
   assert.equal(decodeMessage({ type: 'canvas_reset', seq: 77 }).seq, 77);
   const c = decodeMessage({ type: 'cursors', cursors: [{ clientId: 'c_2', username: 'Bob', x: 12.5, y: 3 }, { clientId: 'c_3', x: NaN, y: 1 }, { x: 1, y: 1 }], gone: ['c_4', 7] });
   assert.deepEqual(c, { type: 'cursors', cursors: [{ clientId: 'c_2', username: 'Bob', x: 12.5, y: 3 }], gone: ['c_4'] });

@@ -114,7 +114,45 @@ test('rate_limited slows the pacer down; a quiet while speeds it up again, to th
   h.p.recover();
   assert.equal(h.p.bucket.rate, 10, 'capped at the normal rate');
   for (let i = 0; i < 20; i++) h.p.slowDown();
-  assert.equal(h.p.bucket.rate, 3, 'never below 3/s');
+  assert.equal(h.p.bucket.rate, 2.5, 'never below a quarter of the normal rate (no fixed floor above a slow server)');
+});
+
+test('the pacer paces to the rate the server announced, below our default, never above it', () => {
+  const b = board();
+  const s = new StrokeSession(b, RED);
+  s.to(0.5, 0.5, 0);
+  s.to(39.5, 0.5, 0);
+  const h = pacer(b, { rate: undefined, burst: undefined });
+  h.p.serverLimit(2, 4);
+  assert.equal(h.p.rate, 1.8);
+  assert.equal(h.p.bucket.burst, 3);
+  h.p.pump();
+  assert.equal(h.sent.length, 3, 'the server\'s burst, a little under');
+  h.t.advance(10000);
+  assert.equal(h.sent.length, 3 + 18, '1.8 a second');
+  h.p.serverLimit(1000, 5000);
+  assert.equal(h.p.rate, 18, 'never above our own default (the message budget)');
+  assert.equal(h.p.bucket.burst, 36);
+  h.p.serverLimit(null, null);
+  assert.equal(h.p.rate, 18, 'an older server that says nothing: the default');
+  h.p.serverLimit(0.5, 1);
+  assert.equal(h.p.bucket.burst, 1, 'a burst of at least one');
+});
+
+test('after rate_limited with a retry time the pacer sends nothing before it', () => {
+  const b = board();
+  const s = new StrokeSession(b, RED);
+  s.to(0.5, 0.5, 0);
+  s.to(9.5, 0.5, 0);
+  const h = pacer(b);
+  h.p.pump();
+  assert.equal(h.sent.length, 3);
+  h.p.slowDown(700);
+  h.p.pump();
+  h.t.advance(699);
+  assert.equal(h.sent.length, 3, 'paused');
+  h.t.advance(200);
+  assert.ok(h.sent.length > 3, 'resumes once the server said it would take one');
 });
 
 function outbox() {
@@ -124,24 +162,55 @@ function outbox() {
   let changes = 0;
   const o = new Outbox({
     board: () => b, warn: (t) => warned.push(t), onChange: () => { changes++; },
-    pacer: { pump: () => calls.push('pump'), slowDown: () => calls.push('slowDown'), recover: () => calls.push('recover') },
+    pacer: { pump: () => calls.push('pump'), slowDown: (ms) => calls.push(`slowDown ${ms}`), recover: () => calls.push('recover') },
   });
   return { b, o, warned, calls, get changes() { return changes; } };
 }
 
-test('an error about our write rolls it back and says why; rate_limited also slows down', () => {
+test('an error about our write rolls it back and says why', () => {
   const h = outbox();
   const w = h.b.paint(1, 1, RED, 0);
   h.b.markSent(w, 0);
-  assert.equal(h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: w.id }), true);
+  assert.equal(h.o.error({ type: 'error', code: 'archived', message: 'x', id: w.id, retryAfter: null }), true);
   assert.equal(h.b.displayedHex(1, 1), '#FFFFFF');
   assert.equal(h.warned.length, 1);
-  assert.deepEqual(h.calls, ['slowDown']);
   assert.equal(h.changes, 1);
-  assert.equal(h.o.error({ type: 'error', code: 'bad_pixel', message: 'x', id: w.id }), false, 'an unknown id: nothing to undo');
-  assert.equal(h.o.error({ type: 'error', code: 'unavailable', message: 'x', id: null }), true, 'worth a toast');
-  assert.equal(h.o.error({ type: 'error', code: 'bad_json', message: 'x', id: null }), false, 'for the console');
+  assert.equal(h.o.error({ type: 'error', code: 'bad_pixel', message: 'x', id: w.id, retryAfter: null }), false, 'an unknown id: nothing to undo');
+  assert.equal(h.o.error({ type: 'error', code: 'unavailable', message: 'x', id: null, retryAfter: null }), true, 'worth a toast');
+  assert.equal(h.o.error({ type: 'error', code: 'bad_json', message: 'x', id: null, retryAfter: null }), false, 'for the console');
   assert.equal(h.warned.length, 2);
+});
+
+test('a write refused for speed is queued again, not undone, and the pacer waits the retry time', () => {
+  const h = outbox();
+  const w = h.b.paint(1, 1, RED, 0);
+  h.b.markSent(w, 0);
+  assert.equal(h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: w.id, retryAfter: 480 }), true);
+  assert.equal(h.b.displayedHex(1, 1), '#FF0000', 'still shown');
+  assert.equal(h.b.nextQueued(), w, 'to be sent again');
+  assert.equal(h.b.pendingCount, 1);
+  assert.deepEqual(h.warned, [], 'nothing to tell: it only lands later');
+  assert.deepEqual(h.calls, ['slowDown 480', 'pump']);
+  assert.equal(h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: w.id, retryAfter: 1 }), false, 'queued, not in flight: not ours to answer');
+});
+
+test('a refused write a newer one of ours stands over is dropped; one refused too often is given up', () => {
+  const h = outbox();
+  const old = h.b.paint(1, 1, RED, 0);
+  h.b.markSent(old, 0);
+  const newer = h.b.paint(1, 1, 0x0000ff, 1);
+  h.b.markSent(newer, 1);
+  h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: old.id, retryAfter: 10 });
+  assert.equal(h.b.writes.has(old.id), false, 'resending it would put the older colour over the newer');
+  assert.equal(h.b.displayedHex(1, 1), '#0000FF');
+  for (let i = 0; i < 19; i++) {
+    assert.equal(h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: newer.id, retryAfter: 10 }), true);
+    h.b.markSent(newer, 2);
+  }
+  assert.equal(h.warned.length, 0);
+  h.o.error({ type: 'error', code: 'rate_limited', message: 'x', id: newer.id, retryAfter: 10 });
+  assert.equal(h.b.writes.has(newer.id), false, 'given up after 20 refusals');
+  assert.equal(h.warned.length, 1);
 });
 
 test('writes nobody answered are undone only while live; settling reports rollbacks and pumps', () => {

@@ -4,7 +4,8 @@
 // that are not confirmed yet (optimistic painting). What the screen shows for
 // a pixel is the newest unconfirmed write there, else the confirmed colour.
 //
-// A write goes queued -> sent -> (echo: confirmed | error: rolled back).
+// A write goes queued -> sent -> (echo: confirmed | error: rolled back;
+// rate_limited: queued again, the stroke lands whole, only slower).
 // When the socket closes, sent writes are in doubt: the server may or may not
 // have accepted them. After a resume the replay is complete, so the answer is
 // in the canvas itself: if anything changed the pixel after the write was
@@ -193,7 +194,7 @@ export class Board {
     const write = {
       id: `${this.idPrefix}${(++this.counter).toString(36)}`,
       x, y, index: i, color, hex: intToHex(color),
-      state: 'queued', createdAt: nowMs, sentAt: null, sentAfterSeq: null, retries: 0,
+      state: 'queued', createdAt: nowMs, sentAt: null, sentAfterSeq: null, retries: 0, refusals: 0,
     };
     this.writes.set(write.id, write);
     const stack = this.byPixel.get(i);
@@ -231,6 +232,31 @@ export class Board {
     this.remove(w);
     this.emitIfChanged(w.index, before);
     return w;
+  }
+
+  /**
+   * The server refused the write for now (rate_limited): queue it again, to
+   * be sent once the limit allows. A write a newer one of ours to the same
+   * pixel stands over is dropped instead (sending it again would put the
+   * older colour over the newer), and so is one refused maxRefusals times.
+   * @param {string} id
+   * @param {number} maxRefusals
+   * @returns {'requeued'|'superseded'|'given up'|null} null: not one of ours (already settled)
+   */
+  requeue(id, maxRefusals) {
+    const w = this.writes.get(id);
+    if (!w || w.state !== 'sent') return null;
+    const stack = this.byPixel.get(w.index);
+    w.refusals = (w.refusals || 0) + 1;
+    if (stack[stack.length - 1] !== w || w.refusals >= maxRefusals) {
+      this.fail(id);
+      return w.refusals >= maxRefusals ? 'given up' : 'superseded';
+    }
+    w.state = 'queued';
+    w.sentAt = null;
+    w.sentAfterSeq = null;
+    this.queue.push(w.id);
+    return 'requeued';
   }
 
   /** Roll back sent writes with no answer after timeoutMs (call only while connected). */

@@ -1,7 +1,8 @@
 // @ts-check
 // Our writes after they are painted: sent by the pacer (lib/writes.js),
-// answered by the server (echo: confirmed; `error` with the write's id:
-// rolled back, and slower after `rate_limited`), undone when nobody answers
+// answered by the server (echo: confirmed; `rate_limited` with the write's
+// id: queued again and the pacer waits, so a stroke lands whole; any other
+// `error` with the write's id: rolled back), undone when nobody answers
 // in time while connected, and settled after a reconnect. Each outcome the
 // user should know of becomes one short message. No DOM: the messages go
 // to an injected `warn`; unit-tested under node.
@@ -10,6 +11,8 @@ import { describeError } from './protocol.js';
 
 /** A write the server has not answered in this long (while connected) is undone. */
 export const CONFIRM_TIMEOUT_MS = 10000;
+/** A write refused for speed this many times is given up (the server's limits keep changing under it). */
+export const MAX_REFUSALS = 20;
 
 /** @param {number} n @param {string} one @param {string} many */
 const plural = (n, one, many) => (n === 1 ? one : many);
@@ -18,7 +21,7 @@ export class Outbox {
   /**
    * @param {object} o
    * @param {() => import('./board.js').Board|null} o.board
-   * @param {{pump(): void, slowDown(): void, recover(): void}} o.pacer
+   * @param {{pump(): void, slowDown(retryAfterMs?: number|null): void, recover(): void}} o.pacer
    * @param {(text: string) => void} o.warn
    * @param {() => void} o.onChange the pending count changed
    * @param {number} [o.confirmTimeoutMs]
@@ -38,10 +41,18 @@ export class Outbox {
    */
   error(m) {
     const b = this.board();
+    if (m.id && b && m.code === 'rate_limited') {
+      const r = b.requeue(m.id, MAX_REFUSALS);
+      if (!r) return false;
+      this.pacer.slowDown(m.retryAfter);
+      if (r === 'given up') this.warn(describeError(m.code, m.message));
+      this.onChange();
+      this.pacer.pump();
+      return true;
+    }
     if (m.id && b) {
       if (!b.fail(m.id)) return false;
       this.warn(describeError(m.code, m.message));
-      if (m.code === 'rate_limited') this.pacer.slowDown();
       this.onChange();
       return true;
     }

@@ -23,11 +23,16 @@ const str = (v, dflt = '') => (typeof v === 'string' ? v : dflt);
 const optStr = (v) => (typeof v === 'string' ? v : null);
 
 // Decoded server messages, told apart by `type` (see docs/protocol.md).
-/** @typedef {{type: 'connected', clientId: string, seq: number|null, width: number|null, height: number|null}} ConnectedMessage */
+/**
+ * pixelRate (per second) and pixelBurst: this connection's pixel limit, null from a server that does not say.
+ * @typedef {{type: 'connected', clientId: string, seq: number|null, width: number|null, height: number|null,
+ *   pixelRate: number|null, pixelBurst: number|null}} ConnectedMessage
+ */
 /** @typedef {{type: 'pixel_updated', x: number, y: number, color: string, username: string, timestamp: number|null, seq: number|null, id: string|null}} PixelEvent */
 /** @typedef {{type: 'canvas_reset', seq: number|null, timestamp: number|null}} ResetEvent */
 /** @typedef {{type: 'resumed', seq: number, recovered: boolean}} ResumedMessage */
-/** @typedef {{type: 'error', message: string, code: string|null, id: string|null}} ErrorMessage */
+/** retryAfter: ms until the limit that refused a write holds one more (rate_limited), else null. */
+/** @typedef {{type: 'error', message: string, code: string|null, id: string|null, retryAfter: number|null}} ErrorMessage */
 /** @typedef {{type: 'stats', activeUsers: number, timestamp: number|null}} StatsMessage */
 /** @typedef {{type: 'user_list', users: string[], timestamp: number|null}} UserListMessage */
 /** @typedef {{name: string, count: number}} NameCount */
@@ -97,6 +102,8 @@ export function decodeMessage(m) {
         seq: isSeq(m.seq) ? m.seq : null,
         width: isInt(m.width) && m.width > 0 ? m.width : null,
         height: isInt(m.height) && m.height > 0 ? m.height : null,
+        pixelRate: isFiniteNum(m.pixelRate) && m.pixelRate > 0 ? m.pixelRate : null,
+        pixelBurst: isInt(m.pixelBurst) && m.pixelBurst > 0 ? m.pixelBurst : null,
       };
     case 'pixel_updated': {
       if (!isInt(m.x) || !isInt(m.y) || m.x < 0 || m.y < 0 || !isHexColor(m.color)) return null;
@@ -118,7 +125,11 @@ export function decodeMessage(m) {
       if (!isSeq(m.seq) || typeof m.recovered !== 'boolean') return null;
       return { type: 'resumed', seq: m.seq, recovered: m.recovered };
     case 'error':
-      return { type: 'error', message: str(m.message, 'Error'), code: optStr(m.code), id: optStr(m.id) };
+      return {
+        type: 'error', message: str(m.message, 'Error'), code: optStr(m.code), id: optStr(m.id),
+        // An hour at most: a wild value must not stall the page's writes for ever.
+        retryAfter: isFiniteNum(m.retryAfter) && m.retryAfter >= 0 ? Math.min(m.retryAfter, 3600000) : null,
+      };
     case 'stats':
       if (!isInt(m.activeUsers) || m.activeUsers < 0) return null;
       return { type: 'stats', activeUsers: m.activeUsers, timestamp: isFiniteNum(m.timestamp) ? m.timestamp : null };

@@ -136,6 +136,7 @@ export class Session {
       if (m.type === 'connected') {
         this.clientId = m.clientId;
         this.cursors.setSelf(m.clientId);
+        this.pacer.serverLimit(m.pixelRate, m.pixelBurst);
       }
       if (this.sync.handle(m)) continue;
       if (m.type === 'error') {

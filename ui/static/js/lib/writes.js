@@ -2,17 +2,24 @@
 // The user's writes on their way out. A drag paints through a StrokeSession
 // (each pixel once per drag, a pixel refused because too many writes wait is
 // offered again when the drag comes back); the WritePacer sends queued
-// writes as fast as a token bucket a little under the server's default rate
-// allows, so long strokes are not refused halfway, slows down after the
-// server says `rate_limited`, and speeds up again later.
+// writes as fast as a token bucket a little under the server's rate allows
+// (the rate `connected` announces, our default until it does), so long
+// strokes are not refused halfway. A write the server refuses anyway
+// (`rate_limited`: another tab shares the budget, clocks drift) is queued
+// again by the outbox; the pacer waits the `retryAfter` the server named,
+// goes slower for a while, and speeds up again later.
 // Timers, clock and socket are injected: unit-tested under node.
 
 import { TokenBucket } from './backoff.js';
 import { Stroke } from './line.js';
 
-/** Our pacing: a little under the server's default 20/s, burst 40. */
+/** Our pacing: a little under the server's default 20/s, burst 40; never faster (the message budget). */
 export const PIXEL_RATE = 18;
 export const PIXEL_BURST = 36;
+/** The share of the server's announced limit we use: the two clocks never tick quite together. */
+export const SERVER_SHARE = 0.9;
+/** After rate_limited the pacer slows, to no less than this share of its normal rate. */
+export const SLOWEST_SHARE = 0.25;
 /** Bytes waiting in the socket above which nothing more is queued on it. */
 export const MAX_SOCKET_BUFFER = 256 * 1024;
 /** After this long without a `rate_limited`, the rate creeps back up. */
@@ -82,7 +89,25 @@ export class WritePacer {
     this.rate = o.rate ?? PIXEL_RATE;
     this.bucket = new TokenBucket(this.rate, o.burst ?? PIXEL_BURST, this.now());
     this.lastRateLimited = 0;
+    /** Nothing is sent before this (the server's retryAfter). */
+    this.pausedUntil = 0;
     this.timer = null;
+  }
+
+  /**
+   * The server's limit for this connection (from `connected`): pace to a
+   * little under it, never above our own default. null: the server did not
+   * say (an older one): keep the default.
+   * @param {number|null} rate per second
+   * @param {number|null} burst
+   */
+  serverLimit(rate, burst) {
+    const now = this.now();
+    this.rate = rate ? Math.min(PIXEL_RATE, rate * SERVER_SHARE) : PIXEL_RATE;
+    const b = burst ? Math.min(PIXEL_BURST, Math.max(1, Math.floor(burst * SERVER_SHARE))) : PIXEL_BURST;
+    this.bucket.setRate(this.rate, now);
+    this.bucket.burst = b;
+    this.bucket.tokens = Math.min(this.bucket.tokens, b);
   }
 
   /**
@@ -109,6 +134,10 @@ export class WritePacer {
         this.timer = this.timers.setTimeout(() => this.pump(), 50);
         break;
       }
+      if (now < this.pausedUntil) {
+        this.timer = this.timers.setTimeout(() => this.pump(), this.pausedUntil - now);
+        break;
+      }
       if (!this.bucket.take(now)) {
         this.timer = this.timers.setTimeout(() => this.pump(), Math.max(10, this.bucket.waitMs(now)));
         break;
@@ -118,12 +147,17 @@ export class WritePacer {
     }
   }
 
-  /** The server refused us for speed: send slower for a while. */
-  slowDown() {
+  /**
+   * The server refused us for speed: send nothing before it said a write
+   * would be taken, then slower for a while.
+   * @param {number|null} [retryAfterMs] the server's retryAfter, if it gave one
+   */
+  slowDown(retryAfterMs = null) {
     const now = this.now();
     this.lastRateLimited = now;
-    this.bucket.setRate(Math.max(3, this.bucket.rate * 0.6), now);
+    this.bucket.setRate(Math.max(this.rate * SLOWEST_SHARE, this.bucket.rate * 0.6), now);
     this.bucket.tokens = Math.min(this.bucket.tokens, 0);
+    if (retryAfterMs) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
   }
 
   /** Called about once a second: after a quiet while, speed up again (to the normal rate at most). */
