@@ -116,6 +116,11 @@ export class App {
       idPrefix: randomId(6) + '-',
       onPixelShown: (x, y, rgb) => {
         this.renderer.setPixel(x, y, rgb);
+        // Our own click under the pointer: the card says it is ours at once,
+        // not what it said of the pixel before (online the echo did that; in
+        // an outage nothing else would, for up to a second).
+        const t = this.hoverCard.target();
+        if (t && t.x === x && t.y === y) this.hoverCard.update(false);
         redraw();
       },
       username: () => this.username,
@@ -125,7 +130,11 @@ export class App {
         onPixel: (m, theirs) => this.onPixel(m, theirs),
         onReset: () => this.onReset(),
         onStatus: () => this.updateStatus(),
-        onCounters: () => this.statusBar.counters(),
+        onCounters: () => {
+          this.statusBar.counters();
+          // A write confirmed with the colour it showed changes no pixel, only its hatching.
+          redraw();
+        },
         onClosed: () => {
           this.roster.disconnected();
           this.cursorLayer.clear();
@@ -204,7 +213,11 @@ export class App {
       toolFor: (e) => (this.tools.spaceHeld ? 'pan' : e.altKey ? 'picker' : this.tools.tool),
       beginStroke: () => this.painter.begin(),
       strokeTo: (cx, cy) => this.painter.to(cx, cy),
-      endStroke: () => this.painter.end(),
+      endStroke: () => {
+        this.painter.end();
+        // The card hides during a stroke; it comes back with what the stroke did.
+        this.hoverCard.update(false);
+      },
       pickAt: (cx, cy) => this.painter.pickAt(cx, cy),
       hoverAt: (sx, sy) => this.hoverCard.pointerAt(sx, sy),
       cursorAt: (cx, cy) => this.session.pointer(cx, cy),
@@ -407,6 +420,7 @@ export class App {
       preview: this.tools.effective() === 'brush' && hover && !this.painter.stroke ? hexToInt(this.tools.color) : null,
       keyCursor: this.keyCursor.active,
       colorAt: (x, y) => b.displayedRGB(b.index(x, y)),
+      pending: b.byPixel.keys(),
       now,
     });
     const moving = this.session.cursors.step(now);

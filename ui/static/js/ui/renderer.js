@@ -7,6 +7,7 @@
 
 import { intToRgb, readableOn } from '../lib/color.js';
 import { visibleRange } from '../lib/viewport.js';
+import { drawPendingMarks } from './pendingmarks.js';
 
 /** Grid lines fade in between these on-screen pixel sizes (CSS px). */
 const GRID_FROM = 8;
@@ -115,6 +116,7 @@ export class Renderer {
    * @param {{x:number,y:number}|null} o.keyCursor keyboard cursor
    * @param {number} o.now
    * @param {(x: number, y: number) => number} [o.colorAt] the colour shown at a pixel, for an outline that stands out on it
+   * @param {Iterable<number>} [o.pending] our unconfirmed pixels (y * width + x): drawn hatched
    */
   draw(view, o) {
     if (!this.image) return;
@@ -144,6 +146,11 @@ export class Renderer {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
 
     if (o.grid && s >= GRID_FROM) this.drawGrid(view);
+
+    if (o.pending) {
+      drawPendingMarks(ctx, { view, dpr, width: this.width, indices: o.pending, colorAt: o.colorAt || (() => 0xffffff),
+        deviceW: this.canvas.width, deviceH: this.canvas.height });
+    }
 
     const px = (x) => Math.round(X + x * s * dpr);
     const py = (y) => Math.round(Y + y * s * dpr);
