@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPrefs, saveUsername, saveColor, saveRecent, saveGrid, pushRecent, KEYS, MAX_RECENT } from '../static/js/lib/prefs.js';
-import { timeAgo, zoomPercent, countdown, exportScale, fileStamp } from '../static/js/lib/format.js';
+import { timeAgo, zoomTimes, countdown, exportScale, fileStamp } from '../static/js/lib/format.js';
 
 function memStorage(init = {}) {
   const m = new Map(Object.entries(init));
@@ -60,9 +60,11 @@ test('format helpers', () => {
   assert.equal(timeAgo(0, 3 * 3600_000), '3 h ago');
   assert.equal(timeAgo(0, 2 * 86400_000), '2 d ago');
   assert.equal(timeAgo(NaN, 0), '');
-  assert.equal(zoomPercent(1), '100%');
-  assert.equal(zoomPercent(12.345), '1235%');
-  assert.equal(zoomPercent(0.1875), '18.8%');
+  assert.equal(zoomTimes(15), '15×');
+  assert.equal(zoomTimes(12.345), '12×');
+  assert.equal(zoomTimes(2.54), '2.5×');
+  assert.equal(zoomTimes(1), '1×');
+  assert.equal(zoomTimes(0.1875), '0.19×');
   assert.equal(countdown(1234), '1.2 s');
   assert.equal(countdown(-5), '0.0 s');
   assert.equal(exportScale(8, 50, 50), 8);

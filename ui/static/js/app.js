@@ -301,6 +301,9 @@ export class App {
     if (theirs) {
       this.renderer.pulse(m.x, m.y, hexToInt(m.color), performance.now());
       this.artists.painted(m.username, m.x, m.y, m.color);
+    } else if (m.id !== null) {
+      // The echo of our own write (only the sender gets its id).
+      this.artists.paintedByMe(m.x, m.y, m.color);
     }
     const t = this.hoverCard.target();
     if (t && t.x === m.x && t.y === m.y) this.hoverCard.update();

@@ -16,10 +16,14 @@ export function timeAgo(thenMs, nowMs) {
   return new Date(thenMs).toISOString().slice(0, 10);
 }
 
-/** Zoom as a percentage of "one canvas pixel = one CSS pixel". */
-export function zoomPercent(scale) {
-  const p = scale * 100;
-  return p >= 100 ? `${Math.round(p)}%` : `${Math.round(p * 10) / 10}%`;
+/**
+ * Zoom as a person reads a magnifier: "15×" (each canvas pixel 15 screen
+ * pixels wide), "2.5×", "0.25×" below one; not "1500%".
+ */
+export function zoomTimes(scale) {
+  if (scale >= 10) return `${Math.round(scale)}×`;
+  if (scale >= 1) return `${Math.round(scale * 10) / 10}×`;
+  return `${Math.round(scale * 100) / 100}×`;
 }
 
 /** Seconds with one decimal below 10 s, for the reconnect countdown. */

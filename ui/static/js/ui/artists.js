@@ -1,7 +1,7 @@
 // @ts-check
 // Who is here and who is drawing: the artists list (names, the count of
 // connections, a "drawing" badge for a few seconds after someone paints) and
-// the activity feed of other people's pixels. Busy canvases send hundreds of
+// the activity feed of everyone's pixels (ours as "You", once the server took them). Busy canvases send hundreds of
 // pixels a second: the lists are rebuilt a few times a second, not per pixel.
 
 import { ActivityFeed, renderArtists } from './panels.js';
@@ -58,6 +58,21 @@ export class ArtistsPanel {
     this.drawers.set(username, now);
     this.activity.add(username, x, y, color, now);
     this.dirty = true;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.activity.render(Date.now());
+      if (this.dirty) this.render();
+    }, PANEL_REFRESH_MS);
+  }
+
+  /**
+   * The server took one of our pixels: the feed lists it as "You".
+   * @param {number} x
+   * @param {number} y
+   * @param {string} color '#RRGGBB'
+   */
+  paintedByMe(x, y, color) {
+    this.activity.add('You', x, y, color, Date.now(), true);
     this.timer ??= setTimeout(() => {
       this.timer = null;
       this.activity.render(Date.now());

@@ -3,6 +3,7 @@
 // from the network or from another user goes in with textContent, never as
 // HTML.
 
+import { unnamedText } from '../lib/presencetext.js';
 import { PALETTE, colorForName } from '../lib/color.js';
 import { timeAgo } from '../lib/format.js';
 
@@ -107,8 +108,7 @@ export function renderArtists(listEl, extraEl, countEl, badgeEl, { users, active
     items.push(li);
   }
   listEl.replaceChildren(...items);
-  const unnamed = Math.max(0, activeUsers - users.length);
-  extraEl.textContent = unnamed ? `+ ${unnamed} without a name` : '';
+  extraEl.textContent = unnamedText({ users, activeUsers, me });
   countEl.textContent = String(activeUsers);
   badgeEl.textContent = String(activeUsers);
 }
@@ -159,8 +159,9 @@ export class ActivityFeed {
     });
   }
 
-  add(name, x, y, hex, nowMs) {
-    const k = this.entries.findIndex((e) => e.name === name && nowMs - e.at < this.mergeMs);
+  /** @param {boolean} [self] our own pixels (listed as "You", never merged with someone of that name) */
+  add(name, x, y, hex, nowMs, self = false) {
+    const k = this.entries.findIndex((e) => e.name === name && e.self === self && nowMs - e.at < this.mergeMs);
     if (k >= 0) {
       const e = this.entries[k];
       e.count++;
@@ -173,7 +174,7 @@ export class ActivityFeed {
         this.entries.unshift(e);
       }
     } else {
-      this.entries.unshift({ name, x, y, hex, count: 1, at: nowMs });
+      this.entries.unshift({ name, x, y, hex, count: 1, at: nowMs, self });
       if (this.entries.length > this.max) this.entries.pop();
     }
     this.dirty = true;

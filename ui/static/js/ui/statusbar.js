@@ -80,7 +80,10 @@ export class StatusBar {
 
   /** @param {number|null} seq the board's last seq, null before a snapshot */
   setSeq(seq) {
-    this.seqEl.textContent = seq !== null ? `seq ${seq}` : '';
+    // A seq is ours, not the user's business: kept for a developer's
+    // inspector, never on screen.
+    this.seqEl.textContent = '';
+    if (seq !== null) this.seqEl.dataset.seq = String(seq);
   }
 
   /** @param {number} pending @param {number} queued @param {boolean} live */

@@ -5,7 +5,7 @@
 // The maths is lib/viewport.js; this keeps the current view and the zoom
 // readout.
 
-import { zoomPercent } from '../lib/format.js';
+import { zoomTimes } from '../lib/format.js';
 import { clampView, fitView, nextZoomStep, zoomAt, zoomLimits, zoomTo } from '../lib/viewport.js';
 
 /** @typedef {{scale: number, ox: number, oy: number}} View */
@@ -18,7 +18,7 @@ export class ViewController {
    * @param {object} o
    * @param {() => {w: number, h: number}} o.stageSize CSS pixels
    * @param {() => {width: number, height: number}|null} o.canvasSize null before the first snapshot
-   * @param {HTMLElement} o.readout shows the zoom in %
+   * @param {HTMLElement} o.readout shows the zoom ("15×")
    * @param {() => void} o.onChange the view changed (redraw, move the hover card)
    */
   constructor(o) {
@@ -48,7 +48,7 @@ export class ViewController {
     const { w, h } = this.stageSize();
     this.view = clampView(v, w, h, c.width, c.height);
     if (userMoved) this.userMoved = true;
-    this.readout.textContent = zoomPercent(this.view.scale);
+    this.readout.textContent = zoomTimes(this.view.scale);
     this.onChange();
   }
 
