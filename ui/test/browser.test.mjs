@@ -309,7 +309,7 @@ test('collaboration: cursors, names, others\' pixels, a stroke paced to a strict
   assert.equal(await page.evaluate('document.querySelectorAll("#toasts .toast.error").length'), 0, 'no error toast');
 });
 
-test('phone: tap, finger drag, pinch, drawer', { skip, timeout: 60000 }, async (t) => {
+test('phone: tap, hold and drag, pinch, drawer', { skip, timeout: 60000 }, async (t) => {
   const { srv, page, hook } = await setup(t, {}, { width: 390, height: 844, mobile: true });
   assert.equal(await page.evaluate('document.documentElement.scrollWidth <= innerWidth'), true, 'no horizontal overflow at 390px');
 
@@ -319,9 +319,12 @@ test('phone: tap, finger drag, pinch, drawer', { skip, timeout: 60000 }, async (
   await hook.settled();
   assert.equal(await hook.pixelAt(10, 10), '#222222');
 
+  // One finger held still, then dragged, draws a line (a finger that
+  // slides at once pans: e2e/browser/touch_test.go).
   const a = await hook.point(5, 20);
   const b = await hook.point(15, 20);
   await page.touch('touchStart', [a]);
+  await page.waitFor('window.__pixelPlayground.pixelAt(5, 20) === "#222222"', 5000);
   for (let i = 1; i <= 5; i++) {
     await page.sleep(30);
     await page.touch('touchMove', [{ x: a.x + ((b.x - a.x) * i) / 5, y: a.y }]);

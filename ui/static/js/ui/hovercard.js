@@ -100,7 +100,7 @@ export class HoverCard {
    */
   show(p, board, live, ask) {
     if (!p || !board) {
-      this.coordsEl.textContent = this.coarsePointer ? 'Tap to paint · pinch to zoom' : '–';
+      this.coordsEl.textContent = this.coarsePointer ? 'Tap to paint · drag to move · hold, then drag to draw' : '–';
       this.whoEl.textContent = '';
       this.card.hidden = true;
       this.parts = null;

@@ -1,14 +1,13 @@
 // @ts-check
 // Pointer input on the canvas: mouse, pen and touch through Pointer Events.
-// One finger (or the left button) draws, two fingers pinch-zoom and pan, the
-// middle button, Space or pan mode drag the view, the wheel zooms around the
-// pointer. A touch stroke waits a moment before it paints, so the first
-// finger of a pinch does not leave a dot behind.
+// The left button (or a pen) draws; on touch one finger taps to paint a
+// pixel, slides to pan, and draws a line only after it was held still a
+// moment (lib/touchgesture.js): scrolling the canvas with a finger never
+// defaces it. Two fingers pinch-zoom and pan; the middle button, Space or
+// pan mode drag the view; the wheel zooms around the pointer.
 
 import { panBy, pinchView, screenToCanvas } from '../lib/viewport.js';
-
-/** A touch that is not joined by a second finger within this long starts drawing. */
-const TOUCH_COMMIT_MS = 90;
+import { LONG_PRESS_MS, classifyTouch } from '../lib/touchgesture.js';
 
 /**
  * @param {HTMLCanvasElement} canvas
@@ -57,17 +56,17 @@ export function attachInput(canvas, app) {
     app.setDragging(true);
   }
 
+  /** A finger held still: a line is drawn from where it touched. */
   function commitTentative() {
     if (!tentative) return;
     clearTimeout(tentative.timer);
-    const samples = tentative.samples;
+    const down = tentative.down;
     tentative = null;
     mode = 'draw';
+    if (typeof navigator.vibrate === 'function') navigator.vibrate(10);
     app.beginStroke();
-    for (const s of samples) {
-      const c = toCanvas(s);
-      app.strokeTo(c.x, c.y);
-    }
+    const c = toCanvas(down);
+    app.strokeTo(c.x, c.y);
   }
 
   function dropTentative() {
@@ -122,8 +121,9 @@ export function attachInput(canvas, app) {
       const c = toCanvas(p);
       app.pickAt(c.x, c.y);
     } else if (e.pointerType === 'touch') {
+      // Tap, pan or (held) draw: the finger's next moves tell.
       mode = 'tentative';
-      tentative = { samples: [p], timer: setTimeout(commitTentative, TOUCH_COMMIT_MS) };
+      tentative = { down: p, at: performance.now(), timer: setTimeout(commitTentative, LONG_PRESS_MS) };
     } else {
       mode = 'draw';
       app.beginStroke();
@@ -151,9 +151,21 @@ export function attachInput(canvas, app) {
         }
         break;
       }
-      case 'tentative':
-        tentative.samples.push(p);
+      case 'tentative': {
+        const kind = classifyTouch(tentative.down, p, performance.now() - tentative.at);
+        if (kind === 'pan') {
+          // From where the finger touched, so the canvas follows it without a jump.
+          const down = tentative.down;
+          dropTentative();
+          startPan(down);
+          app.setView(panBy(panStart.view, p.x - down.x, p.y - down.y));
+        } else if (kind === 'draw') {
+          commitTentative();
+          const c = toCanvas(p);
+          app.strokeTo(c.x, c.y);
+        }
         break;
+      }
       case 'pan':
         if (panStart) app.setView(panBy(panStart.view, p.x - panStart.x, p.y - panStart.y));
         break;
@@ -172,13 +184,15 @@ export function attachInput(canvas, app) {
     if (!pointers.has(e.pointerId)) return;
     pointers.delete(e.pointerId);
     if (mode === 'tentative') {
-      // A quick tap paints one pixel; a cancelled touch (the browser took
-      // over, e.g. a system gesture) paints nothing.
-      if (e.type === 'pointerup') {
-        commitTentative();
+      // A tap paints one pixel where the finger touched; a cancelled touch
+      // (the browser took over, e.g. a system gesture) paints nothing.
+      const down = tentative && tentative.down;
+      dropTentative();
+      if (e.type === 'pointerup' && down) {
+        app.beginStroke();
+        const c = toCanvas(down);
+        app.strokeTo(c.x, c.y);
         app.endStroke();
-      } else {
-        dropTentative();
       }
       mode = null;
       return;
