@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
 
 // colorScheme has the page's prefers-color-scheme answer theme ("light" or
@@ -21,6 +25,9 @@ func (p *page) colorScheme(theme string) {
 	if err != nil {
 		p.t.Fatalf("%s: emulating the %s theme: %v", p.label, theme, err)
 	}
+	// Colours change with a short transition: measure the new theme, not a blend.
+	p.waitTrue(theme+" theme", 5*time.Second, `matchMedia('(prefers-color-scheme: `+theme+`)').matches &&
+		document.getAnimations().every((a) => a.playState !== 'running')`)
 }
 
 // swatchContrastJS measures, for every colour swatch on the page (palette,
@@ -61,7 +68,6 @@ func TestSwatchBordersStandOutInBothThemes(t *testing.T) {
 	pg.clickPixel(3, 3) // a recent colour too
 	for _, theme := range []string{"light", "dark"} {
 		pg.colorScheme(theme)
-		pg.waitTrue(theme+" theme", 5*time.Second, `matchMedia('(prefers-color-scheme: `+theme+`)').matches`)
 		got := mustEval[[]swatchContrast](pg, swatchContrastJS)
 		if len(got) < 17 {
 			t.Fatalf("%s: measured %d swatches, want the 16 of the palette, a recent one and the current colour", theme, len(got))
@@ -72,5 +78,68 @@ func TestSwatchBordersStandOutInBothThemes(t *testing.T) {
 			}
 		}
 		pg.screenshot(theme)
+	}
+}
+
+// axeSource is axe-core (ui/package.json's devDependencies, installed by
+// `npm ci --prefix ui`), skipping the test when it is not installed, except
+// in CI, where that is a broken setup.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(testbin.ModuleRoot(t), "ui", "node_modules", "axe-core", "axe.min.js")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		msg := "axe-core is not installed (" + err.Error() + "); run `npm ci --prefix ui`"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return string(b)
+}
+
+// axeSerious runs axe-core on the page as it is now and lists its serious
+// and critical violations, each with a few of the elements concerned.
+func (p *page) axeSerious(src string) []string {
+	p.t.Helper()
+	if !mustEval[bool](p, `typeof window.axe === 'object'`) {
+		// Injected through the DevTools protocol, as a console would: the
+		// page's own policy (scripts from its origin only) stays as it is.
+		mustEval[bool](p, src+";\ntrue")
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+		r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) =>
+			v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ') + ')'))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: running axe-core: %v", p.label, err)
+	}
+	return got
+}
+
+// TestAccessibilityAxe: axe-core finds no serious or critical violation on
+// the canvas page (with a pixel painted, so the activity and recent colours
+// are filled in) and on the lobby, in the light and the dark theme.
+func TestAccessibilityAxe(t *testing.T) {
+	src := axeSource(t)
+	browser := startBrowser(t)
+	srv, _ := startPlayground(t, "CANVAS_WIDTH=32", "CANVAS_HEIGHT=32")
+
+	canvas := openPage(t, browser, srv.URL("/"), "axe-canvas")
+	canvas.clickPixel(4, 4)
+	canvas.waitSettled(10 * time.Second)
+	canvas.waitTrue("the activity entry", 5*time.Second, `document.querySelectorAll('#activity li').length > 0`)
+	lobby := openTab(t, browser, "axe-lobby")
+	lobby.do(chromedp.Navigate(srv.URL("/canvases")), chromedp.WaitVisible(`#nc-name`))
+
+	for _, p := range []*page{canvas, lobby} {
+		for _, theme := range []string{"light", "dark"} {
+			p.colorScheme(theme)
+			for _, v := range p.axeSerious(src) {
+				t.Errorf("%s, %s theme: %s", p.label, theme, v)
+			}
+		}
 	}
 }
