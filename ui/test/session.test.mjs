@@ -79,3 +79,25 @@ test('load, resume, live: writes go out, others\' pixels are theirs, errors roll
   assert.equal(sockets.length, 2, '1012: reconnects at once');
   assert.equal(sockets[1].url, 'ws://x/ws?since=12', 'resumes from the last seq seen');
 });
+
+test('the pacer takes the limit `connected` announces; a refused write is sent again, not rolled back', async (t) => {
+  const { s, sockets, events } = harness();
+  t.after(() => { s.conn.stop(); s.pacer.timers.clearTimeout(s.pacer.timer); });
+  s.start();
+  await settle();
+  const ws = sockets[0];
+  ws.open();
+  ws.recv({ type: 'connected', clientId: 'c_1', seq: 10, width: 4, height: 4, pixelRate: 2, pixelBurst: 4 });
+  assert.equal(s.pacer.rate, 1.8);
+  assert.equal(s.pacer.bucket.burst, 3);
+  ws.recv({ type: 'resumed', seq: 10, recovered: true });
+
+  const w = s.board.paint(1, 1, 0xff0000, 0);
+  s.pacer.pump();
+  assert.equal(ws.sent.filter((m) => m.type === 'pixel_update').length, 1);
+  ws.recv({ type: 'error', code: 'rate_limited', message: 'Rate limit exceeded', id: w.id, retryAfter: 500 });
+  assert.equal(s.board.displayedHex(1, 1), '#FF0000', 'still shown');
+  assert.equal(s.board.nextQueued(), w, 'queued to go again');
+  assert.ok(s.pacer.pausedUntil > Date.now(), 'not before the retry time');
+  assert.equal(events.filter((e) => e[0] === 'warn').length, 0, 'no toast: it only lands later');
+});
