@@ -36,6 +36,11 @@ import { StatusBar } from './ui/statusbar.js';
 import { installTestHook } from './ui/testhook.js';
 import { Tools } from './ui/tools.js';
 import { ViewController } from './ui/view.js';
+import { Guide } from './ui/guide.js';
+import { Minimap } from './ui/minimap.js';
+import { OverlayLayer } from './ui/overlay.js';
+import { QuotaRing } from './ui/quotaring.js';
+import { TemplatePanel } from './ui/template.js';
 
 /** A REST read whose server has not begun to answer in this long is given up (and retried). */
 const SNAPSHOT_ANSWER_MS = 15000;
@@ -202,7 +207,7 @@ export class App {
       zoomLimits: () => this.view.limits(),
       zoomBy: (f, sx, sy) => this.view.zoomBy(f, sx, sy),
       toolFor: (e) => (this.tools.spaceHeld ? 'pan' : e.altKey ? 'picker' : this.tools.tool),
-      beginStroke: () => this.painter.begin(),
+      beginStroke: () => { this.guide.dismiss(); this.painter.begin(); },
       strokeTo: (cx, cy) => this.painter.to(cx, cy),
       endStroke: () => this.painter.end(),
       pickAt: (cx, cy) => this.painter.pickAt(cx, cy),
@@ -230,6 +235,7 @@ export class App {
       toast: (t, k) => this.toaster.show(t, k),
       onInvite: (invite) => this.setInvite(invite),
     });
+    this.startGuides(stageSize, redraw);
     this.renderer.fitToElement();
     this.updateStatus();
     setInterval(() => this.tick(), 1000);
@@ -348,7 +354,40 @@ export class App {
     if (!this.board) return;
     this.view.jumpTo(x, y);
     this.keyCursor.pos = { x, y };
+    this.overlay.markPixel(x, y);
     this.requestRender();
+  }
+
+  /**
+   * What helps a person find their way: the first-visit guide, the pixel
+   * budget on the colour, the minimap, the template and the layer it and
+   * the jump marker are drawn on.
+   * @param {() => {w: number, h: number}} stageSize
+   * @param {() => void} redraw
+   */
+  startGuides(stageSize, redraw) {
+    const { doc, win } = this;
+    const touch = !!(win.matchMedia && win.matchMedia('(pointer: coarse)').matches);
+    this.guide = new Guide(doc, { stage: this.stage, storage: this.storage, touch, openHelp: () => this.controls.openHelp() });
+    this.overlay = new OverlayLayer(doc, { canvas: this.canvas, stageSize, redraw });
+    this.minimap = new Minimap(doc, {
+      stage: this.stage, stageSize, canvasSize: () => this.board, view: () => this.view.view,
+      setView: (v) => this.view.set(v), picture: () => (this.board ? this.renderer.off : null),
+    });
+    this.quota = new QuotaRing(doc, {
+      host: /** @type {HTMLElement} */ (doc.querySelector('.current')),
+      budget: () => {
+        const b = this.board;
+        const k = this.session.pacer.bucket;
+        return b ? { tokens: k.tokens, at: k.at, rate: k.rate, burst: k.burst, queued: b.queuedCount } : null;
+      },
+    });
+    this.template = new TemplatePanel(doc, {
+      storage: this.storage, slug: () => this.ref.slug || 'main', overlay: this.overlay, board: () => this.board,
+      view: () => this.view.view, stageSize, jumpTo: (x, y) => this.jumpTo(x, y), setColor: (hex) => this.tools.setColor(hex),
+      fetch: (url, init) => fetchAnswered(String(url), init, PIXEL_INFO_ANSWER_MS),
+    });
+    this.template.restore();
   }
 
   /** @param {import('./lib/shortcuts.js').Shortcut} s @returns {boolean|void} false: not done */
@@ -412,7 +451,9 @@ export class App {
     const moving = this.session.cursors.step(now);
     const { w, h } = this.stageSize();
     this.cursorLayer.render(this.session.cursors.list(), view, w, h, now);
-    if (moving || this.renderer.animating) this.requestRender();
+    const marking = this.overlay.draw(view, now);
+    this.minimap.draw();
+    if (moving || marking || this.renderer.animating) this.requestRender();
   }
 
   stageSize() {

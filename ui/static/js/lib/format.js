@@ -22,6 +22,17 @@ export function zoomPercent(scale) {
   return p >= 100 ? `${Math.round(p)}%` : `${Math.round(p * 10) / 10}%`;
 }
 
+/**
+ * Zoom as a person says it: how many times bigger than "one canvas pixel =
+ * one screen pixel" ("15×", "2.5×", "1/4×"), not a percentage.
+ */
+export function zoomLabel(scale) {
+  if (!(scale > 0)) return '';
+  if (scale >= 10) return `${Math.round(scale)}×`;
+  if (scale >= 1) return `${Math.round(scale * 10) / 10}×`;
+  return `1/${Math.round(1 / scale)}×`;
+}
+
 /** Seconds with one decimal below 10 s, for the reconnect countdown. */
 export function countdown(ms) {
   const s = Math.max(0, ms) / 1000;

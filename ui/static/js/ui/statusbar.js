@@ -80,7 +80,8 @@ export class StatusBar {
 
   /** @param {number|null} seq the board's last seq, null before a snapshot */
   setSeq(seq) {
-    this.seqEl.textContent = seq !== null ? `seq ${seq}` : '';
+    // The change number is for people debugging, in the tooltip; on screen it is noise.
+    this.seqEl.title = seq !== null ? `Latest change seen: number ${seq}` : '';
   }
 
   /** @param {number} pending @param {number} queued @param {boolean} live */

@@ -5,7 +5,7 @@
 // The maths is lib/viewport.js; this keeps the current view and the zoom
 // readout.
 
-import { zoomPercent } from '../lib/format.js';
+import { zoomLabel } from '../lib/format.js';
 import { clampView, fitView, nextZoomStep, zoomAt, zoomLimits, zoomTo } from '../lib/viewport.js';
 
 /** @typedef {{scale: number, ox: number, oy: number}} View */
@@ -48,7 +48,7 @@ export class ViewController {
     const { w, h } = this.stageSize();
     this.view = clampView(v, w, h, c.width, c.height);
     if (userMoved) this.userMoved = true;
-    this.readout.textContent = zoomPercent(this.view.scale);
+    this.readout.textContent = zoomLabel(this.view.scale);
     this.onChange();
   }
 
