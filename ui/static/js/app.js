@@ -383,7 +383,7 @@ export class App {
       },
     });
     this.template = new TemplatePanel(doc, {
-      storage: this.storage, slug: () => this.ref.slug || 'main', overlay: this.overlay, board: () => this.board,
+      storage: this.storage, stage: this.stage, slug: () => this.ref.slug || 'main', overlay: this.overlay, board: () => this.board,
       view: () => this.view.view, stageSize, jumpTo: (x, y) => this.jumpTo(x, y), setColor: (hex) => this.tools.setColor(hex),
       fetch: (url, init) => fetchAnswered(String(url), init, PIXEL_INFO_ANSWER_MS),
     });

@@ -32,6 +32,7 @@ export class TemplatePanel {
    * @param {Document} doc
    * @param {object} o
    * @param {Storage|null} o.storage
+   * @param {HTMLElement} o.stage where the "next pixel to fix" button floats while the panel is closed
    * @param {() => string} o.slug the canvas (templates are kept per canvas)
    * @param {import('./overlay.js').OverlayLayer} o.overlay
    * @param {() => import('../lib/board.js').Board|null} o.board
@@ -58,7 +59,7 @@ export class TemplatePanel {
     for (const s of SCALES) {
       const opt = doc.createElement('option');
       opt.value = String(s);
-      opt.textContent = s >= 1 ? `${s}× (each image pixel is ${s}×${s} canvas pixels)` : `1/${1 / s} (every ${1 / s}th image pixel)`;
+      opt.textContent = s === 1 ? '1× (one image pixel, one canvas pixel)' : s > 1 ? `${s}× bigger` : `1/${1 / s} size`;
       this.scale.append(opt);
     }
     /** @type {Placement|null} */
@@ -83,7 +84,23 @@ export class TemplatePanel {
     const changed = () => this.fromForm();
     for (const el of [this.x, this.y, this.scale, this.opacity, this.visible]) el.addEventListener('input', changed);
     $('template-here').addEventListener('click', () => this.moveToView());
-    $('template-next').addEventListener('click', () => this.next());
+    // The pixel a jump shows is in the middle of the stage, where the open
+    // panel would hide it: the panel closes, and a button on the stage
+    // leads on from there.
+    $('template-next').addEventListener('click', () => {
+      this.menu.open = false;
+      this.next();
+    });
+    const float = doc.createElement('button');
+    float.type = 'button';
+    float.className = 'template-float';
+    float.id = 'template-next-float';
+    float.hidden = true;
+    float.textContent = 'Next pixel to fix';
+    float.addEventListener('click', () => this.next());
+    o.stage.append(float);
+    this.float = float;
+    this.menu.addEventListener('toggle', () => this.render(false));
     $('template-remove').addEventListener('click', () => this.remove());
     this.render();
   }
@@ -202,6 +219,7 @@ export class TemplatePanel {
     if (!found) {
       this.lastWrong = null;
       this.status.textContent = total ? `All ${total} pixels match the template.` : 'The template is not over the canvas.';
+      this.float.textContent = total ? 'All pixels match' : 'Next pixel to fix';
       return;
     }
     this.lastWrong = { x: found.x, y: found.y };
@@ -209,6 +227,8 @@ export class TemplatePanel {
     this.o.setColor(hex);
     this.o.jumpTo(found.x, found.y);
     this.status.textContent = `${total - right} of ${total} pixels differ. This one (${found.x}, ${found.y}) should be ${colorLabel(hex)}: that colour is now selected.`;
+    this.float.textContent = `Next pixel to fix (${total - right} left)`;
+    this.float.title = this.status.textContent;
   }
 
   remove() {
@@ -237,6 +257,7 @@ export class TemplatePanel {
     const img = this.image;
     this.controls.hidden = !p;
     this.menu.dataset.active = String(!!p);
+    this.float.hidden = !p || !p.visible || this.menu.open;
     if (!p || !img) {
       this.o.overlay.setTemplate(null);
       return;
