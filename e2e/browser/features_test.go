@@ -536,8 +536,8 @@ func TestServiceWorkerServesThePageWhileTheServerIsDown(t *testing.T) {
 		`location.protocol === 'http:' && !!document.getElementById('canvas') && !!window.__pixelPlayground`)
 	p.waitState("saying the server cannot be reached", 20*time.Second, func(s uiState) bool { return s.Connection == "error" })
 	text := mustEval[string](p, `document.getElementById('loading-text').textContent`)
-	if text == "" {
-		t.Errorf("no words on the page about the outage")
+	if !strings.Contains(text, "Can't reach the server") {
+		t.Errorf("the page says %q while the server is down, want it to say it cannot reach the server", text)
 	}
 	t.Logf("while the server is down the page says: %q", text)
 	p.keepScreenshot("offline-reload")
