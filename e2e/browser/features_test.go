@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
 )
@@ -405,6 +406,10 @@ func TestTemplateIsShownAndNeverSent(t *testing.T) {
 	if n := p.countWrites(); n != 0 {
 		t.Errorf("%d writes after the reload, with only the template used", n)
 	}
+	// Esc closes the panel, as it does the other menus.
+	p.do(chromedp.Focus(chromedp.ID("template-url")))
+	p.press(kb.Escape)
+	p.waitTrue("panel closed by Esc", 10*time.Second, `!document.getElementById('template-menu').open`)
 }
 
 // TestMinimapFollowsTheView: on a canvas larger than the view the minimap

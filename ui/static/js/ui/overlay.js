@@ -28,11 +28,14 @@ export class OverlayLayer {
     this.template = null;
     /** @type {{x: number, y: number, until: number}|null} */
     this.mark = null;
+    /** What the layer shows now; a frame with nothing new leaves it as it is. */
+    this.drawn = '';
   }
 
   /** @param {{image: CanvasImageSource, width: number, height: number, x: number, y: number, scale: number, opacity: number}|null} t */
   setTemplate(t) {
     this.template = t;
+    this.drawn = '';
     this.el.dataset.template = t ? `${t.x},${t.y},${t.scale},${t.opacity}` : '';
     this.o.redraw();
   }
@@ -53,6 +56,11 @@ export class OverlayLayer {
     const { el, ctx } = this;
     const { w, h } = this.o.stageSize();
     const dpr = Math.min(globalThis.devicePixelRatio || 1, 3);
+    // Other people's cursors ask for frames all the time: redraw only for
+    // a new view, size or template, or while the marker pulses.
+    const key = `${v.scale},${v.ox},${v.oy},${w},${h},${dpr}`;
+    if (!this.mark && key === this.drawn) return false;
+    this.drawn = this.mark ? '' : key;
     const bw = Math.max(1, Math.round(w * dpr));
     const bh = Math.max(1, Math.round(h * dpr));
     if (el.width !== bw || el.height !== bh) {

@@ -64,7 +64,7 @@ export class TemplatePanel {
     }
     /** @type {Placement|null} */
     this.placement = null;
-    /** @type {{width: number, height: number, data: Uint8ClampedArray, canvas: HTMLCanvasElement}|null} */
+    /** @type {{width: number, height: number, data: Uint8ClampedArray, bitmap: ImageBitmap}|null} */
     this.image = null;
     /** @type {{x: number, y: number}|null} */
     this.lastWrong = null;
@@ -101,6 +101,17 @@ export class TemplatePanel {
     o.stage.append(float);
     this.float = float;
     this.menu.addEventListener('toggle', () => this.render(false));
+    // Like the export menu: a click elsewhere or Esc closes it (Esc gives
+    // the focus back to its button).
+    doc.addEventListener('pointerdown', (e) => {
+      if (this.menu.open && !this.menu.contains(/** @type {Node} */ (e.target))) this.menu.open = false;
+    });
+    this.menu.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !this.menu.open) return;
+      e.stopPropagation();
+      this.menu.open = false;
+      /** @type {HTMLElement} */ (this.menu.querySelector('summary')).focus();
+    });
     $('template-remove').addEventListener('click', () => this.remove());
     this.render();
   }
@@ -162,9 +173,11 @@ export class TemplatePanel {
     canvas.height = bitmap.height;
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d', { willReadFrequently: true }));
     ctx.drawImage(bitmap, 0, 0);
-    bitmap.close();
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    this.image = { width: canvas.width, height: canvas.height, data, canvas };
+    // The bitmap is what the layer draws (kept on the GPU, unlike a canvas
+    // read back with getImageData); the bytes are what "next pixel" reads.
+    if (this.image) this.image.bitmap.close();
+    this.image = { width: canvas.width, height: canvas.height, data, bitmap };
     const start = this.topLeftOfView();
     const source = keep && keep.source ? keep.source : canvas.toDataURL('image/png');
     this.placement = normalizePlacement({ x: start.x, y: start.y, scale: 1, opacity: 0.5, visible: true, ...(keep || {}), source, name });
@@ -233,6 +246,7 @@ export class TemplatePanel {
 
   remove() {
     this.placement = null;
+    if (this.image) this.image.bitmap.close();
     this.image = null;
     this.lastWrong = null;
     savePlacement(this.o.storage, this.o.slug(), null);
@@ -271,7 +285,7 @@ export class TemplatePanel {
       this.nameEl.textContent = `${p.name || 'Image'} · ${img.width}×${img.height}`;
     }
     this.o.overlay.setTemplate(p.visible
-      ? { image: img.canvas, width: img.width, height: img.height, x: p.x, y: p.y, scale: p.scale, opacity: p.opacity }
+      ? { image: img.bitmap, width: img.width, height: img.height, x: p.x, y: p.y, scale: p.scale, opacity: p.opacity }
       : null);
   }
 }
