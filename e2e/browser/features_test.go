@@ -518,7 +518,8 @@ func TestBudgetRingSaysWait(t *testing.T) {
 // TestServiceWorkerServesThePageWhileTheServerIsDown: after one visit, a
 // reload while the server is down opens the page (from the worker's cache),
 // which says it cannot reach the server instead of the browser's error
-// page, and goes live by itself when the server is back.
+// page and shows the canvas as it last saw it, and goes live by itself
+// when the server is back.
 func TestServiceWorkerServesThePageWhileTheServerIsDown(t *testing.T) {
 	browser := startBrowser(t)
 	srv, env := startPlayground(t, "CANVAS_WIDTH=40", "CANVAS_HEIGHT=40")
@@ -545,6 +546,11 @@ func TestServiceWorkerServesThePageWhileTheServerIsDown(t *testing.T) {
 		t.Errorf("the page says %q while the server is down, want it to say it cannot reach the server", text)
 	}
 	t.Logf("while the server is down the page says: %q", text)
+	// With the canvas as this browser last saw it (kept when the page was left).
+	p.waitTrue("the last picture shown", 10*time.Second, `document.getElementById('last-seen')?.dataset.ready === 'true'`)
+	if px := mustEval[[]int](p, `Array.from(document.querySelector('#last-seen canvas').getContext('2d').getImageData(3, 3, 1, 1).data)`); len(px) != 4 || px[0] != 0xe5 || px[1] != 0 || px[2] != 0 {
+		t.Errorf("the last picture's pixel (3,3) is %v, want red", px)
+	}
 	p.keepScreenshot("offline-reload")
 
 	testbin.StartOnPort(t, testbin.Build(t, "./apps/playground"), srv.Port, env...)

@@ -37,6 +37,7 @@ import { installTestHook } from './ui/testhook.js';
 import { Tools } from './ui/tools.js';
 import { ViewController } from './ui/view.js';
 import { Guide } from './ui/guide.js';
+import { LastSeen } from './ui/lastseen.js';
 import { Minimap } from './ui/minimap.js';
 import { OverlayLayer } from './ui/overlay.js';
 import { QuotaRing } from './ui/quotaring.js';
@@ -388,6 +389,10 @@ export class App {
       fetch: (url, init) => fetchAnswered(String(url), init, PIXEL_INFO_ANSWER_MS),
     });
     this.template.restore();
+    this.lastSeen = new LastSeen(doc, {
+      storage: this.storage, slug: () => this.ref.slug || 'main', host: this.$('loading'), board: () => this.board,
+      picture: () => (this.board ? this.renderer.off : null),
+    });
   }
 
   /** @param {import('./lib/shortcuts.js').Shortcut} s @returns {boolean|void} false: not done */
@@ -463,6 +468,7 @@ export class App {
   /** The connection pill, the stale banner, the counters. */
   updateStatus() {
     this.statusBar.update();
+    if (this.lastSeen) this.lastSeen.update(!!this.board, !!this.session.sync.loadError);
   }
 
   /** Say something through the polite live region (#announcer). @param {string} text */
