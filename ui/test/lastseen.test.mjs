@@ -33,3 +33,20 @@ test('too big or refused storage: not kept, no throw', () => {
   assert.equal(saveLastSeen({ setItem() { throw new Error('quota'); } }, 'main', pic), false);
   assert.equal(saveLastSeen(null, 'main', pic), false);
 });
+
+test('a full storage gives up the other canvases\' pictures, nothing else', () => {
+  const m = new Map([['pixelPlayground.username', 'Ada'], [lastSeenKey('a'), 'x'.repeat(10)], [lastSeenKey('b'), 'y']]);
+  let room = 3; // entries the storage holds
+  const s = {
+    get length() { return m.size; },
+    key: (i) => [...m.keys()][i] ?? null,
+    getItem: (k) => m.get(k) ?? null,
+    setItem: (k, v) => { if (!m.has(k) && m.size >= room) throw new Error('QuotaExceededError'); m.set(k, v); },
+    removeItem: (k) => m.delete(k),
+  };
+  assert.equal(saveLastSeen(s, 'c', pic), true);
+  assert.deepEqual([...m.keys()].sort(), ['pixelPlayground.lastSeen.c', 'pixelPlayground.username']);
+  room = 0;
+  assert.equal(saveLastSeen(s, 'd', pic), false);
+  assert.equal(m.get('pixelPlayground.username'), 'Ada');
+});

@@ -34,15 +34,30 @@ export function loadLastSeen(storage, slug) {
 }
 
 /**
- * @param {{setItem(k: string, v: string): void}|null} storage
+ * @param {{setItem(k: string, v: string): void, length?: number, key?(i: number): string|null, removeItem?(k: string): void}|null} storage
  * @param {string} slug
  * @param {LastSeen} r
  * @returns {boolean} kept
  */
 export function saveLastSeen(storage, slug, r) {
   if (!storage || r.png.length > MAX_PICTURE) return false;
+  const text = JSON.stringify(r);
   try {
-    storage.setItem(lastSeenKey(slug), JSON.stringify(r));
+    storage.setItem(lastSeenKey(slug), text);
+    return true;
+  } catch {
+    // Full: the other canvases' pictures go first (they are a nicety, the
+    // name, the colour and the templates are not), then try once more.
+  }
+  try {
+    const s = /** @type {any} */ (storage);
+    const others = [];
+    for (let i = 0; i < (s.length || 0); i++) {
+      const k = s.key(i);
+      if (k && k.startsWith(lastSeenKey('')) && k !== lastSeenKey(slug)) others.push(k);
+    }
+    for (const k of others) s.removeItem(k);
+    storage.setItem(lastSeenKey(slug), text);
     return true;
   } catch {
     return false;
