@@ -6,8 +6,9 @@
 
 import { canvasOutOfView, minimapSize, viewportOnMinimap, viewCentredOn } from '../lib/minimap.js';
 
-/** The minimap's longer side, CSS pixels. */
+/** The minimap's longer side, CSS pixels, and at most this share of the stage's shorter side (phones). */
 const MAX_SIDE = 160;
+const MAX_SHARE = 0.3;
 
 export class Minimap {
   /**
@@ -65,7 +66,7 @@ export class Minimap {
     const show = !!c && !!pic && canvasOutOfView(v, stage, c);
     if (el.hidden !== !show) el.hidden = !show;
     if (!show) return;
-    const size = minimapSize(c, MAX_SIDE);
+    const size = minimapSize(c, Math.min(MAX_SIDE, Math.round(Math.min(stage.w, stage.h) * MAX_SHARE)));
     const dpr = globalThis.devicePixelRatio || 1;
     if (size.w !== this.size.w || size.h !== this.size.h) {
       this.size = size;
