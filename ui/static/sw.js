@@ -15,7 +15,7 @@ sw.addEventListener('install', (event) => {
   // keeps what the browser's HTTP cache had from an older deployment.
   event.waitUntil(
     caches.open(CACHE_NAME)
-      .then((cache) => cache.addAll(SHELL_FILES.map((f) => new Request(f, { cache: 'no-cache' }))))
+      .then((cache) => cache.addAll(SHELL_FILES.map((f) => new Request(new URL(f, sw.location.origin).href, { cache: 'no-cache' }))))
       .then(() => sw.skipWaiting()),
   );
 });
