@@ -46,6 +46,9 @@ test('the pill is a button only while a retry is pending; countdowns refresh; th
   assert.equal(l.counting, false);
   const e = connectionStatus({ ...base, hasBoard: false, loadError: 'HTTP 500', loadRetryAt: 2000 });
   assert.equal(e.loadingText, "Can't load the canvas from the server (HTTP 500). Retrying…");
+  // No developer words for a server that is not there.
+  const down = connectionStatus({ ...base, hasBoard: false, loadError: 'Failed to fetch', loadRetryAt: 2000 });
+  assert.equal(down.loadingText, "Can't reach the server. Retrying…");
   assert.equal(e.announce, 'error');
   assert.equal(e.counting, true);
   assert.equal(connectionStatus({ ...base, hasBoard: false }).announce, 'loading');

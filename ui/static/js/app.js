@@ -36,6 +36,12 @@ import { StatusBar } from './ui/statusbar.js';
 import { installTestHook } from './ui/testhook.js';
 import { Tools } from './ui/tools.js';
 import { ViewController } from './ui/view.js';
+import { Guide } from './ui/guide.js';
+import { LastSeen } from './ui/lastseen.js';
+import { Minimap } from './ui/minimap.js';
+import { OverlayLayer } from './ui/overlay.js';
+import { QuotaRing } from './ui/quotaring.js';
+import { TemplatePanel } from './ui/template.js';
 
 /** A REST read whose server has not begun to answer in this long is given up (and retried). */
 const SNAPSHOT_ANSWER_MS = 15000;
@@ -211,7 +217,7 @@ export class App {
       zoomLimits: () => this.view.limits(),
       zoomBy: (f, sx, sy) => this.view.zoomBy(f, sx, sy),
       toolFor: (e) => (this.tools.spaceHeld ? 'pan' : e.altKey ? 'picker' : this.tools.tool),
-      beginStroke: () => this.painter.begin(),
+      beginStroke: () => { this.guide.dismiss(); this.painter.begin(); },
       strokeTo: (cx, cy) => this.painter.to(cx, cy),
       endStroke: () => {
         this.painter.end();
@@ -243,6 +249,7 @@ export class App {
       toast: (t, k) => this.toaster.show(t, k),
       onInvite: (invite) => this.setInvite(invite),
     });
+    this.startGuides(stageSize, redraw);
     this.renderer.fitToElement();
     this.updateStatus();
     setInterval(() => this.tick(), 1000);
@@ -364,7 +371,44 @@ export class App {
     if (!this.board) return;
     this.view.jumpTo(x, y);
     this.keyCursor.pos = { x, y };
+    this.overlay.markPixel(x, y);
     this.requestRender();
+  }
+
+  /**
+   * What helps a person find their way: the first-visit guide, the pixel
+   * budget on the colour, the minimap, the template and the layer it and
+   * the jump marker are drawn on.
+   * @param {() => {w: number, h: number}} stageSize
+   * @param {() => void} redraw
+   */
+  startGuides(stageSize, redraw) {
+    const { doc, win } = this;
+    const touch = !!(win.matchMedia && win.matchMedia('(pointer: coarse)').matches);
+    this.guide = new Guide(doc, { stage: this.stage, storage: this.storage, touch, openHelp: () => this.controls.openHelp() });
+    this.overlay = new OverlayLayer(doc, { canvas: this.canvas, stageSize, redraw });
+    this.minimap = new Minimap(doc, {
+      stage: this.stage, stageSize, canvasSize: () => this.board, view: () => this.view.view,
+      setView: (v) => this.view.set(v), picture: () => (this.board ? this.renderer.off : null),
+    });
+    this.quota = new QuotaRing(doc, {
+      host: /** @type {HTMLElement} */ (doc.querySelector('.current')),
+      budget: () => {
+        const b = this.board;
+        const k = this.session.pacer.bucket;
+        return b ? { tokens: k.tokens, at: k.at, rate: k.rate, burst: k.burst, queued: b.queuedCount } : null;
+      },
+    });
+    this.template = new TemplatePanel(doc, {
+      storage: this.storage, stage: this.stage, slug: () => this.ref.slug || 'main', overlay: this.overlay, board: () => this.board,
+      view: () => this.view.view, stageSize, jumpTo: (x, y) => this.jumpTo(x, y), setColor: (hex) => this.tools.setColor(hex),
+      fetch: (url, init) => fetchAnswered(String(url), init, PIXEL_INFO_ANSWER_MS),
+    });
+    this.template.restore();
+    this.lastSeen = new LastSeen(doc, {
+      storage: this.storage, slug: () => this.ref.slug || 'main', host: this.$('loading'), board: () => this.board,
+      picture: () => (this.board ? this.renderer.off : null),
+    });
   }
 
   /** @param {import('./lib/shortcuts.js').Shortcut} s @returns {boolean|void} false: not done */
@@ -429,7 +473,9 @@ export class App {
     const moving = this.session.cursors.step(now);
     const { w, h } = this.stageSize();
     this.cursorLayer.render(this.session.cursors.list(), view, w, h, now);
-    if (moving || this.renderer.animating) this.requestRender();
+    const marking = this.overlay.draw(view, now);
+    this.minimap.draw();
+    if (moving || marking || this.renderer.animating) this.requestRender();
   }
 
   stageSize() {
@@ -439,6 +485,7 @@ export class App {
   /** The connection pill, the stale banner, the counters. */
   updateStatus() {
     this.statusBar.update();
+    if (this.lastSeen) this.lastSeen.update(!!this.board, !!this.session.sync.loadError);
   }
 
   /** Say something through the polite live region (#announcer). @param {string} text */

@@ -49,7 +49,11 @@ export function connectionStatus(s) {
     if (s.loadError) {
       state = 'error';
       label = `Can't load canvas · retry in ${countdown(s.loadRetryAt - s.now)}`;
-      loadingText = `Can't load the canvas from the server (${s.loadError}). Retrying…`;
+      // An HTTP status says something to whoever runs the server; a failed
+      // fetch ("Failed to fetch", "NetworkError…") is just "no server".
+      loadingText = /^HTTP \d+/.test(s.loadError)
+        ? `Can't load the canvas from the server (${s.loadError}). Retrying…`
+        : "Can't reach the server. Retrying…";
     } else {
       state = 'connecting';
       label = 'Loading…';

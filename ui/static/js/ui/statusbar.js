@@ -80,10 +80,11 @@ export class StatusBar {
 
   /** @param {number|null} seq the board's last seq, null before a snapshot */
   setSeq(seq) {
-    // A seq is ours, not the user's business: kept for a developer's
-    // inspector, never on screen.
+    // A seq is ours, not the user's business: never on screen, kept for a
+    // developer's inspector and in the tooltip.
     this.seqEl.textContent = '';
     if (seq !== null) this.seqEl.dataset.seq = String(seq);
+    this.seqEl.title = seq !== null ? `Latest change seen: number ${seq}` : '';
   }
 
   /** @param {number} pending @param {number} queued @param {boolean} live */
