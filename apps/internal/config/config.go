@@ -210,6 +210,33 @@ func nonNegDurOpt(dst func(*Config) *time.Duration) func(*Config, string) error 
 	}
 }
 
+// sentinelsOpt reads REDIS_SENTINELS: host:port, comma-separated.
+func sentinelsOpt(c *Config, v string) error {
+	c.RedisSentinels = nil
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("want host:port[,host:port...], got %q", a)
+		}
+		c.RedisSentinels = append(c.RedisSentinels, a)
+	}
+	return nil
+}
+
+// waitTimeoutOpt reads REDIS_WAIT_TIMEOUT: WAIT and the write script
+// share one read timeout (2 s), so at most 1 s of it goes to waiting.
+func waitTimeoutOpt(c *Config, v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 10*time.Millisecond || d > time.Second {
+		return fmt.Errorf("want a duration from 10ms to 1s, got %q", v)
+	}
+	c.RedisWaitTimeout = d
+	return nil
+}
+
 func options(defaultPort int) []option {
 	return []option{
 		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
@@ -219,31 +246,11 @@ func options(defaultPort int) []option {
 		{Redis, "redis-port", "REDIS_PORT", "6379", "Redis port", intOpt(func(c *Config) *int { return &c.RedisPort }, 1, 65535)},
 		{Redis, "redis-password", "REDIS_PASSWORD", "", "Redis password", strOpt(func(c *Config) *string { return &c.RedisPassword })},
 		{Redis, "redis-cluster", "REDIS_CLUSTER", "false", "Redis is a Redis Cluster; REDIS_URL may add seed nodes with ?addr=host:port&addr=...", boolOpt(func(c *Config) *bool { return &c.RedisCluster })},
-		{Redis, "redis-sentinels", "REDIS_SENTINELS", "", "comma-separated host:port of Redis Sentinels; the apps then ask them where the master REDIS_MASTER_NAME is and follow its failovers (not with REDIS_CLUSTER or REDIS_URL)", func(c *Config, v string) error {
-			c.RedisSentinels = nil
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a == "" {
-					continue
-				}
-				host, port, err := net.SplitHostPort(a)
-				if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-					return fmt.Errorf("want host:port[,host:port...], got %q", a)
-				}
-				c.RedisSentinels = append(c.RedisSentinels, a)
-			}
-			return nil
-		}},
+		{Redis, "redis-sentinels", "REDIS_SENTINELS", "", "comma-separated host:port of Redis Sentinels; the apps then ask them where the master REDIS_MASTER_NAME is and follow its failovers (not with REDIS_CLUSTER or REDIS_URL)", sentinelsOpt},
 		{Redis, "redis-master-name", "REDIS_MASTER_NAME", "", "the name the Sentinels know the master by (required with REDIS_SENTINELS)", strOpt(func(c *Config) *string { return &c.RedisMasterName })},
 		{Redis, "redis-sentinel-password", "REDIS_SENTINEL_PASSWORD", "", "password of the Sentinels themselves (REDIS_PASSWORD is the master's and replicas')", strOpt(func(c *Config) *string { return &c.RedisSentinelPassword })},
 		{Redis, "redis-wait-replicas", "REDIS_WAIT_REPLICAS", "0", "acknowledge a canvas write only once this many replicas have it (Redis WAIT); fewer within REDIS_WAIT_TIMEOUT and the write is answered unavailable (0: acknowledge once the master has it)", intOpt(func(c *Config) *int { return &c.RedisWaitReplicas }, 0, 100)},
-		{Redis, "redis-wait-timeout", "REDIS_WAIT_TIMEOUT", "500ms", "how long a write waits for REDIS_WAIT_REPLICAS replicas, from 10ms to 1s", func(c *Config, v string) error {
-			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil || d < 10*time.Millisecond || d > time.Second {
-				return fmt.Errorf("want a duration from 10ms to 1s, got %q", v)
-			}
-			c.RedisWaitTimeout = d
-			return nil
-		}},
+		{Redis, "redis-wait-timeout", "REDIS_WAIT_TIMEOUT", "500ms", "how long a write waits for REDIS_WAIT_REPLICAS replicas, from 10ms to 1s", waitTimeoutOpt},
 		{Canvas, "canvas-width", "CANVAS_WIDTH", strconv.Itoa(domain.DefaultWidth), "canvas width in pixels", intOpt(func(c *Config) *int { return &c.Width }, 1, domain.MaxSide)},
 		{Canvas, "canvas-height", "CANVAS_HEIGHT", strconv.Itoa(domain.DefaultHeight), "canvas height in pixels", intOpt(func(c *Config) *int { return &c.Height }, 1, domain.MaxSide)},
 		{DataDir, "data-dir", "DATA_DIR", "./data", "directory of the embedded store (log and snapshots)", strOpt(func(c *Config) *string { return &c.DataDir })},
