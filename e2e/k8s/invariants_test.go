@@ -20,18 +20,18 @@ import (
 )
 
 const (
-	namespace   = "pixel-playground"
-	nameLabel   = "app.kubernetes.io/name"
-	partLabel   = "app.kubernetes.io/component"
-	systemName  = "pixel-playground"
-	redisName   = "redis"
+	namespace  = "pixel-playground"
+	nameLabel  = "app.kubernetes.io/name"
+	partLabel  = "app.kubernetes.io/component"
+	systemName = "pixel-playground"
+	redisName  = "redis"
 	// sentinelName is the Sentinels' StatefulSet, in the overlays with
 	// Redis high availability (prod).
 	sentinelName = "redis-sentinel"
 	sentinelPort = 26379
-	redisPort   = 6379
-	configName  = "pixel-config"
-	redisSecret = "redis-auth"
+	redisPort    = 6379
+	configName   = "pixel-config"
+	redisSecret  = "redis-auth"
 	// adminPort is ADMIN_PORT: /health, /ready and /metrics, for the
 	// kubelet and Prometheus, never routed by the Ingress.
 	adminPort = 9090
