@@ -1,10 +1,12 @@
 // Package redisconn builds the go-redis client every Redis adapter shares,
 // from the apps' configuration (REDIS_URL, or the old system's REDIS_HOST,
-// REDIS_PORT and REDIS_PASSWORD; REDIS_CLUSTER for a Redis Cluster), with
-// timeouts chosen so that a dead or unreachable Redis makes calls fail within
-// a few seconds instead of hanging the clients waiting on them. It also
-// classifies errors: anything that means "Redis is not there right now" is
-// wrapped with ports.ErrUnavailable.
+// REDIS_PORT and REDIS_PASSWORD; REDIS_CLUSTER for a Redis Cluster;
+// REDIS_SENTINELS and REDIS_MASTER_NAME for a master watched by Sentinel),
+// with timeouts chosen so that a dead or unreachable Redis makes calls fail
+// within a few seconds instead of hanging the clients waiting on them, and a
+// breaker that refuses calls at once while a frozen Redis would make each
+// wait (breaker.go). It also classifies errors: anything that means "Redis
+// is not there right now" is wrapped with ports.ErrUnavailable.
 package redisconn
 
 import (
