@@ -28,6 +28,10 @@ import (
 // woken up or from the new master a failover client switched to, closes
 // the breaker again.
 //
+// Only a read that waited for a reply counts: a subscriber's connection
+// waiting for messages on a quiet channel times out without anything
+// being wrong.
+//
 // It watches reads on the connections rather than the commands' results
 // because go-redis retries a timed-out command inside the call, so a
 // command's result hides the first timeout, and because only the
@@ -161,6 +165,11 @@ type watchedConn struct {
 	b *breaker
 
 	allowed atomic.Int64 // ns the current read deadline allows, from when it was set
+	// awaiting: bytes were sent since the last bytes were received, so a
+	// reply is owed. A subscriber's connection waits for messages that may
+	// not come (the bus reads with an idle timeout on a quiet canvas): its
+	// timeouts say nothing about Redis until it has sent a PING.
+	awaiting atomic.Bool
 }
 
 func (c *watchedConn) SetReadDeadline(t time.Time) error {
@@ -175,7 +184,10 @@ func (c *watchedConn) SetDeadline(t time.Time) error {
 
 func (c *watchedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if err != nil && isTimeout(err) && time.Duration(c.allowed.Load()) >= FreezeAfter {
+	if n > 0 {
+		c.awaiting.Store(false)
+	}
+	if err != nil && isTimeout(err) && c.awaiting.Load() && time.Duration(c.allowed.Load()) >= FreezeAfter {
 		c.b.trip()
 	}
 	return n, err
@@ -185,7 +197,11 @@ func (c *watchedConn) Write(p []byte) (int, error) {
 	if c.b.refusing() {
 		return 0, ErrBreakerOpen
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.awaiting.Store(true)
+	}
+	return n, err
 }
 
 // watchedSysConn is a watchedConn of a TCP connection: its SyscallConn
