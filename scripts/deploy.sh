@@ -117,6 +117,6 @@ fi
 } >"$tmp/kustomization.yaml"
 
 kubectl apply -k "$tmp"
-for workload in statefulset/redis deployment/api deployment/gateway deployment/web; do
+for workload in statefulset/redis statefulset/redis-sentinel deployment/api deployment/gateway deployment/web; do
   kubectl rollout status -n "$namespace" "$workload" --timeout="$timeout"
 done

@@ -20,14 +20,18 @@ import (
 )
 
 const (
-	namespace   = "pixel-playground"
-	nameLabel   = "app.kubernetes.io/name"
-	partLabel   = "app.kubernetes.io/component"
-	systemName  = "pixel-playground"
-	redisName   = "redis"
-	redisPort   = 6379
-	configName  = "pixel-config"
-	redisSecret = "redis-auth"
+	namespace  = "pixel-playground"
+	nameLabel  = "app.kubernetes.io/name"
+	partLabel  = "app.kubernetes.io/component"
+	systemName = "pixel-playground"
+	redisName  = "redis"
+	// sentinelName is the Sentinels' StatefulSet, in the overlays with
+	// Redis high availability (prod).
+	sentinelName = "redis-sentinel"
+	sentinelPort = 26379
+	redisPort    = 6379
+	configName   = "pixel-config"
+	redisSecret  = "redis-auth"
 	// adminPort is ADMIN_PORT: /health, /ready and /metrics, for the
 	// kubelet and Prometheus, never routed by the Ingress.
 	adminPort = 9090
@@ -107,16 +111,27 @@ func forEachOverlay(t *testing.T, check func(t *testing.T, overlay string, objs 
 	}
 }
 
+// redisWorkloads are the Redis workloads of an overlay: Redis alone in
+// dev, Redis and its Sentinels in prod.
+func redisWorkloads(overlay string) []string {
+	if overlay == prodOverlay {
+		return []string{redisName, sentinelName}
+	}
+	return []string{redisName}
+}
+
 func TestEveryWorkloadIsThere(t *testing.T) {
-	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
+	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		ws := workloads(objs)
-		want := append(sortedNames(apps), redisName)
+		want := append(sortedNames(apps), redisWorkloads(overlay)...)
 		sort.Strings(want)
 		if got := sortedNames(ws); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("workloads %v, want %v", got, want)
 		}
-		if ws[redisName].Kind != "StatefulSet" {
-			t.Errorf("redis is a %s, want a StatefulSet (stable identity and its own volume)", ws[redisName].Kind)
+		for _, name := range redisWorkloads(overlay) {
+			if ws[name].Kind != "StatefulSet" {
+				t.Errorf("%s is a %s, want a StatefulSet (stable identity and name)", name, ws[name].Kind)
+			}
 		}
 		for app := range apps {
 			if ws[app].Kind != "Deployment" {
@@ -392,7 +407,7 @@ func servicePortExists(svc *corev1.Service, port networkingv1.ServiceBackendPort
 func TestReplicaCounts(t *testing.T) {
 	want := map[string]map[string]int32{
 		devOverlay:  {"api": 1, "gateway": 1, "web": 1, redisName: 1},
-		prodOverlay: {"api": 3, "web": 2, redisName: 1},
+		prodOverlay: {"api": 3, "web": 2, redisName: 3, sentinelName: 3},
 	}
 	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		for name, w := range workloads(objs) {
@@ -463,10 +478,10 @@ func TestRollingUpdatesNeverDropBelowWanted(t *testing.T) {
 }
 
 func TestEveryAppHasADisruptionBudgetThatAllowsDrains(t *testing.T) {
-	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
+	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		ws := workloads(objs)
 		pdbs := ofType[*policyv1.PodDisruptionBudget](objs)
-		for _, app := range append(sortedNames(apps), redisName) {
+		for _, app := range append(sortedNames(apps), redisWorkloads(overlay)...) {
 			w := ws[app]
 			var mine []*policyv1.PodDisruptionBudget
 			for _, pdb := range pdbs {
@@ -507,10 +522,12 @@ func allowedDisruptions(t *testing.T, pdb *policyv1.PodDisruptionBudget, replica
 	return replicas
 }
 
-// Only api and gateway pods may open connections to Redis. Evaluated
-// against every workload's real pod labels, not against the policy text.
+// Only api and gateway pods may open connections to Redis, and with
+// Sentinel (prod) the other Redis pods (replication) and the Sentinels.
+// Evaluated against every workload's real pod labels, not against the
+// policy text.
 func TestRedisIsReachableOnlyFromAPIAndGateway(t *testing.T) {
-	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
+	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		ws := workloads(objs)
 		redisPods := ws[redisName].Template.Labels
 		var policies []*networkingv1.NetworkPolicy
@@ -549,8 +566,12 @@ func TestRedisIsReachableOnlyFromAPIAndGateway(t *testing.T) {
 				}
 			}
 		}
-		if got := sortedNames(allowed); fmt.Sprint(got) != "[api gateway]" {
-			t.Errorf("workloads allowed to reach redis:%d: %v, want [api gateway]", redisPort, got)
+		want := "[api gateway]"
+		if overlay == prodOverlay {
+			want = "[api gateway redis redis-sentinel]"
+		}
+		if got := sortedNames(allowed); fmt.Sprint(got) != want {
+			t.Errorf("workloads allowed to reach redis:%d: %v, want %s", redisPort, got, want)
 		}
 	})
 }

@@ -326,7 +326,7 @@ func portsAdmit(ports []networkingv1.NetworkPolicyPort, dst corev1.Container, po
 // port, the apps to DNS, api and gateway to Redis. Evaluated against the
 // rendered pods' real labels and named ports.
 func TestNetworkPolicies(t *testing.T) {
-	forEachOverlay(t, func(t *testing.T, _ string, objs []object) {
+	forEachOverlay(t, func(t *testing.T, overlay string, objs []object) {
 		policies := ofType[*networkingv1.NetworkPolicy](objs)
 		denyAll := false
 		for _, np := range policies {
@@ -378,7 +378,8 @@ func TestNetworkPolicies(t *testing.T) {
 			flow{stranger, pods[redisName], redisPort, tcp, false},
 			flow{prometheus, pods[redisName], redisPort, tcp, false},
 			flow{pods[redisName], internet, 443, tcp, false},
-			flow{pods[redisName], dns, 53, udp, false},
+			// With Sentinel, Redis pods find each other by name.
+			flow{pods[redisName], dns, 53, udp, overlay == prodOverlay},
 		)
 		for _, f := range flows {
 			if got := policyAllows(t, policies, f.src, f.dst, f.port, f.proto); got != f.want {
@@ -460,7 +461,7 @@ func TestPodMonitorScrapesTheAdminPort(t *testing.T) {
 	}
 	ws := workloads(objs)
 	for name, w := range ws {
-		want := name != redisName
+		want := name != redisName && name != sentinelName
 		if got := labelSelectorMatches(t, &pm.Spec.Selector, w.Template.Labels); got != want {
 			t.Errorf("PodMonitor selects %s: %v, want %v", name, got, want)
 		}

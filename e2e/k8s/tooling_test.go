@@ -124,7 +124,7 @@ func TestImagesScriptBuildsEveryImageTheManifestsUse(t *testing.T) {
 	}
 	for name, w := range prod {
 		prodImage := w.Template.Spec.Containers[0].Image
-		if name == redisName {
+		if name == redisName || name == sentinelName {
 			continue
 		}
 		ref, ok := refs[name]
@@ -333,19 +333,19 @@ func TestDeployScriptAppliesProdAndWaitsForEveryRollout(t *testing.T) {
 	}{
 		"local images, by tag": {
 			env:    []string{"TAG=v9", "REDIS_PASSWORD_FILE=" + password, "PODMONITOR=0"},
-			images: []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine"},
+			images: []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine", "redis:7-alpine"},
 			secret: "generated",
 		},
 		"from a registry, by digest": {
 			env:        []string{"IMAGE_PREFIX=localhost:5005/", "TAG=v9", "REDIS_PASSWORD_FILE=" + password},
-			images:     []string{"localhost:5005/pixel-api@" + digest, "localhost:5005/pixel-gateway@" + digest, "localhost:5005/pixel-web@" + digest, "redis:7-alpine"},
+			images:     []string{"localhost:5005/pixel-api@" + digest, "localhost:5005/pixel-gateway@" + digest, "localhost:5005/pixel-web@" + digest, "redis:7-alpine", "redis:7-alpine"},
 			secret:     "generated",
 			podMonitor: true,
 		},
 		"the Secret already in the cluster": {
 			env:          []string{"TAG=v9"},
 			kubectlFails: "get crd",
-			images:       []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine"},
+			images:       []string{"pixel-api:v9", "pixel-gateway:v9", "pixel-web:v9", "redis:7-alpine", "redis:7-alpine"},
 			secret:       redisSecret,
 		},
 		"no password anywhere":            {env: []string{"TAG=v9"}, kubectlFails: "get secret", fails: true},
@@ -398,7 +398,7 @@ case "$ref" in */*) echo "${ref%%:*}@%s" ;; esac
 				}
 			}
 			sort.Strings(rollouts)
-			want := []string{"deployment/api", "deployment/gateway", "deployment/web", "statefulset/redis"}
+			want := []string{"deployment/api", "deployment/gateway", "deployment/web", "statefulset/redis", "statefulset/redis-sentinel"}
 			if fmt.Sprint(rollouts) != fmt.Sprint(want) {
 				t.Errorf("waited for %v, want %v", rollouts, want)
 			}

@@ -84,3 +84,28 @@ func (r *Redis) dockerCall(t testing.TB, what string, call func(context.Context,
 		t.Fatalf("redistest: %s: %v", what, err)
 	}
 }
+
+// Freeze stops Redis with SIGSTOP: a master that hangs without closing
+// anything (a stalled machine, a debugger, a long swap). The kernel still
+// accepts connections and buffers what clients send; Redis runs it all
+// when Thaw wakes it.
+func (r *Redis) Freeze(t testing.TB) { r.signal(t, "STOP") }
+
+// Thaw wakes a frozen Redis with SIGCONT.
+func (r *Redis) Thaw(t testing.TB) { r.signal(t, "CONT") }
+
+func (r *Redis) signal(t testing.TB, sig string) {
+	t.Helper()
+	r.dockerCall(t, "signal "+sig, func(ctx context.Context, dc *testcontainers.DockerClient, id string) error {
+		_, err := dc.ContainerKill(ctx, id, dockerclient.ContainerKillOptions{Signal: sig})
+		return err
+	})
+}
+
+// StartWith runs a Redis container for this test alone, with extra
+// redis-server flags (such as "--appendfsync", "everysec"), and
+// terminates it when the test ends.
+func StartWith(t testing.TB, args ...string) *Redis {
+	t.Helper()
+	return startForTest(t, node{args: args})
+}

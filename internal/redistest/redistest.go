@@ -17,6 +17,13 @@
 //     client works against it. StartClusterWithReplica adds a replica of
 //     the master of {canvas}, and a node timeout short enough for a
 //     failover test: Kill that master and the replica takes over.
+//   - StartSentinels gives a test a master, replicas and three Sentinels
+//     (sentinel.go), each on the host's network so that the addresses
+//     Sentinel hands out work from the test; Freeze/Thaw (SIGSTOP/SIGCONT)
+//     and Kill any node, make the replicas lag on purpose (LagReplicas),
+//     cut the app off from the master with a Proxy, and check what
+//     survived with Writers (writers.go), which record every write's
+//     outcome; StartWith runs a single Redis with extra flags.
 //
 // A package using Shared terminates the container from TestMain:
 //

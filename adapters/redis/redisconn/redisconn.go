@@ -1,10 +1,12 @@
 // Package redisconn builds the go-redis client every Redis adapter shares,
 // from the apps' configuration (REDIS_URL, or the old system's REDIS_HOST,
-// REDIS_PORT and REDIS_PASSWORD; REDIS_CLUSTER for a Redis Cluster), with
-// timeouts chosen so that a dead or unreachable Redis makes calls fail within
-// a few seconds instead of hanging the clients waiting on them. It also
-// classifies errors: anything that means "Redis is not there right now" is
-// wrapped with ports.ErrUnavailable.
+// REDIS_PORT and REDIS_PASSWORD; REDIS_CLUSTER for a Redis Cluster;
+// REDIS_SENTINELS and REDIS_MASTER_NAME for a master watched by Sentinel),
+// with timeouts chosen so that a dead or unreachable Redis makes calls fail
+// within a few seconds instead of hanging the clients waiting on them, and a
+// breaker that refuses calls at once while a frozen Redis would make each
+// wait (breaker.go). It also classifies errors: anything that means "Redis
+// is not there right now" is wrapped with ports.ErrUnavailable.
 package redisconn
 
 import (
@@ -76,35 +78,62 @@ const (
 // it follows MOVED and ASK redirects. URL may then name further seeds,
 // redis://[:password@]host:port?addr=host2:port2&addr=host3:port3, so the
 // client starts even while one seed is down. A cluster has database 0 only.
+//
+// With Sentinels set, Redis is a master and its replicas watched by Redis
+// Sentinel: the client asks the Sentinels where the master called
+// MasterName is, dials it, and follows every failover they announce (see
+// sentinel.go). URL, Host and Port are then unused; Password is the
+// master's (and its replicas'), SentinelPassword the Sentinels' own.
 type Options struct {
 	URL      string // redis://[:password@]host:port/db or rediss://...
 	Host     string
 	Port     int
 	Password string
 	Cluster  bool
+
+	Sentinels        []string // host:port of each Sentinel
+	MasterName       string
+	SentinelPassword string
+
+	// Dialer, when set, opens every connection to Redis (not to the
+	// Sentinels) instead of a plain TCP dial: tests put a proxy they can
+	// cut between the client and the master through it.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // ErrBadOptions reports a Redis address that cannot be used.
 var ErrBadOptions = errors.New("redisconn: invalid Redis address")
 
 // New builds the client the options call for: a cluster client when
-// o.Cluster is set, a single-server client otherwise. It does not dial:
+// o.Cluster is set, a Sentinel-guided client of the current master when
+// o.Sentinels is, a single-server client otherwise. It does not dial:
 // go-redis connects lazily, so an app can start while Redis is still coming
 // up and its readiness probe tells.
 func New(o Options) (redis.UniversalClient, error) {
-	if o.Cluster {
+	switch {
+	case o.Cluster && len(o.Sentinels) > 0:
+		return nil, fmt.Errorf("%w: Sentinels and a Redis Cluster exclude each other", ErrBadOptions)
+	case o.Cluster:
 		return NewClusterClient(o)
+	case len(o.Sentinels) > 0:
+		return NewFailoverClient(o)
 	}
 	return NewClient(o)
 }
 
 // NewClient builds a client of one Redis server, whatever o.Cluster says.
+// It fails fast while that server is frozen (see breaker.go).
 func NewClient(o Options) (*redis.Client, error) {
 	opt, err := o.clientOptions()
 	if err != nil {
 		return nil, err
 	}
-	return redis.NewClient(opt), nil
+	if o.Dialer != nil {
+		opt.Dialer = o.Dialer
+	}
+	c := redis.NewClient(opt)
+	guard(c)
+	return c, nil
 }
 
 // NewClusterClient builds a Redis Cluster client, whatever o.Cluster says.

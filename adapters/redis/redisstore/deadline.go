@@ -43,6 +43,11 @@ var clockScript = redis.NewScript(`return redis.call('TIME')`)
 // clock is the measured offset of Redis's clock from ours.
 type clock struct {
 	offset atomic.Int64 // µs to add to our time to get Redis's
+	// reserve is taken off every deadline for what follows the script
+	// in the same round trip (WAIT, see replicas.go), so that the script
+	// runs early enough for the whole reply to arrive before the caller
+	// gives up.
+	reserve time.Duration
 }
 
 // measure reads Redis's time on the node that owns key (the canvas's seq,
@@ -71,7 +76,7 @@ func (c *clock) deadline(ctx context.Context, now time.Time) int64 {
 	if d, ok := ctx.Deadline(); ok && d.Before(giveUp) {
 		giveUp = d
 	}
-	return giveUp.Add(-deadlineMargin).UnixMicro() + c.offset.Load()
+	return giveUp.Add(-deadlineMargin-c.reserve).UnixMicro() + c.offset.Load()
 }
 
 // lateError maps the script's refusal to an outage: the write was not

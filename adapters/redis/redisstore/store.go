@@ -75,6 +75,8 @@ type Options struct {
 	Slug        domain.Slug
 	Size        domain.Size
 	HistorySize int // events kept for Since; 0 means DefaultHistorySize
+	// Wait asks for replica confirmations of every write (replicas.go).
+	Wait WaitOptions
 }
 
 // Store implements ports.CanvasStore on Redis. It is safe for concurrent use;
@@ -89,6 +91,7 @@ type Store struct {
 	size       domain.Size
 	history    int
 	clock      clock // Redis's clock against ours, for write deadlines
+	wait       WaitOptions
 }
 
 var _ ports.CanvasStore = (*Store)(nil)
@@ -116,6 +119,9 @@ func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Sto
 	if history < 0 {
 		return nil, fmt.Errorf("redisstore: history size %d is negative", opts.HistorySize)
 	}
+	if err := opts.Wait.check(client); err != nil {
+		return nil, err
+	}
 	keys := KeysOf(slug)
 	want := size.String()
 	created, err := client.SetNX(ctx, keys.Size, want, 0).Result()
@@ -135,7 +141,8 @@ func Open(ctx context.Context, client redis.UniversalClient, opts Options) (*Sto
 			return nil, fmt.Errorf("%w: canvas %s is %s in Redis, %s was asked for", ErrSizeMismatch, slug, have, want)
 		}
 	}
-	s := &Store{client: client, slug: slug, keys: keys, scriptKeys: keys.script(), channel: ports.PixelChannel(slug), size: size, history: history}
+	s := &Store{client: client, slug: slug, keys: keys, scriptKeys: keys.script(), channel: ports.PixelChannel(slug), size: size, history: history, wait: opts.Wait}
+	s.clock.reserve = opts.Wait.Timeout
 	if err := s.clock.measure(ctx, client, keys.Seq); err != nil {
 		return nil, redisconn.WrapUnavailable("redisstore: read Redis's clock", err)
 	}
@@ -177,12 +184,16 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 			w.Username,
 			busmsg.PixelBody(w))
 	}
-	reply, err := placeScript.Run(ctx, s.client, s.scriptKeys, args...).StringSlice()
+	cmd, unconfirmed := s.write(ctx, placeScript, args...)
+	reply, err := cmd.StringSlice()
 	if late := lateError(err); late != nil {
 		return nil, late
 	}
 	if err != nil {
 		return nil, redisconn.WrapUnavailable("redisstore: place", err)
+	}
+	if unconfirmed != nil {
+		return nil, unconfirmed
 	}
 	if len(reply) != 2*len(writes) {
 		return nil, fmt.Errorf("redisstore: place: script returned %d values for %d writes", len(reply), len(writes))
@@ -200,9 +211,13 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 
 // Reset turns every pixel white as one event; see ports.CanvasStore.
 func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, error) {
-	reply, err := resetScript.Run(ctx, s.client, s.scriptKeys, s.history, s.channel, busmsg.ResetBody(origin)).StringSlice()
+	cmd, unconfirmed := s.write(ctx, resetScript, s.history, s.channel, busmsg.ResetBody(origin))
+	reply, err := cmd.StringSlice()
 	if err != nil {
 		return domain.Event{}, redisconn.WrapUnavailable("redisstore: reset", err)
+	}
+	if unconfirmed != nil {
+		return domain.Event{}, unconfirmed
 	}
 	if len(reply) != 2 {
 		return domain.Event{}, fmt.Errorf("redisstore: reset: script returned %d values", len(reply))

@@ -18,6 +18,8 @@ var errStoresClosed = fmt.Errorf("%w: redisstore: the stores are closed", ports.
 type StoresOptions struct {
 	// HistorySize is every canvas's (see Options).
 	HistorySize int
+	// Wait is every canvas's (see Options).
+	Wait WaitOptions
 }
 
 // Stores opens the Redis store of each canvas on demand and keeps it, so
@@ -62,7 +64,7 @@ func (s *Stores) Open(ctx context.Context, slug domain.Slug, size domain.Size) (
 	// make every canvas wait for one during an outage. Two concurrent
 	// first Opens of a slug both open it (Open is idempotent in Redis);
 	// the first to finish is kept.
-	st, err = Open(ctx, s.client, Options{Slug: slug, Size: size, HistorySize: s.opts.HistorySize})
+	st, err = Open(ctx, s.client, Options{Slug: slug, Size: size, HistorySize: s.opts.HistorySize, Wait: s.opts.Wait})
 	if err != nil {
 		return nil, err
 	}

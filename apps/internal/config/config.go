@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -21,23 +22,33 @@ import (
 
 // Config is every setting of every app.
 type Config struct {
-	App            string
-	Port           int
-	AdminPort      int // 0: /metrics is served on Port
-	RedisURL       string
-	RedisHost      string
-	RedisPort      int
-	RedisPassword  string
-	RedisCluster   bool
-	Width, Height  int
-	DataDir        string
-	HistorySize    int
-	PixelRate      domain.RateRule
-	CursorRate     domain.RateRule
-	MessageRate    domain.RateRule // every inbound WebSocket frame
-	RESTRate       domain.RateRule // zero: REST writes are not limited
-	IPPixelRate    domain.RateRule // zero: no pixel budget per client address
-	TrustedProxies []netip.Prefix
+	App           string
+	Port          int
+	AdminPort     int // 0: /metrics is served on Port
+	RedisURL      string
+	RedisHost     string
+	RedisPort     int
+	RedisPassword string
+	RedisCluster  bool
+	// Sentinel: when RedisSentinels is set, the apps ask these Sentinels
+	// (host:port) where the master named RedisMasterName is, and follow
+	// it through failovers.
+	RedisSentinels        []string
+	RedisMasterName       string
+	RedisSentinelPassword string
+	// RedisWaitReplicas > 0: a canvas write is acknowledged only once that
+	// many replicas confirmed it (WAIT) within RedisWaitTimeout.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
+	Width, Height     int
+	DataDir           string
+	HistorySize       int
+	PixelRate         domain.RateRule
+	CursorRate        domain.RateRule
+	MessageRate       domain.RateRule // every inbound WebSocket frame
+	RESTRate          domain.RateRule // zero: REST writes are not limited
+	IPPixelRate       domain.RateRule // zero: no pixel budget per client address
+	TrustedProxies    []netip.Prefix
 	// MaxConnections caps open connections; -1 derives the cap from the
 	// open-files limit, 0 sets none.
 	MaxConnections   int
@@ -66,7 +77,9 @@ func (c Config) Size() domain.Size { return domain.Size{Width: c.Width, Height: 
 // UsesRedis reports whether Redis was configured at all (the playground
 // runs embedded otherwise). REDIS_CLUSTER alone counts: whoever says the
 // Redis is a cluster wants Redis, at the default address if no other.
-func (c Config) UsesRedis() bool { return c.RedisURL != "" || c.RedisHost != "" || c.RedisCluster }
+func (c Config) UsesRedis() bool {
+	return c.RedisURL != "" || c.RedisHost != "" || c.RedisCluster || len(c.RedisSentinels) > 0
+}
 
 // Setting names one configurable value.
 type Setting string
@@ -197,6 +210,33 @@ func nonNegDurOpt(dst func(*Config) *time.Duration) func(*Config, string) error 
 	}
 }
 
+// sentinelsOpt reads REDIS_SENTINELS: host:port, comma-separated.
+func sentinelsOpt(c *Config, v string) error {
+	c.RedisSentinels = nil
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("want host:port[,host:port...], got %q", a)
+		}
+		c.RedisSentinels = append(c.RedisSentinels, a)
+	}
+	return nil
+}
+
+// waitTimeoutOpt reads REDIS_WAIT_TIMEOUT: WAIT and the write script
+// share one read timeout (2 s), so at most 1 s of it goes to waiting.
+func waitTimeoutOpt(c *Config, v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 10*time.Millisecond || d > time.Second {
+		return fmt.Errorf("want a duration from 10ms to 1s, got %q", v)
+	}
+	c.RedisWaitTimeout = d
+	return nil
+}
+
 func options(defaultPort int) []option {
 	return []option{
 		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
@@ -206,6 +246,11 @@ func options(defaultPort int) []option {
 		{Redis, "redis-port", "REDIS_PORT", "6379", "Redis port", intOpt(func(c *Config) *int { return &c.RedisPort }, 1, 65535)},
 		{Redis, "redis-password", "REDIS_PASSWORD", "", "Redis password", strOpt(func(c *Config) *string { return &c.RedisPassword })},
 		{Redis, "redis-cluster", "REDIS_CLUSTER", "false", "Redis is a Redis Cluster; REDIS_URL may add seed nodes with ?addr=host:port&addr=...", boolOpt(func(c *Config) *bool { return &c.RedisCluster })},
+		{Redis, "redis-sentinels", "REDIS_SENTINELS", "", "comma-separated host:port of Redis Sentinels; the apps then ask them where the master REDIS_MASTER_NAME is and follow its failovers (not with REDIS_CLUSTER or REDIS_URL)", sentinelsOpt},
+		{Redis, "redis-master-name", "REDIS_MASTER_NAME", "", "the name the Sentinels know the master by (required with REDIS_SENTINELS)", strOpt(func(c *Config) *string { return &c.RedisMasterName })},
+		{Redis, "redis-sentinel-password", "REDIS_SENTINEL_PASSWORD", "", "password of the Sentinels themselves (REDIS_PASSWORD is the master's and replicas')", strOpt(func(c *Config) *string { return &c.RedisSentinelPassword })},
+		{Redis, "redis-wait-replicas", "REDIS_WAIT_REPLICAS", "0", "acknowledge a canvas write only once this many replicas have it (Redis WAIT); fewer within REDIS_WAIT_TIMEOUT and the write is answered unavailable (0: acknowledge once the master has it)", intOpt(func(c *Config) *int { return &c.RedisWaitReplicas }, 0, 100)},
+		{Redis, "redis-wait-timeout", "REDIS_WAIT_TIMEOUT", "500ms", "how long a write waits for REDIS_WAIT_REPLICAS replicas, from 10ms to 1s", waitTimeoutOpt},
 		{Canvas, "canvas-width", "CANVAS_WIDTH", strconv.Itoa(domain.DefaultWidth), "canvas width in pixels", intOpt(func(c *Config) *int { return &c.Width }, 1, domain.MaxSide)},
 		{Canvas, "canvas-height", "CANVAS_HEIGHT", strconv.Itoa(domain.DefaultHeight), "canvas height in pixels", intOpt(func(c *Config) *int { return &c.Height }, 1, domain.MaxSide)},
 		{DataDir, "data-dir", "DATA_DIR", "./data", "directory of the embedded store (log and snapshots)", strOpt(func(c *Config) *string { return &c.DataDir })},
@@ -364,5 +409,32 @@ func Load(spec Spec, args []string, getenv func(string) string, out io.Writer) (
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
+	if want[Redis] {
+		if err := c.checkRedis(); err != nil {
+			return Config{}, err
+		}
+	}
 	return c, nil
+}
+
+// checkRedis refuses combinations of Redis settings that cannot work
+// together, each valid alone.
+func (c Config) checkRedis() error {
+	sentinels := len(c.RedisSentinels) > 0
+	switch {
+	case sentinels && c.RedisCluster:
+		return errors.New("REDIS_SENTINELS and REDIS_CLUSTER exclude each other: Sentinel watches one master and its replicas, a Redis Cluster fails over by itself; set one")
+	case sentinels && c.RedisURL != "":
+		return errors.New("REDIS_SENTINELS and REDIS_URL exclude each other: with Sentinels the master's address comes from them; give its password in REDIS_PASSWORD")
+	case sentinels && strings.TrimSpace(c.RedisMasterName) == "":
+		return errors.New("REDIS_SENTINELS needs REDIS_MASTER_NAME, the name the Sentinels monitor the master by (sentinel monitor <name> ...)")
+	case !sentinels && c.RedisMasterName != "":
+		return errors.New("REDIS_MASTER_NAME is set but REDIS_SENTINELS is not: name the Sentinels to ask")
+	case c.RedisWaitReplicas > 0 && c.RedisCluster:
+		// A cluster client sends a command without a key (WAIT) to any
+		// node, not the connection that ran the write: it would wait for
+		// nothing, and say so falsely.
+		return errors.New("REDIS_WAIT_REPLICAS needs a single master (plain Redis or REDIS_SENTINELS), not REDIS_CLUSTER: WAIT must run on the connection that made the write, which the cluster client does not guarantee")
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,6 +283,42 @@ func TestCanvasLimits(t *testing.T) {
 	for _, bad := range []map[string]string{{"MAX_CANVAS_SIDE": "4097"}, {"MAX_CANVAS_SIDE": "0"}, {"MAX_CANVASES": "-1"}, {"CANVASES_PER_IP_PER_DAY": "lots"}, {"CANVAS_IDLE_DAYS": "-1"}} {
 		if _, err := Load(spec, nil, env(bad), io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestRedisSentinelsAndWait(t *testing.T) {
+	c, err := Load(testSpec, nil, env(nil), io.Discard)
+	if err != nil || len(c.RedisSentinels) != 0 || c.RedisWaitReplicas != 0 || c.RedisWaitTimeout != 500*time.Millisecond {
+		t.Fatalf("defaults: sentinels %v wait %d/%s, %v", c.RedisSentinels, c.RedisWaitReplicas, c.RedisWaitTimeout, err)
+	}
+	c, err = Load(testSpec, []string{"--redis-wait-replicas", "1"}, env(map[string]string{
+		"REDIS_SENTINELS": " s1:26379, s2:26379 ,s3:26379", "REDIS_MASTER_NAME": "pixel", "REDIS_SENTINEL_PASSWORD": "x", "REDIS_WAIT_TIMEOUT": "250ms",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.RedisSentinels, []string{"s1:26379", "s2:26379", "s3:26379"}) || c.RedisMasterName != "pixel" ||
+		c.RedisSentinelPassword != "x" || c.RedisWaitReplicas != 1 || c.RedisWaitTimeout != 250*time.Millisecond || !c.UsesRedis() {
+		t.Errorf("read %+v", c)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // a piece of the error
+	}{
+		{map[string]string{"REDIS_SENTINELS": "s1:26379", "REDIS_MASTER_NAME": "pixel", "REDIS_CLUSTER": "true"}, "REDIS_CLUSTER"},
+		{map[string]string{"REDIS_SENTINELS": "s1:26379", "REDIS_MASTER_NAME": "pixel", "REDIS_URL": "redis://r:6379"}, "REDIS_URL"},
+		{map[string]string{"REDIS_SENTINELS": "s1:26379"}, "REDIS_MASTER_NAME"},
+		{map[string]string{"REDIS_MASTER_NAME": "pixel"}, "REDIS_SENTINELS"},
+		{map[string]string{"REDIS_SENTINELS": "s1"}, "host:port"},
+		{map[string]string{"REDIS_SENTINELS": "s1:0"}, "host:port"},
+		{map[string]string{"REDIS_WAIT_REPLICAS": "1", "REDIS_CLUSTER": "true"}, "REDIS_WAIT_REPLICAS"},
+		{map[string]string{"REDIS_WAIT_REPLICAS": "-1"}, "REDIS_WAIT_REPLICAS"},
+		{map[string]string{"REDIS_WAIT_TIMEOUT": "5s"}, "REDIS_WAIT_TIMEOUT"},
+		{map[string]string{"REDIS_WAIT_TIMEOUT": "1ms"}, "REDIS_WAIT_TIMEOUT"},
+	} {
+		if _, err := Load(testSpec, nil, env(tc.env), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: err %v, want one naming %s", tc.env, err, tc.want)
 		}
 	}
 }

@@ -194,14 +194,17 @@ func newRedisClient(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) (redis
 	if host == "" && cfg.RedisURL == "" {
 		host = "localhost"
 	}
-	c, err := redisconn.New(redisconn.Options{URL: cfg.RedisURL, Host: host, Port: cfg.RedisPort, Password: cfg.RedisPassword, Cluster: cfg.RedisCluster})
+	c, err := redisconn.New(redisconn.Options{
+		URL: cfg.RedisURL, Host: host, Port: cfg.RedisPort, Password: cfg.RedisPassword, Cluster: cfg.RedisCluster,
+		Sentinels: cfg.RedisSentinels, MasterName: cfg.RedisMasterName, SentinelPassword: cfg.RedisSentinelPassword,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("redis configuration: %w", err)
 	}
 	// The kind of client explains otherwise puzzling failures: a plain client
 	// gets MOVED from a multi-node cluster, a cluster client gets "cluster
 	// support disabled" from a plain Redis.
-	log.Info("redis client", "cluster", cfg.RedisCluster)
+	log.Info("redis client", "cluster", cfg.RedisCluster, "sentinels", len(cfg.RedisSentinels), "master_name", cfg.RedisMasterName, "wait_replicas", cfg.RedisWaitReplicas)
 	lc.Append(fx.StopHook(c.Close))
 	return c, nil
 }
@@ -211,7 +214,10 @@ func newRedisClient(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) (redis
 // down its Open fails with ports.ErrUnavailable, which the adapters
 // answer as any outage, and the next call tries again.
 func newRedisStores(lc fx.Lifecycle, cfg config.Config, client redis.UniversalClient) *redisstore.Stores {
-	s := redisstore.NewStores(client, redisstore.StoresOptions{HistorySize: cfg.HistorySize})
+	s := redisstore.NewStores(client, redisstore.StoresOptions{
+		HistorySize: cfg.HistorySize,
+		Wait:        redisstore.WaitOptions{Replicas: cfg.RedisWaitReplicas, Timeout: cfg.RedisWaitTimeout},
+	})
 	lc.Append(fx.StopHook(s.Close))
 	return s
 }
