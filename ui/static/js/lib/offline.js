@@ -27,10 +27,10 @@ export const SHELL_FILES = Object.freeze([
   '/js/boot.js', '/js/main.js', '/js/app.js', '/js/lobby-main.js',
   ...['announcer', 'backoff', 'board', 'canvasref', 'color', 'connection', 'cursors', 'endpoints', 'format',
     'guide', 'http', 'lastseen', 'line', 'lobby', 'minimap', 'offline', 'outbox', 'owncursor', 'owned', 'pixelinfo', 'prefs',
-    'presence', 'protocol', 'quota', 'session', 'settings', 'shortcuts', 'snapshot', 'status', 'sync', 'template',
-    'viewport', 'writes'].map((n) => `/js/lib/${n}.js`),
+    'presence', 'presencetext', 'protocol', 'quota', 'session', 'settings', 'shortcuts', 'snapshot', 'status', 'sync', 'template',
+    'touchgesture', 'viewport', 'writes'].map((n) => `/js/lib/${n}.js`),
   ...['artists', 'canvaspage', 'controls', 'cursorlayer', 'guide', 'hovercard', 'input', 'keyboard', 'keycursor',
-    'lastseen', 'lifecycle', 'lobby', 'minimap', 'offline', 'overlay', 'painter', 'panels', 'quotaring', 'renderer', 'statusbar',
+    'lastseen', 'lifecycle', 'lobby', 'minimap', 'offline', 'overlay', 'painter', 'panels', 'pendingmarks', 'quotaring', 'renderer', 'statusbar',
     'template', 'testhook', 'tools', 'view'].map((n) => `/js/ui/${n}.js`),
 ]);
 
