@@ -38,7 +38,7 @@ test('the guide speaks to the pointer in hand and is shown once', () => {
   assert.match(touch, /Tap to paint/);
   assert.match(touch, /one finger to move/);
   assert.match(touch, /pinch to zoom/);
-  assert.match(touch, /long-press, or use the Draw button/);
+  assert.match(touch, /hold a finger still a moment, then drag/);
   const m = new Map();
   const s = { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, v) };
   assert.equal(guideSeen(s), false);

@@ -12,7 +12,7 @@ export const GUIDE_KEY = 'pixelPlayground.guideSeen';
  */
 export function guideLines(touch) {
   return touch
-    ? ['Tap to paint a pixel.', 'Drag with one finger to move around; pinch to zoom.', 'To draw lines: long-press, or use the Draw button.', 'Pick a colour from the palette.']
+    ? ['Tap to paint a pixel.', 'Drag with one finger to move around; pinch to zoom.', 'To draw lines: hold a finger still a moment, then drag.', 'Pick a colour from the palette.']
     : ['Click to paint a pixel; drag to draw a line.', 'Scroll to zoom; hold Space or the middle button and drag to move around.', 'Pick a colour from the palette. Press ? for all shortcuts.'];
 }
 
