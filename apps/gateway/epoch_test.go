@@ -98,7 +98,7 @@ func TestNoPhantomPixelsAfterAFailoverToALaggingReplica(t *testing.T) {
 	defer cancel()
 	mc, rc := master.Client(t), replica.Client(t)
 	host, port := master.InternalAddr(t)
-	if err := rc.SlaveOf(ctx, host, strconv.Itoa(port)).Err(); err != nil {
+	if err := rc.ReplicaOf(ctx, host, strconv.Itoa(port)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// Five events from before epochs.
@@ -138,7 +138,7 @@ func TestNoPhantomPixelsAfterAFailoverToALaggingReplica(t *testing.T) {
 		draw(artist, i, 1, "#00FF00") // seqs 6..8, on both servers
 	}
 	waitCaughtUp(t, mc, rc)
-	if err := rc.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := rc.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	var lost uint64

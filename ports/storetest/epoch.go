@@ -115,8 +115,13 @@ func RunLoss(t *testing.T, open LossFactory) {
 	if h := sinceOn(t, s, old.Seq, "", 0); h.Complete {
 		t.Errorf("Since(%d) without an epoch is complete, though seqs %v were lost", old.Seq, seqs(lost))
 	}
-	// New events take the lost seqs again, on the new epoch, which then
-	// stays.
+	afterLoss(t, s, next, before, lost, after)
+}
+
+// afterLoss: new events take the lost seqs again, on the new epoch, which
+// then stays, and the new timeline adds up to its snapshot.
+func afterLoss(t *testing.T, s ports.CanvasStore, next func(int) ([]domain.Event, []domain.Epoch), before domain.Head, lost []domain.Event, after domain.Head) {
+	t.Helper()
 	again := place(t, s, write(5, 5, 0x00AA00, "new", ""))
 	if again[0].Seq != lost[0].Seq {
 		t.Errorf("the first write after the loss got seq %d, want %d (the first lost one)", again[0].Seq, lost[0].Seq)

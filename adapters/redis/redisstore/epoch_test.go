@@ -29,7 +29,7 @@ func TestContractLoss(t *testing.T) {
 		mc, rc := master.Client(t), replica.Client(t)
 		ctx := context.Background()
 		host, port := master.InternalAddr(t)
-		if err := rc.SlaveOf(ctx, host, itoa(port)).Err(); err != nil {
+		if err := rc.ReplicaOf(ctx, host, itoa(port)).Err(); err != nil {
 			t.Fatalf("REPLICAOF: %v", err)
 		}
 		opts := redisstore.Options{Size: cfg.Size, HistorySize: cfg.HistorySize}
@@ -39,7 +39,7 @@ func TestContractLoss(t *testing.T) {
 		}
 		checkpoint := func() func() (ports.CanvasStore, ports.Bus) {
 			waitCaughtUp(t, mc, rc)
-			if err := rc.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+			if err := rc.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 				t.Fatalf("REPLICAOF NO ONE: %v", err)
 			}
 			return func() (ports.CanvasStore, ports.Bus) {
