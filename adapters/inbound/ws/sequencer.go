@@ -142,7 +142,7 @@ func (s *sequencer) repaired(r repairResult, now time.Time) step {
 		return *out
 	}
 	if r.head.Epoch != s.epoch {
-		s.changeTimeline(r.head.Seq, r.head.Epoch)
+		s.changeTimeline(min(r.head.Seq, s.last), r.head.Epoch)
 		return *out
 	}
 	events := r.events
@@ -194,7 +194,7 @@ func (s *sequencer) resubscribed(head domain.Head, now time.Time) step {
 func (s *sequencer) sync(head domain.Head, force bool, now time.Time) step {
 	out := s.begin()
 	if head.Epoch != s.epoch {
-		s.changeTimeline(head.Seq, head.Epoch)
+		s.changeTimeline(min(head.Seq, s.last), head.Epoch)
 		return *out
 	}
 	latest, last := head.Seq, s.last
@@ -269,6 +269,15 @@ func (s *sequencer) startRepair(after domain.Seq, now time.Time) {
 // being repaired belongs to it: held events are forgotten, and a repair in
 // flight is answered for the old timeline (repaired ignores it), so
 // another may start at once.
+//
+// Every client reloads its snapshot, read after it is told, so any seq up
+// to the new timeline's head will do; the lower of that head and the old
+// position (a sync or a repair that found the new timeline before any of
+// its events did) keeps the new timeline's events above the old position
+// that are still in flight on the bus: delivered rather than dropped as
+// covered by the snapshot, they still carry their writers' echoes (a
+// Redis restarted with nothing lost, a write just after: its writer hears
+// it was accepted). Missing ones are repaired on the new timeline.
 func (s *sequencer) changeTimeline(seq domain.Seq, epoch domain.Epoch) {
 	s.pending = map[domain.Seq]domain.Event{}
 	s.epoch = epoch
