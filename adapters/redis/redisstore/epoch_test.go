@@ -136,3 +136,25 @@ func placeN(t *testing.T, s *redisstore.Store, n int) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSnapshotLoadsItsScriptAgain: Snapshot runs the epoch script inside a
+// MULTI, where go-redis cannot fall back from EVALSHA to EVAL by itself; a
+// Redis that forgot its scripts (a restart, a failover, SCRIPT FLUSH) must
+// still answer.
+func TestSnapshotLoadsItsScriptAgain(t *testing.T) {
+	r := redistest.Start(t)
+	ctx := context.Background()
+	c := r.Client(t)
+	s, err := redisstore.Open(ctx, c, redisstore.Options{Size: small, HistorySize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	placeN(t, s, 3)
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil || snap.Seq != 3 || snap.Epoch == "" {
+		t.Fatalf("Snapshot after SCRIPT FLUSH = seq %d epoch %q, %v", snap.Seq, snap.Epoch, err)
+	}
+}
