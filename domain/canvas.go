@@ -94,11 +94,14 @@ func (c *Canvas) Snapshot() Snapshot {
 }
 
 // Snapshot is every pixel of a canvas as packed RGB, row-major, together with
-// the seq of the last change it includes.
+// the seq of the last change it includes and the timeline (Epoch) that seq
+// belongs to. A Canvas knows no epoch: the store that reads a snapshot sets
+// it.
 type Snapshot struct {
-	Size Size
-	Seq  Seq
-	RGB  []byte
+	Size  Size
+	Seq   Seq
+	Epoch Epoch
+	RGB   []byte
 }
 
 // At is the colour at (x, y); callers check Contains first.

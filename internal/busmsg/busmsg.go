@@ -2,9 +2,15 @@
 // the Pub/Sub bus and in the stores' history: canvas events, presence nudges
 // and cursor batches. It is internal to our servers (clients never see it),
 // compact, and shaped so that the Redis store's Lua script can splice the
-// server-assigned seq and timestamp in front of a body the Go side encoded:
+// server-assigned epoch, seq and timestamp in front of a body the Go side
+// encoded:
 //
-//	EncodeEvent(e) == `{"k":"p","seq":` + seq + `,"ts":` + ts + `,` + PixelBody(w) + `}`
+//	EncodeEvent(e, epoch) == `{"k":"p","e":"` + epoch + `","seq":` + seq + `,"ts":` + ts + `,` + PixelBody(w) + `}`
+//
+// The epoch (domain.Epoch) is the store's timeline the event was accepted
+// on, so that a gateway can tell new events on a new timeline from
+// duplicates of seqs it already delivered. An event without "e" (from a
+// store older than epochs) decodes with the empty epoch: nobody can say.
 package busmsg
 
 import (
@@ -25,6 +31,7 @@ const (
 
 type event struct {
 	Kind     string `json:"k"`
+	Epoch    string `json:"e"`
 	Seq      uint64 `json:"seq"`
 	TS       int64  `json:"ts"`
 	X        int    `json:"x"`
@@ -68,17 +75,24 @@ func appendOrigin(b []byte, o domain.Origin) []byte {
 	return jsonx.AppendString(b, o.WriteID)
 }
 
-// EncodeEvent encodes an event for the bus and the history, in one
-// allocation for the usual event.
-func EncodeEvent(e domain.Event) []byte {
+// EncodeEvent encodes an event accepted on the timeline epoch for the bus
+// and the history, in one allocation for the usual event. An empty epoch
+// is left out.
+func EncodeEvent(e domain.Event, epoch domain.Epoch) []byte {
 	kind := KindPixel
 	if e.Kind == domain.CanvasReset {
 		kind = KindReset
 	}
-	b := make([]byte, 0, 160)
+	b := make([]byte, 0, 160+len(epoch))
 	b = append(b, `{"k":"`...)
 	b = append(b, kind...)
-	b = append(b, `","seq":`...)
+	if epoch != "" {
+		b = append(b, `","e":`...)
+		b = jsonx.AppendString(b, string(epoch))
+		b = append(b, `,"seq":`...)
+	} else {
+		b = append(b, `","seq":`...)
+	}
 	b = strconv.AppendUint(b, e.Seq, 10)
 	b = append(b, `,"ts":`...)
 	b = strconv.AppendInt(b, int64(e.Time), 10)
@@ -94,14 +108,18 @@ func EncodeEvent(e domain.Event) []byte {
 // ErrBadEvent reports a payload that is not an event.
 var ErrBadEvent = errors.New("busmsg: not an event")
 
-// DecodeEvent is the inverse of EncodeEvent.
-func DecodeEvent(payload []byte) (domain.Event, error) {
+// DecodeEvent is the inverse of EncodeEvent: the event and the epoch it
+// was accepted on ("" if the encoding has none).
+func DecodeEvent(payload []byte) (domain.Event, domain.Epoch, error) {
 	var m event
 	if err := json.Unmarshal(payload, &m); err != nil {
-		return domain.Event{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
+		return domain.Event{}, "", fmt.Errorf("%w: %v", ErrBadEvent, err)
 	}
 	if m.Seq == 0 {
-		return domain.Event{}, fmt.Errorf("%w: no seq", ErrBadEvent)
+		return domain.Event{}, "", fmt.Errorf("%w: no seq", ErrBadEvent)
+	}
+	if len(m.Epoch) > domain.MaxEpochLen {
+		return domain.Event{}, "", fmt.Errorf("%w: epoch of %d bytes", ErrBadEvent, len(m.Epoch))
 	}
 	e := domain.Event{
 		Seq:    m.Seq,
@@ -112,7 +130,7 @@ func DecodeEvent(payload []byte) (domain.Event, error) {
 	case KindPixel:
 		c, err := domain.ParseColor(m.Color)
 		if err != nil {
-			return domain.Event{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
+			return domain.Event{}, "", fmt.Errorf("%w: %v", ErrBadEvent, err)
 		}
 		e.Kind = domain.PixelPlaced
 		e.Pixel = domain.Pixel{X: m.X, Y: m.Y, Color: c}
@@ -120,9 +138,9 @@ func DecodeEvent(payload []byte) (domain.Event, error) {
 	case KindReset:
 		e.Kind = domain.CanvasReset
 	default:
-		return domain.Event{}, fmt.Errorf("%w: kind %q", ErrBadEvent, m.Kind)
+		return domain.Event{}, "", fmt.Errorf("%w: kind %q", ErrBadEvent, m.Kind)
 	}
-	return e, nil
+	return e, domain.Epoch(m.Epoch), nil
 }
 
 // Cursors is one gateway's coalesced cursor changes since its last flush.

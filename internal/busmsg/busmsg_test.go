@@ -3,6 +3,7 @@ package busmsg
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pixelplayground/pixelplayground/domain"
@@ -14,27 +15,30 @@ func TestEventRoundTripAndSpliceForm(t *testing.T) {
 		Pixel: domain.Pixel{X: 3, Y: 4, Color: 0xABCDEF}, Username: "Ünïcode </script>", Origin: origin}
 	reset := domain.Event{Kind: domain.CanvasReset, Seq: 43, Time: 1795316057524124, Origin: origin}
 	for _, e := range []domain.Event{pixel, reset} {
-		got, err := DecodeEvent(EncodeEvent(e))
-		if err != nil || !reflect.DeepEqual(got, e) {
-			t.Errorf("round trip of %+v = %+v, %v", e, got, err)
+		for _, epoch := range []domain.Epoch{"0a1b2c3d4e5f6071", ""} {
+			got, gotEpoch, err := DecodeEvent(EncodeEvent(e, epoch))
+			if err != nil || !reflect.DeepEqual(got, e) || gotEpoch != epoch {
+				t.Errorf("round trip of %+v on epoch %q = %+v on %q, %v", e, epoch, got, gotEpoch, err)
+			}
 		}
 	}
 	// The Redis script builds events from PixelBody / ResetBody; both forms
 	// must be byte-identical.
 	w := domain.Write{Pixel: pixel.Pixel, Username: pixel.Username, Origin: origin}
-	spliced := `{"k":"p","seq":42,"ts":` + strconv.FormatInt(int64(pixel.Time), 10) + `,` + string(PixelBody(w)) + `}`
-	if spliced != string(EncodeEvent(pixel)) {
-		t.Errorf("splice form\n%s\n!= EncodeEvent\n%s", spliced, EncodeEvent(pixel))
+	spliced := `{"k":"p","e":"ab12","seq":42,"ts":` + strconv.FormatInt(int64(pixel.Time), 10) + `,` + string(PixelBody(w)) + `}`
+	if spliced != string(EncodeEvent(pixel, "ab12")) {
+		t.Errorf("splice form\n%s\n!= EncodeEvent\n%s", spliced, EncodeEvent(pixel, "ab12"))
 	}
-	splicedReset := `{"k":"r","seq":43,"ts":1795316057524124,` + string(ResetBody(origin)) + `}`
-	if splicedReset != string(EncodeEvent(reset)) {
-		t.Errorf("reset splice form\n%s\n!= EncodeEvent\n%s", splicedReset, EncodeEvent(reset))
+	splicedReset := `{"k":"r","e":"ab12","seq":43,"ts":1795316057524124,` + string(ResetBody(origin)) + `}`
+	if splicedReset != string(EncodeEvent(reset, "ab12")) {
+		t.Errorf("reset splice form\n%s\n!= EncodeEvent\n%s", splicedReset, EncodeEvent(reset, "ab12"))
 	}
 }
 
 func TestDecodeEventRejects(t *testing.T) {
-	for _, s := range []string{``, `{}`, `{"k":"p","seq":0}`, `{"k":"x","seq":1}`, `{"k":"p","seq":1,"c":"red"}`, `[`} {
-		if _, err := DecodeEvent([]byte(s)); err == nil {
+	for _, s := range []string{``, `{}`, `{"k":"p","seq":0}`, `{"k":"x","seq":1}`, `{"k":"p","seq":1,"c":"red"}`, `[`,
+		`{"k":"r","e":"` + strings.Repeat("x", domain.MaxEpochLen+1) + `","seq":1}`} {
+		if _, _, err := DecodeEvent([]byte(s)); err == nil {
 			t.Errorf("DecodeEvent(%q) accepted", s)
 		}
 	}
@@ -49,15 +53,15 @@ func TestCursorsRoundTrip(t *testing.T) {
 }
 
 func FuzzDecodeEvent(f *testing.F) {
-	f.Add(EncodeEvent(domain.Event{Kind: domain.PixelPlaced, Seq: 1, Pixel: domain.Pixel{Color: 1}}))
+	f.Add(EncodeEvent(domain.Event{Kind: domain.PixelPlaced, Seq: 1, Pixel: domain.Pixel{Color: 1}}, "e1"))
 	f.Add([]byte(`{"k":"r","seq":9}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := DecodeEvent(data)
+		e, epoch, err := DecodeEvent(data)
 		if err != nil {
 			return
 		}
-		again, err := DecodeEvent(EncodeEvent(e))
-		if err != nil || again.Seq != e.Seq || again.Kind != e.Kind || again.Pixel != e.Pixel {
+		again, againEpoch, err := DecodeEvent(EncodeEvent(e, epoch))
+		if err != nil || again.Seq != e.Seq || again.Kind != e.Kind || again.Pixel != e.Pixel || againEpoch != epoch {
 			t.Fatalf("re-encoding %+v gave %+v, %v", e, again, err)
 		}
 	})
@@ -71,6 +75,6 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		Username: "Ada Lovelace", Origin: domain.Origin{GatewayID: "gw_0123abcd", ClientID: "c_42", WriteID: "w-17"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		EncodeEvent(e)
+		EncodeEvent(e, "0a1b2c3d4e5f6071")
 	}
 }

@@ -57,6 +57,11 @@ type Options struct {
 	// implies it; Resume is needed only to resume from 0.
 	Resume bool
 	Since  uint64
+	// Epoch, with Resume, is the timeline Since is on (from connected or
+	// resumed): the server replays only on that timeline, and answers
+	// recovered=false on another. Empty: the server replays only from a
+	// seq every timeline agrees on.
+	Epoch string
 	// HandshakeTimeout bounds the upgrade plus the wait for connected.
 	HandshakeTimeout time.Duration
 	// WriteTimeout is the deadline of every write.
@@ -200,6 +205,9 @@ func upgradeURL(raw string, o Options) (string, error) {
 	if o.Resume || o.Since > 0 {
 		q := u.Query()
 		q.Set("since", strconv.FormatUint(o.Since, 10))
+		if o.Epoch != "" {
+			q.Set("epoch", o.Epoch)
+		}
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
@@ -365,7 +373,13 @@ func (c *Client) CursorLeave() error { return c.write(msgCursorLeave) }
 func (c *Client) Ping() error { return c.write(msgPing) }
 
 // Resume asks for a replay of every event after since on this connection.
-func (c *Client) Resume(since uint64) error { return c.write(encodeResume(since)) }
+func (c *Client) Resume(since uint64) error { return c.write(encodeResume(since, "")) }
+
+// ResumeOn asks for a replay of every event after since on the timeline
+// epoch.
+func (c *Client) ResumeOn(since uint64, epoch string) error {
+	return c.write(encodeResume(since, epoch))
+}
 
 // WriteRaw sends any text frame, for tests of what servers do with bad input.
 func (c *Client) WriteRaw(frame []byte) error { return c.write(frame) }

@@ -20,6 +20,7 @@ type wireMsg struct {
 	ActiveUsers int               `json:"activeUsers"`
 	Users       []string          `json:"users"`
 	Recovered   bool              `json:"recovered"`
+	Epoch       string            `json:"epoch"`
 	Cursors     []CursorPos       `json:"cursors"`
 	Gone        []string          `json:"gone"`
 	Events      []json.RawMessage `json:"events"`
@@ -63,7 +64,7 @@ func (w *wireMsg) message(raw []byte) Message {
 	case "pixel_updated":
 		return PixelUpdated{X: w.X, Y: w.Y, Color: w.Color, Username: w.Username, Timestamp: w.Timestamp, Seq: w.Seq, ID: w.ID}
 	case "connected":
-		return Connected{Message: w.Message, ClientID: w.ClientID, Seq: w.Seq, Width: w.Width, Height: w.Height}
+		return Connected{Message: w.Message, ClientID: w.ClientID, Seq: w.Seq, Epoch: w.Epoch, Width: w.Width, Height: w.Height}
 	case "error":
 		return Error{Message: w.Message, Code: w.Code, ID: w.ID}
 	case "stats":
@@ -71,7 +72,7 @@ func (w *wireMsg) message(raw []byte) Message {
 	case "user_list":
 		return UserList{Users: w.Users, Timestamp: w.Timestamp}
 	case "resumed":
-		return Resumed{Seq: w.Seq, Recovered: w.Recovered}
+		return Resumed{Seq: w.Seq, Recovered: w.Recovered, Epoch: w.Epoch}
 	case "canvas_reset":
 		return CanvasReset{Seq: w.Seq, Timestamp: w.Timestamp}
 	case "cursors":

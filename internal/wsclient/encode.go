@@ -41,10 +41,16 @@ func encodeUsername(name string) []byte {
 	return append(jsonx.AppendString(append(make([]byte, 0, 48), `{"type":"set_username","username":`...), name), '}')
 }
 
-// encodeResume asks for every event after since.
-func encodeResume(since uint64) []byte {
-	b := append(make([]byte, 0, 40), `{"type":"resume","since":`...)
-	return append(strconv.AppendUint(b, since, 10), '}')
+// encodeResume asks for every event after since (on the timeline epoch,
+// if given).
+func encodeResume(since uint64, epoch string) []byte {
+	b := append(make([]byte, 0, 64), `{"type":"resume","since":`...)
+	b = strconv.AppendUint(b, since, 10)
+	if epoch != "" {
+		b = append(b, `,"epoch":`...)
+		b = jsonx.AppendString(b, epoch)
+	}
+	return append(b, '}')
 }
 
 // The messages without fields, encoded once.

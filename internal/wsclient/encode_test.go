@@ -17,7 +17,8 @@ func TestEncodersProduceValidJSON(t *testing.T) {
 		{encodeUsername("<Zoë>\n"), map[string]any{"type": "set_username", "username": "<Zoë>\n"}},
 		// Control characters, a JavaScript line terminator and invalid UTF-8.
 		{encodeUsername("a\bb\u2028\xff"), map[string]any{"type": "set_username", "username": "a\bb\u2028\ufffd"}},
-		{encodeResume(18446744073709551615), map[string]any{"type": "resume", "since": 1.8446744073709552e19}},
+		{encodeResume(18446744073709551615, ""), map[string]any{"type": "resume", "since": 1.8446744073709552e19}},
+		{encodeResume(7, "ab\"c"), map[string]any{"type": "resume", "since": 7.0, "epoch": "ab\"c"}},
 		{msgPing, map[string]any{"type": "ping"}},
 		{msgCursorLeave, map[string]any{"type": "cursor"}},
 	}

@@ -6,12 +6,13 @@ type Message interface {
 	Type() string
 }
 
-// Connected is the first message on every connection. Seq, Width and Height
-// are extensions; a v1 server leaves them zero.
+// Connected is the first message on every connection. Seq, Epoch, Width
+// and Height are extensions; a v1 server leaves them zero.
 type Connected struct {
 	Message  string
 	ClientID string
 	Seq      uint64
+	Epoch    string // the timeline Seq is on
 	Width    int
 	Height   int
 }
@@ -49,10 +50,11 @@ type UserList struct {
 
 // Resumed ends a replay: every event up to Seq has been sent. Recovered is
 // false when the server could not replay and the client must reload the
-// snapshot.
+// snapshot. Epoch is the timeline Seq is on (resume with it next time).
 type Resumed struct {
 	Seq       uint64
 	Recovered bool
+	Epoch     string
 }
 
 // CanvasReset says an operator turned the canvas white at Seq.

@@ -36,6 +36,7 @@ func TestDecodeEveryType(t *testing.T) {
 		{`{"type":"user_list","users":[],"timestamp":1}`, UserList{Users: []string{}, Timestamp: 1}},
 		{`{"type":"resumed","seq":12,"recovered":true}`, Resumed{Seq: 12, Recovered: true}},
 		{`{"type":"resumed","seq":12,"recovered":false}`, Resumed{Seq: 12}},
+		{`{"type":"resumed","seq":12,"recovered":false,"epoch":"e1f2"}`, Resumed{Seq: 12, Epoch: "e1f2"}},
 		{`{"type":"canvas_reset","seq":99,"timestamp":5.5}`, CanvasReset{Seq: 99, Timestamp: 5.5}},
 		{`{"type":"cursors","cursors":[{"clientId":"c_1","username":"Bob","x":12.5,"y":3}],"gone":["c_2"]}`,
 			Cursors{Cursors: []CursorPos{{ClientID: "c_1", Username: "Bob", X: 12.5, Y: 3}}, Gone: []string{"c_2"}}},

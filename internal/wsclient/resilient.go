@@ -106,6 +106,7 @@ type Resilient struct {
 	client  *Client
 	canvas  *domain.Canvas
 	lastSeq uint64 // highest event seq applied
+	epoch   string // the timeline lastSeq is on, as the server last said
 	snapSeq uint64 // seq of the last snapshot loaded
 	stats   ResilientStats
 	changed chan struct{} // closed (and replaced) on every change
@@ -171,7 +172,7 @@ func NewResilient(ctx context.Context, url string, o ResilientOptions) (*Resilie
 func (r *Resilient) dial(ctx context.Context, s *session) (*Client, error) {
 	o := r.o.Options
 	r.mu.Lock()
-	o.Resume, o.Since = true, r.lastSeq
+	o.Resume, o.Since, o.Epoch = true, r.lastSeq, r.epoch
 	r.mu.Unlock()
 	o.Handler = func(m Message) { r.handle(s, m) }
 	return Dial(ctx, r.url, o)
@@ -314,6 +315,7 @@ func (r *Resilient) resumed(s *session, m Resumed) {
 	if !m.Recovered {
 		r.reload(s, m)
 	}
+	r.epoch = m.Epoch
 	if first {
 		close(s.synced)
 	}
@@ -334,9 +336,10 @@ func (r *Resilient) reload(s *session, m Resumed) {
 		return
 	}
 	switch {
-	case m.Seq < r.lastSeq:
-		// The server went back (its store lost writes we had seen) and
-		// will reuse those seqs: the snapshot is the truth now.
+	case m.Seq < r.lastSeq || m.Epoch != r.epoch:
+		// The server went back or to another timeline (its store lost
+		// writes we had seen) and will reuse those seqs: the snapshot is
+		// the truth now.
 		r.lastSeq = snap.Seq
 	case snap.Seq < r.lastSeq:
 		r.problem("snapshot at seq %d is older than seq %d already applied", snap.Seq, r.lastSeq)
@@ -454,8 +457,9 @@ func (r *Resilient) Close() error {
 // maxSnapshotBytes bounds a snapshot body: the largest canvas plus slack.
 const maxSnapshotBytes = 3*domain.MaxSide*domain.MaxSide + 1
 
-// FetchSnapshot loads GET <apiURL>/api/canvas/raw: packed RGB with the size
-// and seq in X-Canvas-Width, X-Canvas-Height and X-Canvas-Seq.
+// FetchSnapshot loads GET <apiURL>/api/canvas/raw: packed RGB with the size,
+// seq and epoch in X-Canvas-Width, X-Canvas-Height, X-Canvas-Seq and
+// X-Canvas-Epoch.
 func FetchSnapshot(ctx context.Context, hc *http.Client, apiURL string) (domain.Snapshot, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
@@ -489,5 +493,5 @@ func FetchSnapshot(ctx context.Context, hc *http.Client, apiURL string) (domain.
 	if len(body) != 3*size.Pixels() {
 		return domain.Snapshot{}, fmt.Errorf("GET %s: %d bytes for a %v canvas, want %d", req.URL, len(body), size, 3*size.Pixels())
 	}
-	return domain.Snapshot{Size: size, Seq: seq, RGB: body}, nil
+	return domain.Snapshot{Size: size, Seq: seq, Epoch: domain.Epoch(resp.Header.Get("X-Canvas-Epoch")), RGB: body}, nil
 }

@@ -154,6 +154,8 @@ func (w *wireMsg) setString(key, v []byte) bool {
 		w.ID = string(v)
 	case "code":
 		w.Code = string(v)
+	case "epoch":
+		w.Epoch = string(v)
 	case "seq", "width", "height", "x", "y", "timestamp", "activeUsers", "recovered", "users", "cursors", "gone", "events":
 		return false // a string where a number, bool or array belongs
 	}
@@ -197,7 +199,7 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 		default:
 			return false
 		}
-	case "type", "message", "clientId", "color", "username", "id", "code", "users", "cursors", "gone", "events":
+	case "type", "message", "clientId", "color", "username", "id", "code", "epoch", "users", "cursors", "gone", "events":
 		return false // a number or bool where a string or array belongs
 	default:
 		// An unknown field: it must still be valid JSON for the frame to be.

@@ -14,7 +14,7 @@ import (
 // reference must accept it too and agree on every field.
 func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	keys := []string{"type", "x", "y", "seq", "timestamp", "color", "id", "recovered", "width", "activeUsers", "other", "users"}
+	keys := []string{"type", "x", "y", "seq", "timestamp", "color", "id", "recovered", "epoch", "width", "activeUsers", "other", "users"}
 	values := []string{`1`, `-3`, `0`, `07`, `1.5`, `1e3`, `-0`, `18446744073709551615`, `18446744073709551616`, `99999999999999999999`,
 		`true`, `false`, `null`, `"s"`, `"#ABCDEF"`, `"é"`, `"a\"b"`, "\"\x01\"", `"pixel_updated"`, `[1]`, `{}`, `tru`, `1.`, `.5`, `+1`, `0x10`, `"\xff"`}
 	accepted := 0

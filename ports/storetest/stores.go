@@ -106,7 +106,7 @@ func listenAll(t *testing.T, bus ports.Bus, slugs ...domain.Slug) (next func(slu
 		for len(out) < n {
 			select {
 			case p := <-ch:
-				e, err := busmsg.DecodeEvent(p)
+				e, _, err := busmsg.DecodeEvent(p)
 				if err != nil {
 					t.Fatalf("payload %q on %s does not decode: %v", p, ports.PixelChannel(slug), err)
 				}

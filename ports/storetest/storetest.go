@@ -57,6 +57,8 @@ func Run(t *testing.T, open Factory) {
 	t.Run("SnapshotIsConsistentUnderWrites", func(t *testing.T) { testConsistentSnapshots(t, open) })
 	t.Run("Large", func(t *testing.T) { testLarge(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
+	t.Run("EpochStable", func(t *testing.T) { testEpochStable(t, open) })
+	t.Run("SinceOnAnotherTimeline", func(t *testing.T) { testSinceEpochs(t, open) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -96,11 +98,19 @@ func reset(t *testing.T, s ports.CanvasStore, o domain.Origin) domain.Event {
 
 func latest(t *testing.T, s ports.CanvasStore) domain.Seq {
 	t.Helper()
-	seq, err := s.LatestSeq(ctx(t))
+	return head(t, s).Seq
+}
+
+func head(t *testing.T, s ports.CanvasStore) domain.Head {
+	t.Helper()
+	h, err := s.Head(ctx(t))
 	if err != nil {
-		t.Fatalf("LatestSeq: %v", err)
+		t.Fatalf("Head: %v", err)
 	}
-	return seq
+	if h.Epoch == "" || len(h.Epoch) > domain.MaxEpochLen {
+		t.Fatalf("Head = %+v: the epoch must be a non-empty string of at most %d bytes", h, domain.MaxEpochLen)
+	}
+	return h
 }
 
 func snapshot(t *testing.T, s ports.CanvasStore) domain.Snapshot {
@@ -112,13 +122,20 @@ func snapshot(t *testing.T, s ports.CanvasStore) domain.Snapshot {
 	return snap
 }
 
+// since reads history as a caller on the store's current timeline does.
 func since(t *testing.T, s ports.CanvasStore, after domain.Seq, limit int) ([]domain.Event, bool) {
 	t.Helper()
-	events, complete, err := s.Since(ctx(t), after, limit)
+	h := sinceOn(t, s, after, head(t, s).Epoch, limit)
+	return h.Events, h.Complete
+}
+
+func sinceOn(t *testing.T, s ports.CanvasStore, after domain.Seq, epoch domain.Epoch, limit int) ports.History {
+	t.Helper()
+	h, err := s.Since(ctx(t), after, epoch, limit)
 	if err != nil {
-		t.Fatalf("Since(%d, %d): %v", after, limit, err)
+		t.Fatalf("Since(%d, %q, %d): %v", after, epoch, limit, err)
 	}
-	return events, complete
+	return h
 }
 
 func pixel(t *testing.T, s ports.CanvasStore, x, y int) domain.PixelInfo {
@@ -143,6 +160,18 @@ func seqs(events []domain.Event) []domain.Seq {
 // that waits for n more events (failing the test after timeout).
 func listen(t *testing.T, bus ports.Bus) (next func(n int) []domain.Event) {
 	t.Helper()
+	nextOn := listenEpochs(t, bus)
+	return func(n int) []domain.Event {
+		t.Helper()
+		events, _ := nextOn(n)
+		return events
+	}
+}
+
+// listenEpochs is listen that also returns the epoch each event was
+// published with.
+func listenEpochs(t *testing.T, bus ports.Bus) (next func(n int) ([]domain.Event, []domain.Epoch)) {
+	t.Helper()
 	subCtx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	ch := make(chan []byte, 100000)
@@ -155,23 +184,25 @@ func listen(t *testing.T, bus ports.Bus) (next func(n int) []domain.Event) {
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
-	return func(n int) []domain.Event {
+	return func(n int) ([]domain.Event, []domain.Epoch) {
 		t.Helper()
 		out := make([]domain.Event, 0, n)
+		epochs := make([]domain.Epoch, 0, n)
 		deadline := time.After(timeout)
 		for len(out) < n {
 			select {
 			case p := <-ch:
-				e, err := busmsg.DecodeEvent(p)
+				e, epoch, err := busmsg.DecodeEvent(p)
 				if err != nil {
 					t.Fatalf("published payload %q does not decode: %v", p, err)
 				}
 				out = append(out, e)
+				epochs = append(epochs, epoch)
 			case <-deadline:
 				t.Fatalf("received %d of %d published events within %s", len(out), n, timeout)
 			}
 		}
-		return out
+		return out, epochs
 	}
 }
 

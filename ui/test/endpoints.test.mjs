@@ -32,4 +32,9 @@ test('withSince adds or replaces the resume parameter', () => {
   assert.equal(withSince('ws://h/ws?since=3', 9), 'ws://h/ws?since=9');
   assert.equal(withSince('ws://h/ws?since=3&x=1', 9), 'ws://h/ws?x=1&since=9');
   assert.equal(withSince('ws://h/ws', null), 'ws://h/ws');
+  // The timeline the seq is on travels with it, and replaces an older one.
+  assert.equal(withSince('ws://h/ws', 5, 'ab12'), 'ws://h/ws?since=5&epoch=ab12');
+  assert.equal(withSince('ws://h/ws?since=3&epoch=old&canvas=x', 9, 'new'), 'ws://h/ws?canvas=x&since=9&epoch=new');
+  assert.equal(withSince('ws://h/ws?since=3&epoch=old', 9, null), 'ws://h/ws?since=9');
+  assert.equal(withSince('ws://h/ws', 5, 'a&b'), 'ws://h/ws?since=5&epoch=a%26b');
 });

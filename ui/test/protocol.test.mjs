@@ -55,10 +55,10 @@ test('pixel_updated validation', () => {
 });
 
 test('connected, resumed, error, reset, cursors, pong', () => {
-  assert.deepEqual(decodeMessage({ type: 'connected', message: 'hi', clientId: 'c_1', seq: 9, width: 64, height: 32 }),
-    { type: 'connected', clientId: 'c_1', seq: 9, width: 64, height: 32, pixelRate: null, pixelBurst: null });
+  assert.deepEqual(decodeMessage({ type: 'connected', message: 'hi', clientId: 'c_1', seq: 9, epoch: 'e1', width: 64, height: 32 }),
+    { type: 'connected', clientId: 'c_1', seq: 9, epoch: 'e1', width: 64, height: 32, pixelRate: null, pixelBurst: null });
   assert.deepEqual(decodeMessage({ type: 'connected', clientId: 'c_1' }),
-    { type: 'connected', clientId: 'c_1', seq: null, width: null, height: null, pixelRate: null, pixelBurst: null });
+    { type: 'connected', clientId: 'c_1', seq: null, epoch: null, width: null, height: null, pixelRate: null, pixelBurst: null });
   const limited = decodeMessage({ type: 'connected', clientId: 'c_1', pixelRate: 2.5, pixelBurst: 4 });
   assert.equal(limited.pixelRate, 2.5);
   assert.equal(limited.pixelBurst, 4);
@@ -68,7 +68,11 @@ test('connected, resumed, error, reset, cursors, pong', () => {
     assert.equal(m.pixelBurst, null, `burst ${bad}`);
   }
   assert.equal(decodeMessage({ type: 'connected', clientId: 'c', pixelBurst: 2.5 }).pixelBurst, null, 'a burst is whole');
-  assert.deepEqual(decodeMessage({ type: 'resumed', seq: 10, recovered: false }), { type: 'resumed', seq: 10, recovered: false });
+  assert.deepEqual(decodeMessage({ type: 'resumed', seq: 10, recovered: false }), { type: 'resumed', seq: 10, recovered: false, epoch: null });
+  assert.deepEqual(decodeMessage({ type: 'resumed', seq: 10, recovered: false, epoch: 'e2' }), { type: 'resumed', seq: 10, recovered: false, epoch: 'e2' });
+  // Not an epoch: the message still counts, without one.
+  assert.equal(decodeMessage({ type: 'resumed', seq: 10, recovered: true, epoch: 7 }).epoch, null);
+  assert.equal(decodeMessage({ type: 'resumed', seq: 10, recovered: true, epoch: 'x'.repeat(33) }).epoch, null);
   assert.equal(decodeMessage({ type: 'resumed', seq: 10 }), null);
   assert.deepEqual(decodeMessage({ type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id: 'w9' }),
     { type: 'error', message: 'Rate limit exceeded', code: 'rate_limited', id: 'w9', retryAfter: null });

@@ -121,6 +121,16 @@ test('raw snapshot, with a JSON fallback when the headers cannot be read; a serv
   await assert.rejects(fetchSnapshot('http://a', async (url) => (url.endsWith('/raw') ? res(404) : res(500))), /HTTP 500/);
 });
 
+test('a snapshot carries its timeline (X-Canvas-Epoch, or epoch in the JSON); none from a server without epochs', async () => {
+  const headers = { 'X-Canvas-Width': '2', 'X-Canvas-Height': '1', 'X-Canvas-Seq': '12' };
+  const s = await fetchSnapshot('http://a', async () => res(200, { headers: { ...headers, 'X-Canvas-Epoch': 'e9f8' }, bytes: new Uint8Array(6) }));
+  assert.equal(s.epoch, 'e9f8');
+  const old = await fetchSnapshot('http://a', async () => res(200, { headers, bytes: new Uint8Array(6) }));
+  assert.equal(old.epoch, null);
+  assert.equal(snapshotFromJSON({ width: 1, height: 1, seq: 2, epoch: 'e1', pixels: {} }).epoch, 'e1');
+  assert.equal(snapshotFromJSON({ width: 1, height: 1, seq: 2, pixels: {} }).epoch, null);
+});
+
 test('our cursor: sent while live, not twice the same, "left" only if it was seen', () => {
   const sent = [];
   let live = true;

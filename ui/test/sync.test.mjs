@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Board } from '../static/js/lib/board.js';
 import { Backoff } from '../static/js/lib/backoff.js';
-import { Sync, initialState, step, checkSnapshot, RESUME_WAIT_MS } from '../static/js/lib/sync.js';
+import { Sync, initialState, step, checkSnapshot, RESUME_WAIT_MS, OTHER_TIMELINE } from '../static/js/lib/sync.js';
 import { fakeTime, settle } from './support/faketime.mjs';
 
 const RED = 0xff0000;
@@ -102,6 +102,42 @@ const table = [
     from: st({ ...SIZED, reloading: true }), ev: { type: 'canvasReset', event: rst }, to: {}, fx: [{ type: 'buffer', event: rst }] },
   { name: 'a reset otherwise wipes the board',
     from: st({ ...SIZED, phase: 'live', open: true }), ev: { type: 'canvasReset', event: rst }, to: {}, fx: [{ type: 'reset', event: rst }] },
+  // Epochs: the timeline a seq is on.
+  { name: 'open forgets the old socket\'s timeline',
+    from: st({ ...SIZED, gen: 1, streamEpoch: 'A', epoch: 'A' }), ev: { type: 'open' },
+    to: { streamEpoch: null, epoch: 'A' }, fx: [] },
+  { name: 'connected on the board\'s timeline: wait for resumed, remember the stream\'s',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 1, sentSince: 10, epoch: 'A' }), ev: { type: 'connected', seq: 12, epoch: 'A' },
+    to: { resumeArmed: true, streamEpoch: 'A', epoch: 'A' }, fx: [{ type: 'armResume', gen: 1 }] },
+  { name: 'connected on another timeline than the board\'s: reload at once, the buffer dropped',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 1, sentSince: 10, epoch: 'A' }), ev: { type: 'connected', seq: 12, epoch: 'B' },
+    to: { reloading: true, liveAfterLoad: 1, streamEpoch: 'B', epoch: 'A' }, fx: [{ type: 'dropBuffer' }, { type: 'load' }] },
+  { name: 'connected with an epoch, the board without (loaded from a server without epochs): resume as before',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 1, sentSince: 10 }), ev: { type: 'connected', seq: 12, epoch: 'B' },
+    to: { resumeArmed: true, streamEpoch: 'B' }, fx: [{ type: 'armResume', gen: 1 }] },
+  { name: 'resumed recovered takes the epoch it names',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 1, resumeArmed: true, epoch: null, streamEpoch: 'B' }),
+    ev: { type: 'resumed', seq: 20, recovered: true, epoch: 'B' },
+    to: { phase: 'live', epoch: 'B', streamEpoch: 'B' }, fx: [{ type: 'cancelResume' }, { type: 'advanceSeq', seq: 20 }, { type: 'goLive', recovered: true }] },
+  { name: 'resumed not recovered on a new timeline (the gateway moved): reload, the buffer dropped',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 1, everLive: true, epoch: 'A', streamEpoch: 'A' }),
+    ev: { type: 'resumed', seq: 4, recovered: false, epoch: 'B' },
+    to: { phase: 'syncing', reloading: true, liveAfterLoad: 1, streamEpoch: 'B', epoch: 'A' }, fx: [{ type: 'dropBuffer' }, { type: 'load' }] },
+  { name: 'resumed on a new timeline while a load is in flight: no second load, but the old timeline\'s buffer goes',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 1, reloading: true, liveAfterLoad: 1, epoch: 'A', streamEpoch: 'A' }),
+    ev: { type: 'resumed', seq: 4, recovered: false, epoch: 'B' },
+    to: { reloading: true, streamEpoch: 'B' }, fx: [{ type: 'dropBuffer' }] },
+  { name: 'loaded on the socket\'s timeline: installed, the board on it',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 3, reloading: true, liveAfterLoad: 3, streamEpoch: 'B', epoch: 'A' }),
+    ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
+    to: { phase: 'live', epoch: 'B', reloading: false }, fx: [{ type: 'install' }, { type: 'goLive', recovered: false }] },
+  { name: 'loaded on another timeline than the open socket\'s: not installed, loaded again',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 3, reloading: true, liveAfterLoad: 3, streamEpoch: 'A', epoch: 'A' }),
+    ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
+    to: { phase: 'syncing', epoch: 'A', reloading: true, liveAfterLoad: 3, loadError: OTHER_TIMELINE }, fx: [{ type: 'retryLoad' }] },
+  { name: 'loaded with no socket open: installed whatever its timeline (the next socket judges)',
+    from: st({ reloading: true, streamEpoch: 'A' }), ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
+    to: { epoch: 'B', reloading: false }, fx: [{ type: 'install' }] },
 ];
 
 for (const row of table) {
@@ -126,6 +162,8 @@ test('checkSnapshot refuses what a board cannot hold', () => {
   assert.throws(() => checkSnapshot({ ...ok, rgb: new Uint8Array(5) }), /5 bytes of colour, want 6/);
   assert.throws(() => checkSnapshot({ ...ok, seq: -1 }), /bad seq/);
   assert.equal(checkSnapshot({ ...ok, seq: null }).seq, null);
+  assert.throws(() => checkSnapshot(/** @type {any} */ ({ ...ok, epoch: 7 })), /bad epoch/);
+  assert.equal(checkSnapshot({ ...ok, epoch: 'A' }).epoch, 'A');
 });
 
 // ------------------------------------------------------------ the runner
@@ -455,4 +493,80 @@ test('a snapshot of another size replaces the board and drops unsent writes', as
 
 test('Sync refuses to be built without its loader and board factory', () => {
   assert.throws(() => new Sync(/** @type {any} */ ({})), /loadSnapshot and createBoard/);
+});
+
+// ------------------------------------------------------------ epochs, end to end
+
+/** A white snapshot at seq on the timeline epoch. */
+const snapOn = (seq, epoch, set = {}) => ({ ...snapshot(seq, set), epoch });
+
+test('a resume carries the board\'s epoch; a gateway that moves to a new timeline makes the page reload it, also while its snapshot is behind', async () => {
+  const h = harness();
+  const started = h.sync.start();
+  await h.answer(snapOn(10, 'A'));
+  await started;
+  assert.equal(h.sync.epoch, 'A', 'the snapshot\'s epoch');
+  h.sync.dial();
+  h.sync.opened();
+  h.sync.handle({ type: 'connected', clientId: 'c', seq: 10, epoch: 'A', width: null, height: null });
+  h.sync.handle({ type: 'resumed', seq: 12, recovered: true, epoch: 'A' });
+  h.sync.handle(ev(2, 2, '#FF0000', 12)); // a pixel of timeline A, later lost
+  assert.equal(h.sync.phase, 'live');
+  // The store lost seq 12 and handed it out again: the gateway says so.
+  h.sync.handle({ type: 'resumed', seq: 11, recovered: false, epoch: 'B' });
+  assert.equal(h.loads.length, 1, 'a reload');
+  // A pixel of the new timeline arrives while the snapshot loads, above it.
+  h.sync.handle(ev(3, 0, '#0000FF', 13));
+  await h.answer(snapOn(12, 'B'));
+  assert.equal(h.sync.phase, 'live');
+  assert.equal(h.sync.epoch, 'B');
+  const b = h.sync.board;
+  assert.equal(b.confirmedHex(2, 2), '#FFFFFF', 'the lost pixel is gone');
+  assert.equal(b.confirmedHex(3, 0), '#0000FF', 'the buffered pixel of the new timeline is applied');
+  // The next socket resumes on B.
+  h.sync.closed();
+  assert.equal(h.sync.dial(), 13);
+  assert.equal(h.sync.epoch, 'B');
+});
+
+test('a snapshot from a timeline the socket is not on yet is loaded again until they agree', async () => {
+  const h = harness();
+  const started = h.sync.start();
+  await h.answer(snapOn(10, 'A'));
+  await started;
+  h.sync.dial();
+  h.sync.opened();
+  h.sync.handle({ type: 'connected', clientId: 'c', seq: 10, epoch: 'A', width: null, height: null });
+  h.sync.handle({ type: 'resumed', seq: 10, recovered: false, epoch: 'A' });
+  // The store moved to B before this gateway noticed.
+  await h.answer(snapOn(15, 'B', { '1,1': RED }));
+  assert.equal(h.sync.phase, 'syncing', 'not installed');
+  assert.equal(h.sync.loadError, OTHER_TIMELINE);
+  assert.equal(h.sync.board.confirmedHex(1, 1), '#FFFFFF');
+  assert.equal(h.loads.length, 0, 'the next attempt waits for the backoff');
+  h.t.advance(500);
+  assert.equal(h.loads.length, 1);
+  // Meanwhile the gateway moves to B; the attempt in flight brings B.
+  h.sync.handle({ type: 'resumed', seq: 15, recovered: false, epoch: 'B' });
+  assert.equal(h.loads.length, 1, 'no second load while one is in flight');
+  await h.answer(snapOn(15, 'B', { '1,1': RED }));
+  assert.equal(h.sync.phase, 'live');
+  assert.equal(h.sync.loadError, null);
+  assert.equal(h.sync.board.confirmedHex(1, 1), '#FF0000');
+  assert.equal(h.sync.epoch, 'B');
+});
+
+test('a socket on another timeline than the board\'s reloads before any replay', async () => {
+  const h = harness();
+  const started = h.sync.start();
+  await h.answer(snapOn(10, 'A', { '0,0': RED }));
+  await started;
+  h.sync.dial();
+  h.sync.opened();
+  h.sync.handle({ type: 'connected', clientId: 'c', seq: 14, epoch: 'B', width: null, height: null });
+  assert.equal(h.loads.length, 1);
+  await h.answer(snapOn(14, 'B'));
+  assert.equal(h.sync.phase, 'live');
+  assert.equal(h.sync.board.confirmedHex(0, 0), '#FFFFFF');
+  assert.equal(h.sync.epoch, 'B');
 });

@@ -101,14 +101,14 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		}
 
 		s := newOpener(t, dir).open()
-		latest, err := s.LatestSeq(context.Background())
+		latest, err := latestSeq(context.Background(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if latest < acked {
 			t.Fatalf("round %d: after SIGKILL LatestSeq = %d, but %d was acknowledged", round, latest, acked)
 		}
-		events, complete, err := s.Since(context.Background(), latest-min(latest, 50), 0)
+		events, complete, err := sinceCurrent(context.Background(), s, latest-min(latest, 50), 0)
 		if err != nil || !complete || len(events) != int(min(latest, 50)) || events[len(events)-1].Seq != latest {
 			t.Fatalf("round %d: history after the restart: %d events, complete %v, %v", round, len(events), complete, err)
 		}

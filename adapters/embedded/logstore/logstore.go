@@ -33,8 +33,12 @@
 // FailureLogEvery while it goes on, with the number of lines left out, and
 // once when writes are taken again.
 //
+// Epoch: the store starts a new epoch (domain.Epoch) when it opens after
+// the machine may have lost records it had published; see epoch.go.
+//
 // Files in the directory: "snapshot" (see snapshot.go), "log-<seq>.wal"
-// segments (see wal.go) and "LOCK"; start-up sets damaged log data aside
+// segments (see wal.go), "epoch" and, after a clean Close, "clean" (see
+// epoch.go), and "LOCK"; start-up sets damaged log data aside
 // as "*.damaged*" files, which are never read again. A Store keeps one
 // canvas; Stores keeps many, the main canvas in the data directory itself
 // and every other in a directory of its own, "canvases/<slug>" (see
@@ -121,13 +125,18 @@ type Store struct {
 	log     *slog.Logger
 	channel string // ports.PixelChannel(opts.Slug)
 
-	mu       sync.RWMutex
-	st       *state
-	closed   bool
-	logFile  *os.File // current segment; nil in memory-only mode
-	logSize  int64    // bytes in logFile, where to cut back after a failed write
-	logErr   error    // sticky: writes are refused until restart (see the package doc)
-	unsynced bool     // written since the last fsync
+	mu    sync.RWMutex
+	st    *state
+	epoch domain.Epoch // the timeline, with its base (see epoch.go)
+	base  domain.Seq
+	// bootForgotten is set once a failed fsync made the epoch file forget
+	// the boot id.
+	bootForgotten bool
+	closed        bool
+	logFile       *os.File // current segment; nil in memory-only mode
+	logSize       int64    // bytes in logFile, where to cut back after a failed write
+	logErr        error    // sticky: writes are refused until restart (see the package doc)
+	unsynced      bool     // written since the last fsync
 	// appendErr is why the last write to the log failed, when the log could
 	// be cut back (a full disk): writes are refused meanwhile, not for good.
 	// A write that succeeds, or a probe of the directory, clears it.
@@ -190,7 +199,10 @@ func Open(opts Options) (*Store, error) {
 	s.syncFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
 	s.snapFailLog = lograte.New(FailureLogEvery, opts.Clock.Now)
 	if opts.Dir == "" {
+		// Nothing survives the process: every store is a new timeline
+		// that shares nothing with an earlier one.
 		s.st = newState(opts.Size, opts.HistorySize)
+		s.epoch = newEpoch()
 		return s, nil
 	}
 	if err := s.openDir(); err != nil {
@@ -233,6 +245,18 @@ func (s *Store) openDir() error {
 	if err != nil {
 		return err
 	}
+	head, started, err := openEpoch(dir, st.seq)
+	if err != nil {
+		if res.file != nil {
+			_ = res.file.Close()
+		}
+		return err
+	}
+	if started {
+		s.log.Warn("logstore: the previous run did not end cleanly in this boot; events it published after its last fsync may be lost, so a new epoch starts and clients reload",
+			"epoch", string(head.Epoch), "seq", head.Seq, "base", head.Base)
+	}
+	s.epoch, s.base = head.Epoch, head.Base
 	s.st = st
 	s.records = int(st.seq - loaded)
 	if res.file == nil {
@@ -323,7 +347,7 @@ func (s *Store) commit(events []domain.Event) error {
 	// publication must not depend on it.
 	pub := context.Background()
 	for i := range events {
-		if err := s.opts.Bus.Publish(pub, s.channel, busmsg.EncodeEvent(events[i])); err != nil {
+		if err := s.opts.Bus.Publish(pub, s.channel, busmsg.EncodeEvent(events[i], s.epoch)); err != nil {
 			s.log.Warn("logstore: publishing an event failed; subscribers will repair from history", "seq", events[i].Seq, "err", err)
 		}
 	}
@@ -374,7 +398,7 @@ func (s *Store) Snapshot(ctx context.Context) (domain.Snapshot, error) {
 	if s.closed {
 		return domain.Snapshot{}, ErrClosed
 	}
-	return domain.Snapshot{Size: s.st.size, Seq: s.st.seq, RGB: append([]byte(nil), s.st.rgb...)}, nil
+	return domain.Snapshot{Size: s.st.size, Seq: s.st.seq, Epoch: s.epoch, RGB: append([]byte(nil), s.st.rgb...)}, nil
 }
 
 // Pixel returns one pixel and who painted it since the last reset.
@@ -393,31 +417,38 @@ func (s *Store) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, error) {
 	return s.st.pixel(x, y), nil
 }
 
-// Since returns kept events after after.
-func (s *Store) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+// Since returns kept events after after, if (after, epoch) continues on
+// the store's timeline.
+func (s *Store) Since(ctx context.Context, after domain.Seq, epoch domain.Epoch, limit int) (ports.History, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return ports.History{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, false, ErrClosed
+		return ports.History{}, ErrClosed
 	}
+	head := s.head()
 	events, complete := s.st.since(after, limit)
-	return events, complete, nil
+	return ports.History{Events: events, Complete: complete && head.Continues(after, epoch), Head: head}, nil
 }
 
-// LatestSeq is the seq of the last accepted event.
-func (s *Store) LatestSeq(ctx context.Context) (domain.Seq, error) {
+// Head is the seq of the last accepted event and its timeline.
+func (s *Store) Head(ctx context.Context) (domain.Head, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return domain.Head{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return 0, ErrClosed
+		return domain.Head{}, ErrClosed
 	}
-	return s.st.seq, nil
+	return s.head(), nil
+}
+
+// head is Head with s.mu held.
+func (s *Store) head() domain.Head {
+	return domain.Head{Seq: s.st.seq, Epoch: s.epoch, Base: s.base}
 }
 
 // Ping fails once the store is closed or its log is broken.
@@ -583,6 +614,13 @@ func (s *Store) Close() error {
 		if err := s.logFile.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		// Only now is every published event on disk: the next start keeps
+		// the epoch (epoch.go).
+		if len(errs) == 0 && s.unsafeUpTo == 0 {
+			if err := markClean(s.opts.Dir); err != nil {
+				errs = append(errs, fmt.Errorf("logstore: mark a clean shutdown: %w", err))
+			}
+		}
 		if err := s.lock.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -651,7 +689,17 @@ func (s *Store) syncLog() {
 		s.mu.Lock()
 		s.unsynced = true
 		s.unsafeUpTo = s.st.seq
+		forget := !s.bootForgotten
+		s.bootForgotten = true
+		epoch, base := s.epoch, s.base
 		s.mu.Unlock()
+		if forget {
+			// The same boot no longer proves that every write(2) reached
+			// the disk (epoch.go); best effort, the disk is failing.
+			if err := writeEpochFile(s.opts.Dir, epochFile{epoch: epoch, base: base}); err != nil {
+				s.log.Error("logstore: could not record the failed fsync in the epoch file", "err", err)
+			}
+		}
 		select {
 		case s.checkpoints <- struct{}{}:
 		default:

@@ -385,23 +385,23 @@ func (c *canvasStore) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, er
 }
 
 // Since: see Store.Since.
-func (c *canvasStore) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+func (c *canvasStore) Since(ctx context.Context, after domain.Seq, epoch domain.Epoch, limit int) (ports.History, error) {
 	st, err := c.acquire()
 	if err != nil {
-		return nil, false, err
+		return ports.History{}, err
 	}
 	defer c.release()
-	return st.Since(ctx, after, limit)
+	return st.Since(ctx, after, epoch, limit)
 }
 
-// LatestSeq: see Store.LatestSeq.
-func (c *canvasStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+// Head: see Store.Head.
+func (c *canvasStore) Head(ctx context.Context) (domain.Head, error) {
 	st, err := c.acquire()
 	if err != nil {
-		return 0, err
+		return domain.Head{}, err
 	}
 	defer c.release()
-	return st.LatestSeq(ctx)
+	return st.Head(ctx)
 }
 
 // Ping: see Store.Ping. An idle canvas is not loaded for it: its store

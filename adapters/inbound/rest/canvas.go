@@ -10,6 +10,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/httpx"
+	"github.com/pixelplayground/pixelplayground/internal/jsonx"
 )
 
 // Raw snapshot headers. The UI reads them from a cross-origin response, so
@@ -18,6 +19,10 @@ const (
 	HeaderCanvasWidth  = "X-Canvas-Width"
 	HeaderCanvasHeight = "X-Canvas-Height"
 	HeaderCanvasSeq    = "X-Canvas-Seq"
+	// HeaderCanvasEpoch is the timeline the snapshot's seq is on
+	// (domain.Epoch): the page reloads a snapshot whose epoch is not its
+	// stream's.
+	HeaderCanvasEpoch = "X-Canvas-Epoch"
 )
 
 // PNG export limits: a scale makes each canvas pixel a scale×scale square.
@@ -122,6 +127,8 @@ func appendCanvasRow(b []byte, snap domain.Snapshot, y int) []byte {
 func appendCanvasTail(b []byte, snap domain.Snapshot) []byte {
 	b = append(b, `},"seq":`...)
 	b = strconv.AppendUint(b, snap.Seq, 10)
+	b = append(b, `,"epoch":`...)
+	b = jsonx.AppendString(b, string(snap.Epoch))
 	return append(b, '}')
 }
 
@@ -138,6 +145,7 @@ func (a *API) getCanvasRaw(ctx *fasthttp.RequestCtx, c *canvasRef) {
 	h.Set(HeaderCanvasWidth, strconv.Itoa(snap.Size.Width))
 	h.Set(HeaderCanvasHeight, strconv.Itoa(snap.Size.Height))
 	h.Set(HeaderCanvasSeq, strconv.FormatUint(snap.Seq, 10))
+	h.Set(HeaderCanvasEpoch, string(snap.Epoch))
 	h.Set("Cache-Control", "no-store")
 	// Not copied: the bytes are shared with the other readers of this
 	// snapshot and nobody writes to them.

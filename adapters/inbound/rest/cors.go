@@ -14,7 +14,7 @@ import (
 const (
 	corsMethods = "GET, PUT, POST, OPTIONS"
 	corsHeaders = "Content-Type, Authorization, " + HeaderOperatorToken
-	corsExpose  = HeaderCanvasWidth + ", " + HeaderCanvasHeight + ", " + HeaderCanvasSeq
+	corsExpose  = HeaderCanvasWidth + ", " + HeaderCanvasHeight + ", " + HeaderCanvasSeq + ", " + HeaderCanvasEpoch
 	corsMaxAge  = "600"
 
 	corsCanvasMethods = "GET, PUT, POST, PATCH, DELETE, OPTIONS"

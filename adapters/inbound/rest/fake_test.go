@@ -97,7 +97,9 @@ func (s *fakeStore) Snapshot(context.Context) (domain.Snapshot, error) {
 	if s.err != nil {
 		return domain.Snapshot{}, s.err
 	}
-	return s.canvas.Snapshot(), nil
+	snap := s.canvas.Snapshot()
+	snap.Epoch = fakeEpoch
+	return snap, nil
 }
 
 func (s *fakeStore) Pixel(_ context.Context, x, y int) (domain.PixelInfo, error) {
@@ -112,17 +114,20 @@ func (s *fakeStore) Pixel(_ context.Context, x, y int) (domain.PixelInfo, error)
 	return domain.PixelInfo{Pixel: domain.Pixel{X: x, Y: y, Color: domain.White}}, nil
 }
 
-func (s *fakeStore) Since(context.Context, domain.Seq, int) ([]domain.Event, bool, error) {
-	return nil, false, errors.New("fake store: Since is not used by the REST API")
+func (s *fakeStore) Since(context.Context, domain.Seq, domain.Epoch, int) (ports.History, error) {
+	return ports.History{}, errors.New("fake store: Since is not used by the REST API")
 }
 
-func (s *fakeStore) LatestSeq(context.Context) (domain.Seq, error) {
+// fakeEpoch is the fake store's timeline.
+const fakeEpoch = "fake0epoch"
+
+func (s *fakeStore) Head(context.Context) (domain.Head, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return 0, s.err
+		return domain.Head{}, s.err
 	}
-	return s.seq, nil
+	return domain.Head{Seq: s.seq, Epoch: fakeEpoch}, nil
 }
 
 func (s *fakeStore) Ping(context.Context) error {

@@ -176,7 +176,9 @@ func (a *API) putPixels(ctx *fasthttp.RequestCtx, c *canvasRef) {
 		seq, stamp = last.Seq, last.Time
 	} else {
 		sctx, cancel := a.storeContext()
-		seq, err = c.store.LatestSeq(sctx)
+		var head domain.Head
+		head, err = c.store.Head(sctx)
+		seq = head.Seq
 		cancel()
 		if err != nil {
 			a.storeFailed(ctx, "latest seq", err)

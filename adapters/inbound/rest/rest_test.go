@@ -287,7 +287,7 @@ func TestGetCanvasLargeIsCheap(t *testing.T) {
 		ctx.Request.SetRequestURI("/api/canvas")
 		h.handler(&ctx)
 	})
-	if n := len(ctx.Response.Body()); n < 7_000_000 || !bytes.HasSuffix(ctx.Response.Body(), []byte(`"699,699":"#FFFFFF"},"seq":0}`)) {
+	if n := len(ctx.Response.Body()); n < 7_000_000 || !bytes.HasSuffix(ctx.Response.Body(), []byte(`"699,699":"#FFFFFF"},"seq":0,"epoch":"fake0epoch"}`)) {
 		t.Fatalf("body of %d bytes ends %q", n, ctx.Response.Body()[max(0, n-40):])
 	}
 	// The fake store's snapshot copy is a handful; per-pixel work must be none.
@@ -307,11 +307,13 @@ func TestGetCanvasStreamsHugeCanvases(t *testing.T) {
 		t.Fatal("a 1000x1000 canvas was built in memory")
 	}
 	body := ctx.Response.Body() // drains the stream
-	want := appendCanvasJSON(nil, h.store.canvas.Snapshot())
+	snap := h.store.canvas.Snapshot()
+	snap.Epoch = fakeEpoch
+	want := appendCanvasJSON(nil, snap)
 	if !bytes.Equal(body, want) || !json.Valid(body) {
 		t.Fatalf("streamed %d bytes, want %d; ends %q", len(body), len(want), body[max(0, len(body)-40):])
 	}
-	if !bytes.HasSuffix(body, []byte(`"999,999":"#0000FF"},"seq":1}`)) {
+	if !bytes.HasSuffix(body, []byte(`"999,999":"#0000FF"},"seq":1,"epoch":"fake0epoch"}`)) {
 		t.Errorf("ends %q", body[len(body)-40:])
 	}
 }
@@ -323,8 +325,8 @@ func TestGetCanvasRaw(t *testing.T) {
 	if resp.StatusCode() != 200 || string(resp.Header.ContentType()) != "application/octet-stream" {
 		t.Fatalf("status %d, type %s", resp.StatusCode(), resp.Header.ContentType())
 	}
-	for name, want := range map[string]string{HeaderCanvasWidth: "5", HeaderCanvasHeight: "4", HeaderCanvasSeq: "1",
-		"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Canvas-Width, X-Canvas-Height, X-Canvas-Seq"} {
+	for name, want := range map[string]string{HeaderCanvasWidth: "5", HeaderCanvasHeight: "4", HeaderCanvasSeq: "1", HeaderCanvasEpoch: "fake0epoch",
+		"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Canvas-Width, X-Canvas-Height, X-Canvas-Seq, X-Canvas-Epoch"} {
 		if got := string(resp.Header.Peek(name)); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}

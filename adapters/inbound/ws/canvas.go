@@ -22,6 +22,7 @@ const (
 	msgNoCanvas  = "Canvas not found"
 	msgBadCanvas = "Invalid canvas: lower-case letters, digits and single hyphens, 1 to 48 bytes"
 	msgShutdown  = "Gateway is shutting down"
+	msgBadEpoch  = "Invalid epoch: at most 32 bytes"
 )
 
 func noRelease() {}

@@ -71,8 +71,11 @@ type connectedMsg struct {
 	Message  string `json:"message"`
 	ClientID string `json:"clientId"`
 	Seq      uint64 `json:"seq"`
-	Width    int    `json:"width"`
-	Height   int    `json:"height"`
+	// Epoch is the timeline seq is on: a client resumes with it, and
+	// reloads a snapshot on another.
+	Epoch  string `json:"epoch"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
 	// The canvas (extensions old clients ignore): its slug and name,
 	// whether it is archived, and this connection's own pixel limit.
 	Canvas     string  `json:"canvas"`
@@ -95,9 +98,9 @@ func (h *Hub) connectedInfo(c *Conn) connectedInfo {
 	return connectedInfo{size: h.size, info: h.Canvas(), pixel: c.pixelRule}
 }
 
-func encodeConnected(clientID string, seq domain.Seq, ci connectedInfo) []byte {
+func encodeConnected(clientID string, seq domain.Seq, epoch domain.Epoch, ci connectedInfo) []byte {
 	return mustJSON(connectedMsg{Type: "connected", Message: "Connected to Cloud Pixel Playground",
-		ClientID: clientID, Seq: seq, Width: ci.size.Width, Height: ci.size.Height,
+		ClientID: clientID, Seq: seq, Epoch: string(epoch), Width: ci.size.Width, Height: ci.size.Height,
 		Canvas: string(ci.info.Slug), Name: ci.info.Name, Archived: ci.info.Archived,
 		PixelRate: ci.pixel.PerSecond, PixelBurst: ci.pixel.Burst})
 }
@@ -126,10 +129,11 @@ type resumedMsg struct {
 	Type      string `json:"type"`
 	Seq       uint64 `json:"seq"`
 	Recovered bool   `json:"recovered"`
+	Epoch     string `json:"epoch"`
 }
 
-func encodeResumed(seq domain.Seq, recovered bool) []byte {
-	return mustJSON(resumedMsg{Type: "resumed", Seq: seq, Recovered: recovered})
+func encodeResumed(seq domain.Seq, recovered bool, epoch domain.Epoch) []byte {
+	return mustJSON(resumedMsg{Type: "resumed", Seq: seq, Recovered: recovered, Epoch: string(epoch)})
 }
 
 func encodePong(nowMillis int64) []byte {
@@ -200,6 +204,7 @@ type inbound struct {
 	ID       json.RawMessage `json:"id"`
 	Username json.RawMessage `json:"username"`
 	Since    json.RawMessage `json:"since"`
+	Epoch    json.RawMessage `json:"epoch"`
 }
 
 // decodeInbound parses a frame. Anything that is not a JSON object with a

@@ -17,6 +17,7 @@ import (
 // exactly one of live events, a repair's result, or a resync request.
 type seqInput struct {
 	events []domain.Event // live events from the bus
+	epoch  domain.Epoch   // the timeline they were published on
 	repair *repairResult
 	resync bool // the bus subscribed again: compare with the store now
 }
@@ -44,31 +45,31 @@ func (h *Hub) deliveryLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if latest, ok := h.latestSeq(ctx); ok {
-				h.carryOut(h.seq.synced(latest, time.Now()))
+			if head, ok := h.head(ctx); ok {
+				h.carryOut(h.seq.synced(head, time.Now()))
 			}
 		case in := <-h.in:
 			switch {
 			case in.resync:
-				if latest, ok := h.latestSeq(ctx); ok {
-					h.carryOut(h.seq.resubscribed(latest, time.Now()))
+				if head, ok := h.head(ctx); ok {
+					h.carryOut(h.seq.resubscribed(head, time.Now()))
 				}
 			case in.repair != nil:
 				h.carryOut(h.seq.repaired(*in.repair, time.Now()))
 			default:
-				h.carryOut(h.seq.received(in.events, time.Now()))
+				h.carryOut(h.seq.received(in.events, in.epoch, time.Now()))
 			}
 		}
 	}
 }
 
-// latestSeq reads the store's latest seq for a sync; an unreachable store
-// skips the sync (the next tick tries again).
-func (h *Hub) latestSeq(ctx context.Context) (domain.Seq, bool) {
+// head reads the store's head for a sync; an unreachable store skips the
+// sync (the next tick tries again).
+func (h *Hub) head(ctx context.Context) (domain.Head, bool) {
 	cctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 	defer cancel()
-	latest, err := h.o.Store.LatestSeq(cctx)
-	return latest, err == nil
+	head, err := h.o.Store.Head(cctx)
+	return head, err == nil
 }
 
 // carryOut does what the sequencer decided, in its order.
@@ -81,8 +82,11 @@ func (h *Hub) carryOut(s step) {
 			h.log.Warn("history does not cover the gap; clients will reload", "from", j.from, "to", j.to)
 		case storeBehind:
 			h.log.Warn("store is behind the gateway (data loss or reset of the backend); clients will reload", "store", j.to, "gateway", j.from)
+		case epochChanged:
+			h.log.Warn("the store is on a new timeline (it may have lost events it had published); clients will reload",
+				"epoch", string(j.epoch), "seq", j.to, "gateway", j.from)
 		}
-		h.reg.jump(j.to)
+		h.reg.jump(j.to, j.epoch, j.why == epochChanged)
 	}
 	if s.replayed > 0 {
 		h.o.Metrics.Replayed.Add(float64(s.replayed))
@@ -96,27 +100,22 @@ func (h *Hub) carryOut(s step) {
 		}
 	}
 	if s.repair {
-		go h.repair(s.repairAfter)
+		go h.repair(s.repairAfter, s.repairEpoch)
 	}
 }
 
-// repair reads the events after seq after from history (one more than it
-// may replay, to tell "exactly that many" from "too many") and hands the
-// result back to the delivery goroutine.
-func (h *Hub) repair(after domain.Seq) {
+// repair reads the events after seq after on the timeline epoch from
+// history (one more than it may replay, to tell "exactly that many" from
+// "too many") and hands the result back to the delivery goroutine.
+func (h *Hub) repair(after domain.Seq, epoch domain.Epoch) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
 	defer cancel()
-	latest, err := h.o.Store.LatestSeq(ctx)
-	var events []domain.Event
-	var complete bool
-	if err == nil {
-		events, complete, err = h.o.Store.Since(ctx, after, maxReplay+1)
-	}
+	got, err := h.o.Store.Since(ctx, after, epoch, maxReplay+1)
 	if err != nil {
 		h.o.Metrics.StoreErrors.Inc()
 		h.log.Warn("gap repair failed; will retry at next sync", "after", after, "err", err)
 		h.feed(seqInput{repair: &repairResult{failed: true}})
 		return
 	}
-	h.feed(seqInput{repair: &repairResult{events: events, complete: complete, latest: latest}})
+	h.feed(seqInput{repair: &repairResult{events: got.Events, complete: got.Complete, head: got.Head, asked: epoch}})
 }

@@ -22,7 +22,7 @@ import (
 // (testing/synctest), without sockets: the timing of repairs is exact.
 
 // historyStore is a store whose events were never published: the hub can
-// learn of them only from LatestSeq and Since. Since fails while down.
+// learn of them only from Head and Since. Since fails while down.
 type historyStore struct {
 	ports.CanvasStore // nil: only what the delivery path calls is here
 	mu                sync.Mutex
@@ -33,24 +33,26 @@ type historyStore struct {
 
 func (s *historyStore) Size() domain.Size { return domain.DefaultSize }
 
-func (s *historyStore) LatestSeq(context.Context) (domain.Seq, error) {
+const historyEpoch = "history"
+
+func (s *historyStore) Head(context.Context) (domain.Head, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.latest, nil
+	return domain.Head{Seq: s.latest, Epoch: historyEpoch}, nil
 }
 
-func (s *historyStore) Since(_ context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+func (s *historyStore) Since(_ context.Context, after domain.Seq, epoch domain.Epoch, limit int) (ports.History, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sinceCalls++
 	if s.down {
-		return nil, false, ports.ErrUnavailable
+		return ports.History{}, ports.ErrUnavailable
 	}
 	var events []domain.Event
 	for seq := after + 1; seq <= s.latest && len(events) < limit; seq++ {
 		events = append(events, domain.Event{Kind: domain.PixelPlaced, Seq: seq})
 	}
-	return events, true, nil
+	return ports.History{Events: events, Complete: epoch == historyEpoch, Head: domain.Head{Seq: s.latest, Epoch: historyEpoch}}, nil
 }
 
 func (s *historyStore) calls() int {

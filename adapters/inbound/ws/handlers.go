@@ -5,6 +5,8 @@ package ws
 // goroutine, which owns the connection's name and rate limits.
 
 import (
+	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
@@ -111,19 +113,40 @@ func (c *Conn) handleCursor(m inbound, now time.Time) {
 	c.hub.cursorMove(domain.Cursor{ClientID: c.id, Username: c.username, X: x, Y: y})
 }
 
-// handleResume replays history after `since` on an open connection, as
-// `?since=` does on the upgrade, through the store worker.
+// handleResume replays history after `since` (on the timeline `epoch`, if
+// given) on an open connection, as `?since=` does on the upgrade, through
+// the store worker.
 func (c *Conn) handleResume(m inbound, now time.Time) {
 	f, err := place.Number(m.Since)
+	epoch, epochErr := resumeEpoch(m.Epoch)
 	switch {
-	case err != nil || f < 0 || f != float64(uint64(f)):
+	case err != nil || f < 0 || f != float64(uint64(f)) || epochErr != nil:
 		c.send(encodeError(codeBadJSON, msgBadJSON, ""))
 	case !c.pixelBucket.Allow(now):
 		// Each resume reads history from the store: a client looping on it
 		// must not turn into a load on Redis.
 		c.hub.o.Metrics.RateLimited.WithLabelValues("resume").Inc()
 		c.send(encodeError(codeRateLimited, msgRateLimited, ""))
-	case !c.enqueue(job{resume: true, since: uint64(f), at: now}):
+	case !c.enqueue(job{resume: true, since: uint64(f), epoch: epoch, at: now}):
 		c.send(encodeError(codeUnavailable, msgUnavailable, ""))
 	}
 }
+
+// resumeEpoch reads a resume's optional `epoch`: absent or null is "", a
+// string of at most domain.MaxEpochLen bytes is the epoch, anything else
+// an error.
+func resumeEpoch(raw json.RawMessage) (domain.Epoch, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	s, _, err := place.String(raw)
+	if err != nil {
+		return "", err
+	}
+	if len(s) > domain.MaxEpochLen {
+		return "", errEpochTooLong
+	}
+	return domain.Epoch(s), nil
+}
+
+var errEpochTooLong = errors.New("epoch too long")

@@ -250,13 +250,15 @@ func (h *Hub) placeCanvas() place.Canvas {
 // cannot be made (the app then fails to start instead of serving silence);
 // an unreachable store at start is tolerated: the sync loop catches up.
 func (h *Hub) Start(ctx context.Context) error {
-	seq, err := h.o.Store.LatestSeq(ctx)
+	head, err := h.o.Store.Head(ctx)
 	if err != nil {
-		seq = 0
+		// No timeline yet: the first head or event read moves to one
+		// (clients connected meanwhile reload then).
+		head = domain.Head{}
 		h.log.Warn("store unreachable at start; will sync when it returns", "err", err)
 	}
-	h.reg.setDelivered(seq)
-	h.seq = newSequencer(seq, h.o.SyncInterval)
+	h.reg.setDelivered(head.Seq, head.Epoch)
+	h.seq = newSequencer(head.Seq, head.Epoch, h.o.SyncInterval)
 	runCtx, cancel := context.WithCancel(context.Background())
 	h.runCtx, h.stop = runCtx, cancel
 	// The subscription lives as long as the hub (runCtx), but waiting for it
@@ -293,12 +295,12 @@ func (h *Hub) Start(ctx context.Context) error {
 func (h *Hub) onMessage(m ports.Message) {
 	switch m.Channel {
 	case h.chPixels:
-		e, err := busmsg.DecodeEvent(m.Payload)
+		e, epoch, err := busmsg.DecodeEvent(m.Payload)
 		if err != nil {
 			h.log.Warn("undecodable event on the bus", "err", err)
 			return
 		}
-		h.feed(seqInput{events: []domain.Event{e}})
+		h.feed(seqInput{events: []domain.Event{e}, epoch: epoch})
 	case h.chUsers:
 		if string(m.Payload) != h.entryID {
 			h.kick(h.remoteKick)
@@ -314,30 +316,39 @@ func (h *Hub) onMessage(m ports.Message) {
 }
 
 // register adds a connection and queues its `connected` message. With a
-// since, the connection first receives everything after it from history.
+// since, the connection first receives everything after it from history
+// (if it is on the timeline epoch, see resume).
 //
 // `connected` carries the canvas's latest seq (the store's, which may be
-// ahead of what this gateway has delivered yet), and the connection then
-// receives exactly the events after it: a resuming client can tell a
-// lagging gateway from a store that lost data, and nobody is sent an event
-// older than what it was told.
+// ahead of what this gateway has delivered yet) and its epoch, and the
+// connection then receives exactly the events after it: a resuming client
+// can tell a lagging gateway from a store that lost data, and nobody is
+// sent an event older than what it was told.
 //
 // It reports false, having closed the connection with 1012, when Shutdown
 // began after the upgrade was accepted: the registry refuses it under the
 // lock Shutdown takes its list of connections to close under, so none is
 // left open.
-func (h *Hub) register(c *Conn, since *domain.Seq) bool {
+func (h *Hub) register(c *Conn, since *domain.Seq, epoch domain.Epoch) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout/5)
-	storeSeq, _ := h.o.Store.LatestSeq(ctx) // unreachable store: this gateway's position is the best we know
+	head, err := h.o.Store.Head(ctx) // unreachable store: this gateway's position is the best we know
 	cancel()
-	if !h.reg.add(c, storeSeq, h.connectedInfo(c), since != nil) {
+	if err != nil {
+		head = domain.Head{}
+	}
+	if !h.reg.add(c, head, h.connectedInfo(c), since != nil) {
 		c.closeWith(closeServiceRestart, "service restart")
 		return false
+	}
+	if err == nil && head.Epoch != h.reg.timeline() {
+		// The store moved to another timeline before this gateway
+		// noticed: look now rather than at the next sync tick.
+		go h.feed(seqInput{resync: true})
 	}
 	h.o.Metrics.Connections.Inc()
 	h.sendCursorState(c)
 	if since != nil {
-		go h.resume(c, *since)
+		go h.resume(c, *since, epoch)
 	}
 	h.kick(h.presenceKick)
 	return true

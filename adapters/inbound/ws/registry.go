@@ -18,7 +18,8 @@ type registry struct {
 	mu        sync.Mutex
 	members   map[*Conn]*member
 	byID      map[string]*Conn
-	delivered domain.Seq // the last event fanned out (or jumped to)
+	delivered domain.Seq   // the last event fanned out (or jumped to)
+	epoch     domain.Epoch // the timeline delivered is on (domain.Epoch)
 	// draining is set under mu, so a connection is either registered before
 	// Shutdown lists the ones to close or refused; it is read without mu by
 	// whoever only needs to know.
@@ -73,18 +74,24 @@ func (m *member) deliver(frame []byte, seq domain.Seq) {
 }
 
 // add registers c and queues its `connected` message, which carries the
-// later of the store's latest seq and what this gateway has delivered: the
-// connection then receives exactly the events after it. A resuming
-// connection starts catching up. It reports false, registering nothing,
-// once draining has begun.
-func (r *registry) add(c *Conn, storeSeq domain.Seq, info connectedInfo, resuming bool) bool {
+// later of the store's latest seq and what this gateway has delivered, and
+// the timeline: the connection then receives exactly the events after it.
+// A store on another timeline than the gateway's (the gateway has not
+// noticed the change yet) says nothing about this gateway's position: the
+// connection is told the gateway's, and reloads when the gateway moves to
+// the new timeline. A resuming connection starts catching up. It reports
+// false, registering nothing, once draining has begun.
+func (r *registry) add(c *Conn, store domain.Head, info connectedInfo, resuming bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.draining.Load() {
 		return false
 	}
-	told := max(storeSeq, r.delivered)
-	c.send(encodeConnected(c.id, told, info))
+	told := r.delivered
+	if store.Epoch == r.epoch {
+		told = max(store.Seq, r.delivered)
+	}
+	c.send(encodeConnected(c.id, told, r.epoch, info))
 	// What lies at or below told is in the snapshot the client loads.
 	m := &member{conn: c, lastSeq: told, catchingUp: resuming}
 	r.members[c] = m
@@ -123,10 +130,17 @@ func (r *registry) drain() (conns []*Conn, first bool) {
 }
 
 // setDelivered sets the starting position, before any event is delivered.
-func (r *registry) setDelivered(seq domain.Seq) {
+func (r *registry) setDelivered(seq domain.Seq, epoch domain.Epoch) {
 	r.mu.Lock()
-	r.delivered = seq
+	r.delivered, r.epoch = seq, epoch
 	r.mu.Unlock()
+}
+
+// timeline is the epoch the gateway delivers on.
+func (r *registry) timeline() domain.Epoch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.epoch
 }
 
 // setName records c's name for presence and reports whether it changed.
@@ -164,18 +178,19 @@ func (r *registry) deliverEvent(e domain.Event, gatewayID string) {
 	}
 }
 
-// jump moves every connection to seq without the events between and sends
-// it `resumed` with recovered=false, after which each receives exactly the
-// events above seq. The move may be backwards (the store lost data and
-// reuses seqs), so every connection's position moves with it; one still
-// catching up from history is closed with 1012 instead, since its replay
-// was read from the store as it was before.
-func (r *registry) jump(seq domain.Seq) {
-	frame := encodeResumed(seq, false)
+// jump moves every connection to seq on the timeline epoch without the
+// events between and sends it `resumed` with recovered=false and the
+// epoch, after which each receives exactly the events above seq. The move
+// may be backwards or onto a new timeline (newTimeline: the store lost
+// data and reuses seqs), so every connection's position moves with it;
+// one still catching up from history is closed with 1012 instead, since
+// its replay was read from the store as it was before.
+func (r *registry) jump(seq domain.Seq, epoch domain.Epoch, newTimeline bool) {
+	frame := encodeResumed(seq, false, epoch)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	back := seq < r.delivered
-	r.delivered = seq
+	back := seq < r.delivered || newTimeline
+	r.delivered, r.epoch = seq, epoch
 	for c, m := range r.members {
 		switch {
 		case m.catchingUp && back:
@@ -213,25 +228,30 @@ func (r *registry) startCatchUp(c *Conn) bool {
 }
 
 // finishCatchUp ends c's resume from since: with the replayed events if the
-// replay is whole (recovered), else with `resumed` recovered=false at the
-// point after which its backlog starts. Then the backlog follows; the seq
-// filter drops whatever the replay already covered, so there are no gaps
-// and no duplicates. It reports false if c is no longer registered.
-func (r *registry) finishCatchUp(c *Conn, since domain.Seq, replay []domain.Event, recovered bool) bool {
+// replay is whole (recovered) and was read on the timeline this gateway
+// delivers on (storeEpoch, the epoch the history was read on), else with
+// `resumed` recovered=false at the point after which its backlog starts.
+// Then the backlog follows; the seq filter drops whatever the replay
+// already covered, so there are no gaps and no duplicates. It reports
+// whether c is still registered and whether it was replayed to.
+func (r *registry) finishCatchUp(c *Conn, since domain.Seq, replay []domain.Event, recovered bool, storeEpoch domain.Epoch) (registered, replayed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[c]
 	if m == nil {
-		return false
+		return false, false
 	}
 	backlog := m.backlog
 	m.backlog, m.catchingUp = nil, false
+	// The backlog holds this gateway's events: on another timeline than
+	// the replay's, they would follow it as if they were its sequel.
+	recovered = recovered && storeEpoch == r.epoch
 	if recovered {
 		m.lastSeq = since
 		for _, e := range replay {
 			m.deliver(encodeEvent(e, ""), e.Seq)
 		}
-		m.deliver(encodeResumed(m.lastSeq, true), 0)
+		m.deliver(encodeResumed(m.lastSeq, true, r.epoch), 0)
 	} else {
 		// The client reloads its snapshot and keeps what comes after
 		// `resumed`, which starts right after the seq it is told here.
@@ -243,12 +263,12 @@ func (r *registry) finishCatchUp(c *Conn, since domain.Seq, replay []domain.Even
 			}
 		}
 		m.lastSeq = upTo
-		m.deliver(encodeResumed(upTo, false), 0)
+		m.deliver(encodeResumed(upTo, false, r.epoch), 0)
 	}
 	for _, f := range backlog {
 		m.deliver(f.frame, f.seq)
 	}
-	return true
+	return true, recovered
 }
 
 // count is the number of registered connections.

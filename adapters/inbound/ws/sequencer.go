@@ -20,8 +20,17 @@ const maxPending = 100_000
 // sequencer delivers seq N+1 only after N. An event that arrives early waits
 // in pending while the missing ones are fetched from history; duplicates are
 // dropped. It is not safe for concurrent use: one goroutine owns it.
+//
+// Seqs order events within one timeline of the store (domain.Epoch). When
+// the store starts another (it lost events it had published, and hands
+// their seqs out again), a live event, a repair or a sync shows a new
+// epoch: the sequencer then jumps to that timeline (every client reloads
+// its snapshot) and from there on takes the new timeline's events, also
+// those whose seqs it already delivered on the old one: they are not
+// duplicates.
 type sequencer struct {
-	last         domain.Seq // the last event delivered (or jumped to)
+	last         domain.Seq   // the last event delivered (or jumped to)
+	epoch        domain.Epoch // the timeline last is on; "" until the store was read
 	pending      map[domain.Seq]domain.Event
 	repairing    bool       // a repair is in flight; its result comes back through repaired
 	progressMark domain.Seq // what had been delivered at the previous sync
@@ -41,20 +50,23 @@ type sequencer struct {
 type step struct {
 	jump    *jump
 	deliver []domain.Event
-	// repair asks for history after repairAfter; the hub fetches it and
-	// hands the result back through repaired.
+	// repair asks for history after repairAfter on the timeline
+	// repairEpoch; the hub fetches it and hands the result back through
+	// repaired.
 	repair      bool
 	repairAfter domain.Seq
+	repairEpoch domain.Epoch
 	// replayed counts the events a repair brought (for the Replayed metric),
 	// duplicates included.
 	replayed int
 }
 
-// jump moves the gateway to seq to without delivering what lies between:
-// every client is told `resumed` with recovered=false and reloads its
-// snapshot. to may be below from (the store lost data).
+// jump moves the gateway to seq to on timeline epoch without delivering
+// what lies between: every client is told `resumed` with recovered=false
+// and reloads its snapshot. to may be below from (the store lost data).
 type jump struct {
 	to, from domain.Seq
+	epoch    domain.Epoch // the timeline after the jump
 	why      jumpReason
 	events   int // for gapTooLarge: how many events the repair found
 }
@@ -70,19 +82,23 @@ const (
 	// storeBehind: the store's latest seq is below what was delivered (it
 	// lost data or was reset).
 	storeBehind
+	// epochChanged: the store is on another timeline (domain.Epoch): what
+	// was delivered may not exist any more, whatever the seqs say.
+	epochChanged
 )
 
 // repairResult is what a repair read from the store.
 type repairResult struct {
 	events   []domain.Event
-	complete bool       // history reached back to the seq asked for
-	latest   domain.Seq // the store's latest seq, read before the events
-	failed   bool       // the store could not be read
+	complete bool        // history reached back to the seq asked for, on the timeline asked for
+	head     domain.Head // the store's head, read with the events
+	asked    domain.Epoch
+	failed   bool // the store could not be read
 }
 
-func newSequencer(last domain.Seq, backoff time.Duration) *sequencer {
+func newSequencer(last domain.Seq, epoch domain.Epoch, backoff time.Duration) *sequencer {
 	return &sequencer{
-		last: last, pending: map[domain.Seq]domain.Event{},
+		last: last, epoch: epoch, pending: map[domain.Seq]domain.Event{},
 		backoff: backoff, maxPending: maxPending, maxReplay: maxReplay,
 	}
 }
@@ -95,9 +111,14 @@ func (s *sequencer) begin() *step {
 	return &s.out
 }
 
-// received takes live events from the bus.
-func (s *sequencer) received(events []domain.Event, now time.Time) step {
+// received takes live events from the bus, published on the timeline
+// epoch ("" when the publisher did not say: a store from before epochs).
+// The first event of a new timeline moves the sequencer to just before it.
+func (s *sequencer) received(events []domain.Event, epoch domain.Epoch, now time.Time) step {
 	out := s.begin()
+	if epoch != "" && epoch != s.epoch && len(events) > 0 {
+		s.changeTimeline(events[0].Seq-1, epoch)
+	}
 	for _, e := range events {
 		s.take(e, now)
 	}
@@ -114,6 +135,16 @@ func (s *sequencer) repaired(r repairResult, now time.Time) step {
 		s.retryAfter = now.Add(s.backoff)
 		return *out
 	}
+	if r.asked != s.epoch {
+		// Read for a timeline the sequencer has left meanwhile: nothing in
+		// it applies. What is held may still need a repair.
+		s.drainPending(now)
+		return *out
+	}
+	if r.head.Epoch != s.epoch {
+		s.changeTimeline(min(r.head.Seq, s.last), r.head.Epoch)
+		return *out
+	}
 	events := r.events
 	switch {
 	case len(events) > s.maxReplay:
@@ -121,15 +152,15 @@ func (s *sequencer) repaired(r repairResult, now time.Time) step {
 		// would overflow and close them all as slow): jump to the store's
 		// position and let every client reload its snapshot. What lies
 		// beyond arrives live or through the next repair.
-		if r.latest > s.last {
-			s.jumpTo(r.latest, gapTooLarge, len(events))
+		if r.head.Seq > s.last {
+			s.jumpTo(r.head.Seq, gapTooLarge, len(events))
 		}
 		events = nil
 	case !r.complete:
 		// History no longer reaches back to what we delivered: we cannot
 		// replay, so jump to the store's position and tell every client to
 		// reload its snapshot rather than show a canvas with holes.
-		target := r.latest
+		target := r.head.Seq
 		if len(events) > 0 && events[0].Seq > 0 {
 			target = events[0].Seq - 1
 		}
@@ -143,25 +174,30 @@ func (s *sequencer) repaired(r repairResult, now time.Time) step {
 	return *out
 }
 
-// synced takes the store's latest seq, read on the periodic sync tick. It
+// synced takes the store's head, read on the periodic sync tick. It
 // repairs when the store is ahead and nothing was delivered since the
 // previous look: events merely in flight under load keep the sequencer
 // moving and need no repair; lost ones stall it. It also notices a store
-// that went backwards (data loss) and moves back with it.
-func (s *sequencer) synced(latest domain.Seq, now time.Time) step {
-	return s.sync(latest, false, now)
+// on another timeline, or one that went backwards (data loss), and moves
+// with it.
+func (s *sequencer) synced(head domain.Head, now time.Time) step {
+	return s.sync(head, false, now)
 }
 
-// resubscribed takes the store's latest seq read after the bus subscribed
+// resubscribed takes the store's head read after the bus subscribed
 // again: messages may have been lost during the interruption, so a store
 // ahead of us is repaired at once, without waiting for a second look.
-func (s *sequencer) resubscribed(latest domain.Seq, now time.Time) step {
-	return s.sync(latest, true, now)
+func (s *sequencer) resubscribed(head domain.Head, now time.Time) step {
+	return s.sync(head, true, now)
 }
 
-func (s *sequencer) sync(latest domain.Seq, force bool, now time.Time) step {
+func (s *sequencer) sync(head domain.Head, force bool, now time.Time) step {
 	out := s.begin()
-	last := s.last
+	if head.Epoch != s.epoch {
+		s.changeTimeline(min(head.Seq, s.last), head.Epoch)
+		return *out
+	}
+	latest, last := head.Seq, s.last
 	stalled := last == s.progressMark
 	s.progressMark = last
 	switch {
@@ -226,12 +262,34 @@ func (s *sequencer) startRepair(after domain.Seq, now time.Time) {
 		return
 	}
 	s.repairing = true
-	s.out.repair, s.out.repairAfter = true, after
+	s.out.repair, s.out.repairAfter, s.out.repairEpoch = true, after, s.epoch
+}
+
+// changeTimeline moves to seq on the timeline epoch. Nothing held or
+// being repaired belongs to it: held events are forgotten, and a repair in
+// flight is answered for the old timeline (repaired ignores it), so
+// another may start at once.
+//
+// Every client reloads its snapshot, read after it is told, so any seq up
+// to the new timeline's head will do; the lower of that head and the old
+// position (a sync or a repair that found the new timeline before any of
+// its events did) keeps the new timeline's events above the old position
+// that are still in flight on the bus: delivered rather than dropped as
+// covered by the snapshot, they still carry their writers' echoes (a
+// Redis restarted with nothing lost, a write just after: its writer hears
+// it was accepted). Missing ones are repaired on the new timeline.
+func (s *sequencer) changeTimeline(seq domain.Seq, epoch domain.Epoch) {
+	s.pending = map[domain.Seq]domain.Event{}
+	s.epoch = epoch
+	s.jumpTo(seq, epochChanged, 0)
+	s.progressMark = seq
+	s.repairing = false
+	s.retryAfter = time.Time{}
 }
 
 // jumpTo moves to seq and forgets held events at or below it.
 func (s *sequencer) jumpTo(seq domain.Seq, why jumpReason, events int) {
-	s.out.jump = &jump{to: seq, from: s.last, why: why, events: events}
+	s.out.jump = &jump{to: seq, from: s.last, epoch: s.epoch, why: why, events: events}
 	s.last = seq
 	for p := range s.pending {
 		if p <= seq {

@@ -29,7 +29,7 @@ func evs(from, to domain.Seq) []domain.Event {
 func (s step) String() string {
 	var parts []string
 	if j := s.jump; j != nil {
-		why := map[jumpReason]string{gapTooLarge: "gap too large", historyGone: "history gone", storeBehind: "store behind"}[j.why]
+		why := map[jumpReason]string{gapTooLarge: "gap too large", historyGone: "history gone", storeBehind: "store behind", epochChanged: "epoch " + string(j.epoch)}[j.why]
 		if j.events > 0 {
 			why += fmt.Sprintf(", %d events", j.events)
 		}
@@ -58,16 +58,30 @@ type input struct {
 }
 
 func recv(seqs ...domain.Seq) input {
+	return recvOn(testEpoch, seqs...)
+}
+
+// testEpoch is the timeline the table's sequencers start on.
+const testEpoch = "A"
+
+// recvOn is recv of events published on the timeline epoch.
+func recvOn(epoch domain.Epoch, seqs ...domain.Seq) input {
 	events := make([]domain.Event, len(seqs))
 	for i, s := range seqs {
 		events[i] = ev(s)
 	}
-	return input{fmt.Sprint("received ", seqs), func(s *sequencer, now time.Time) step { return s.received(events, now) }}
+	return input{fmt.Sprint("received ", seqs, " on ", epoch), func(s *sequencer, now time.Time) step { return s.received(events, epoch, now) }}
 }
 
 func repairedWith(events []domain.Event, complete bool, latest domain.Seq) input {
-	r := repairResult{events: events, complete: complete, latest: latest}
-	return input{fmt.Sprintf("repaired %d events complete=%v latest=%d", len(events), complete, latest),
+	return repairedOn(testEpoch, testEpoch, events, complete, latest)
+}
+
+// repairedOn is the result of a repair asked for on the timeline asked,
+// read when the store was on the timeline epoch.
+func repairedOn(asked, epoch domain.Epoch, events []domain.Event, complete bool, latest domain.Seq) input {
+	r := repairResult{events: events, complete: complete, head: domain.Head{Seq: latest, Epoch: epoch}, asked: asked}
+	return input{fmt.Sprintf("repaired (asked on %s) %d events complete=%v latest=%d on %s", asked, len(events), complete, latest, epoch),
 		func(s *sequencer, now time.Time) step { return s.repaired(r, now) }}
 }
 
@@ -75,12 +89,16 @@ func repairFailed() input {
 	return input{"repair failed", func(s *sequencer, now time.Time) step { return s.repaired(repairResult{failed: true}, now) }}
 }
 
-func synced(latest domain.Seq) input {
-	return input{fmt.Sprint("synced ", latest), func(s *sequencer, now time.Time) step { return s.synced(latest, now) }}
+func synced(latest domain.Seq) input { return syncedOn(testEpoch, latest) }
+
+func syncedOn(epoch domain.Epoch, latest domain.Seq) input {
+	head := domain.Head{Seq: latest, Epoch: epoch}
+	return input{fmt.Sprint("synced ", latest, " on ", epoch), func(s *sequencer, now time.Time) step { return s.synced(head, now) }}
 }
 
 func resubscribed(latest domain.Seq) input {
-	return input{fmt.Sprint("resubscribed ", latest), func(s *sequencer, now time.Time) step { return s.resubscribed(latest, now) }}
+	head := domain.Head{Seq: latest, Epoch: testEpoch}
+	return input{fmt.Sprint("resubscribed ", latest), func(s *sequencer, now time.Time) step { return s.resubscribed(head, now) }}
 }
 
 type want struct {
@@ -221,9 +239,56 @@ func TestSequencer(t *testing.T) {
 			{in: recv(3), step: "repair after 1"},
 			{in: recv(5, 7), step: ""},
 		}, endLast: 1, endPending: 3},
+		// A new timeline reuses seqs already delivered on the old one: they
+		// are new events, not duplicates. (Before epochs, seqs 4 and 5 of
+		// the new timeline were dropped here, and clients kept the lost 4
+		// and 5.)
+		{name: "new timeline reuses delivered seqs", steps: []want{
+			{in: recv(1, 2, 3, 4, 5), step: "deliver 1 2 3 4 5"},
+			{in: recvOn("B", 4), step: "jump 3 (from 5, epoch B); deliver 4"},
+			{in: recvOn("B", 5, 6), step: "deliver 5 6"},
+			{in: recv(6), step: "jump 5 (from 6, epoch A); deliver 6"}, // and back: any change of timeline is one
+		}, endLast: 6},
+		{name: "an event without an epoch does not judge the timeline", last: 3, steps: []want{
+			{in: recvOn("", 4), step: "deliver 4"},
+			{in: recvOn("", 4), step: ""},
+		}, endLast: 4},
+		{name: "sync finds a new timeline even ahead of the gateway: its events above the old position follow", last: 5, steps: []want{
+			{in: syncedOn("B", 9), step: "jump 5 (from 5, epoch B)"},
+			{in: recvOn("B", 6, 7, 8, 9), step: "deliver 6 7 8 9"},
+			{in: synced(10), step: "jump 9 (from 9, epoch A)"},
+		}, endLast: 9},
+		{name: "sync finds a new timeline behind the gateway: jump back to its head", last: 8, steps: []want{
+			{in: syncedOn("B", 6), step: "jump 6 (from 8, epoch B)"},
+			{in: recvOn("B", 7), step: "deliver 7"},
+		}, endLast: 7},
+		// Redis restarted with nothing lost and a write went through before
+		// the gateway saw it: its echo is delivered, not dropped as below
+		// the jump.
+		{name: "a new timeline seen by a sync before its first event: the event is delivered", last: 1, steps: []want{
+			{in: syncedOn("B", 2), step: "jump 1 (from 1, epoch B)"},
+			{in: recvOn("B", 2), step: "deliver 2"},
+		}, endLast: 2},
+		{name: "a new timeline whose first events never arrive is repaired on it", last: 3, steps: []want{
+			{in: syncedOn("B", 5), step: "jump 3 (from 3, epoch B)"},
+			{in: syncedOn("B", 5), step: "repair after 3"},
+			{in: repairedOn("B", "B", evs(4, 5), true, 5), step: "deliver 4 5; replayed 2"},
+		}, endLast: 5},
+		{name: "new timeline forgets held events and the repair for the old one", last: 2, steps: []want{
+			{in: recv(5), step: "repair after 2"},
+			{in: recvOn("B", 3), step: "jump 2 (from 2, epoch B); deliver 3"},
+			// The old repair comes back: read on A, it is ignored.
+			{in: repairedOn("A", "B", evs(3, 5), false, 3), step: ""},
+			{in: recvOn("B", 4), step: "deliver 4"},
+		}, endLast: 4},
+		{name: "repair finds a new timeline", last: 2, steps: []want{
+			{in: recv(5), step: "repair after 2"},
+			{in: repairedOn("A", "B", evs(3, 3), false, 3), step: "jump 2 (from 2, epoch B)"},
+			{in: recvOn("B", 3, 4), step: "deliver 3 4"},
+		}, endLast: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSequencer(tc.last, backoff)
+			s := newSequencer(tc.last, testEpoch, backoff)
 			if tc.maxPending > 0 {
 				s.maxPending = tc.maxPending
 			}
@@ -245,13 +310,13 @@ func TestSequencer(t *testing.T) {
 
 // A live event must not allocate a step: the sequencer reuses its output.
 func TestSequencerLiveEventsDoNotAllocate(t *testing.T) {
-	s := newSequencer(0, time.Second)
+	s := newSequencer(0, testEpoch, time.Second)
 	now := time.Now()
 	batch := []domain.Event{ev(1)}
-	s.received(batch, now)
+	s.received(batch, testEpoch, now)
 	allocs := testing.AllocsPerRun(100, func() {
 		batch[0].Seq = s.last + 1
-		s.received(batch, now)
+		s.received(batch, testEpoch, now)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per live event", allocs)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/clientip"
+	"github.com/pixelplayground/pixelplayground/internal/httpx"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -80,7 +81,7 @@ func IsUpgrade(ctx *fasthttp.RequestCtx) bool {
 
 // Handle upgrades the request. `?canvas=slug` joins a canvas (with
 // `&invite=` for a private one; without, the main canvas), `?since=N`
-// resumes after seq N.
+// resumes after seq N (`&epoch=E`: on the timeline E, see resume.go).
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if s.gw.Draining() {
 		ctx.Error(`{"error":"Gateway is shutting down"}`, fasthttp.StatusServiceUnavailable)
@@ -91,6 +92,11 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		s.gw.log.Debug("upgrade refused: origin not allowed", "origin", string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)))
 		ctx.Error(`{"error":"Origin not allowed"}`, fasthttp.StatusForbidden)
 		ctx.SetContentType("application/json")
+		return
+	}
+	epoch := domain.Epoch(ctx.QueryArgs().Peek("epoch"))
+	if len(epoch) > domain.MaxEpochLen {
+		httpx.Error(ctx, fasthttp.StatusBadRequest, msgBadEpoch)
 		return
 	}
 	hub, release, ok := s.resolve(ctx)
@@ -108,7 +114,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	err := s.upgrader.Upgrade(ctx, func(wsc *websocket.Conn) {
 		defer release()
 		c := newConn(hub, wsc, s.ids.NewID("c_"), clientKey, s.ping)
-		if !hub.register(c, since) {
+		if !hub.register(c, since, epoch) {
 			return
 		}
 		go c.writeLoop()

@@ -33,11 +33,12 @@ const (
 )
 
 // job is one store call a connection asked for: a pixel write, or (with
-// resume set) a replay of history after since.
+// resume set) a replay of history after since on the timeline epoch.
 type job struct {
 	write  domain.Write
 	resume bool
 	since  domain.Seq
+	epoch  domain.Epoch
 	at     time.Time // when the message was read
 }
 
@@ -79,7 +80,7 @@ func (c *Conn) work() {
 			select {
 			case <-c.done:
 			default:
-				c.hub.resumeLive(c, j.since)
+				c.hub.resumeLive(c, j.since, j.epoch)
 			}
 			continue
 		}

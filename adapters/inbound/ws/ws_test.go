@@ -395,7 +395,7 @@ func TestResumeReplaysInOrderThenSaysResumed(t *testing.T) {
 	if _, err := h.store.Place(context.Background(), writes); err != nil {
 		t.Fatal(err)
 	}
-	r := h.dial("?since=" + itoa(seen))
+	r := h.dial("?since=" + itoa(seen) + "&epoch=" + h.epoch())
 	for i := 1; i <= 10; i++ {
 		m := r.next("pixel_updated")
 		if m["seq"] != float64(seen+uint64(i)) {
@@ -421,6 +421,16 @@ func TestResumeReplaysInOrderThenSaysResumed(t *testing.T) {
 }
 
 func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+// epoch is the store's current epoch, for a resume on its timeline.
+func (h *harness) epoch() string {
+	h.t.Helper()
+	head, err := h.store.Head(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(head.Epoch)
+}
 
 func TestSlowClientIsDisconnectedAndOthersGetEverything(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
@@ -675,14 +685,15 @@ type shrinkingStore struct {
 	lost bool
 }
 
-func (s *shrinkingStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+func (s *shrinkingStore) Head(ctx context.Context) (domain.Head, error) {
 	s.mu.Lock()
 	lost := s.lost
 	s.mu.Unlock()
+	h, err := s.CanvasStore.Head(ctx)
 	if lost {
-		return 0, nil
+		h.Seq = 0 // on the same epoch: a store that does not know it lost data
 	}
-	return s.CanvasStore.LatestSeq(ctx)
+	return h, err
 }
 
 func TestStoreThatLostDataTellsClientsToReload(t *testing.T) {
@@ -700,7 +711,7 @@ func TestStoreThatLostDataTellsClientsToReload(t *testing.T) {
 	}
 }
 
-// gatedStore holds LatestSeq, once armed, until released: it keeps a new
+// gatedStore holds Head, once armed, until released: it keeps a new
 // connection inside register while the test shuts the hub down.
 type gatedStore struct {
 	ports.CanvasStore
@@ -709,7 +720,7 @@ type gatedStore struct {
 	release chan struct{}
 }
 
-func (g *gatedStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+func (g *gatedStore) Head(ctx context.Context) (domain.Head, error) {
 	if g.armed.CompareAndSwap(true, false) {
 		close(g.entered)
 		select {
@@ -717,7 +728,7 @@ func (g *gatedStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
 		case <-ctx.Done():
 		}
 	}
-	return g.CanvasStore.LatestSeq(ctx)
+	return g.CanvasStore.Head(ctx)
 }
 
 func TestConnectionAcceptedDuringShutdownIsClosedWith1012(t *testing.T) {

@@ -2,6 +2,8 @@ package redisstore_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
@@ -65,7 +67,8 @@ func BenchmarkSnapshot1000x1000(b *testing.B) {
 func BenchmarkPlace(b *testing.B) {
 	ctx := context.Background()
 	size := domain.DefaultSize
-	s, _ := benchStore(b, size)
+	s, client := benchStore(b, size)
+	defer scriptCost(b, client)()
 	i := 0
 	for b.Loop() {
 		w := write(i%size.Width, (i/size.Width)%size.Height, domain.Color(i&0xFFFFFF), "bench", "")
@@ -82,7 +85,8 @@ func BenchmarkPlace(b *testing.B) {
 func BenchmarkPlaceParallel(b *testing.B) {
 	ctx := context.Background()
 	size := domain.DefaultSize
-	s, _ := benchStore(b, size)
+	s, client := benchStore(b, size)
+	defer scriptCost(b, client)()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -96,4 +100,33 @@ func BenchmarkPlaceParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "places/s")
+}
+
+// scriptCost reports what each script call cost Redis itself (INFO
+// commandstats' usec_per_call of EVALSHA), which the machine's noise
+// barely touches, unlike the round trip: call it at the start, and the
+// function it returns at the end.
+func scriptCost(b *testing.B, client *redis.Client) func() {
+	b.Helper()
+	if err := client.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		info, err := client.Info(context.Background(), "commandstats").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+				for _, f := range strings.Split(rest, ",") {
+					if v, ok := strings.CutPrefix(f, "usec_per_call="); ok {
+						us, err := strconv.ParseFloat(v, 64)
+						if err == nil {
+							b.ReportMetric(us, "redis-us/script")
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +90,6 @@ func lastErrors(w *redistest.Writers) string {
 	}
 	return strings.Join(msgs, " | ")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // finalSnapshot reads the canvas through a new failover client, once the
 // Sentinels agree on a master.

@@ -13,18 +13,45 @@ import "github.com/redis/go-redis/v9"
 // number that leaves the script is therefore formatted with '%.0f'.
 //
 // Keys (all in the canvas's slot, see Keys): KEYS[1] seq, KEYS[2] ts, KEYS[3] pixels,
-// KEYS[4] meta, KEYS[5] history.
+// KEYS[4] meta, KEYS[5] history, KEYS[6] epoch.
 
-// nextStamp is shared by both scripts: it advances seq and the timestamp by
-// domain.NextTimestamp's rule (the clock if it moved forward, else one
-// microsecond after the last), using Redis's clock so every API process
-// stamps against the same one.
-const nextStamp = `
+// timeline is the part every script starts with (see epoch.go): it reads
+// the canvas's epoch and, when the Redis serving it is not the one the
+// epoch was made on (its replication id differs: it restarted, or it is a
+// replica that was promoted) or the canvas has no epoch (its keys vanished,
+// or it predates epochs), starts a new one named fresh, with its base, in
+// the same atomic step as whatever the script does next. The replication
+// id comes from INFO, which a script may call (it has no keys, so Redis
+// Cluster routes the script by the canvas's keys as before).
+const timeline = `
+local function fmt(n) return string.format('%.0f', n) end
+local function server_identity()
+  local id = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  if id then return id end
+  return 'run:' .. (string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or '?')
+end
+local function timeline(fresh)
+  local e = redis.call('HMGET', KEYS[6], 'id', 'who', 'base')
+  local who = server_identity()
+  local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if e[1] and e[2] == who then return e[1], e[3], head end
+  local base = head
+  if e[1] then base = math.min(tonumber(e[3]) or 0, head) end
+  base = fmt(base)
+  redis.call('HSET', KEYS[6], 'id', fresh, 'who', who, 'base', base)
+  return fresh, base, head
+end
+`
+
+// nextStamp is shared by both write scripts: it advances seq and the
+// timestamp by domain.NextTimestamp's rule (the clock if it moved forward,
+// else one microsecond after the last), using Redis's clock so every API
+// process stamps against the same one.
+const nextStamp = timeline + `
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local function fmt(n) return string.format('%.0f', n) end
 local last_ts = tonumber(redis.call('GET', KEYS[2]) or '0')
 local now = now_us()
 local function stamp()
@@ -46,22 +73,25 @@ end
 
 // placeScript: ARGV[1] history size, ARGV[2] channel, ARGV[3] the latest
 // Redis time (µs) at which the writes may still be applied (see
-// deadline.go), then four arguments per write: pixel index, its 3 colour
+// deadline.go), ARGV[4] the epoch to start if one must be started (see
+// timeline), then four arguments per write: pixel index, its 3 colour
 // bytes already XORed with 0xFF, the username, and busmsg.PixelBody.
-// Returns seq, ts pairs as strings, or the error LATE, having written
-// nothing.
+// Returns the epoch, then seq, ts pairs as strings, or the error LATE,
+// having written nothing.
 var placeScript = redis.NewScript(nextStamp + `
 local keep, channel, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 if now > deadline then
   return redis.error_reply('LATE by ' .. fmt(now - deadline) .. ' us: not applied')
 end
-local out = {}
-for i = 4, #ARGV, 4 do
+local epoch = timeline(ARGV[4])
+local head = '{"k":"p","e":"' .. epoch .. '","seq":'
+local out = {epoch}
+for i = 5, #ARGV, 4 do
   local index, rgb, user, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local seq, ts = stamp()
   redis.call('SETRANGE', KEYS[3], tonumber(index) * 3, rgb)
   redis.call('HSET', KEYS[4], index, seq .. ':' .. ts .. ':' .. user)
-  local event = '{"k":"p","seq":' .. seq .. ',"ts":' .. ts .. ',' .. body .. '}'
+  local event = head .. seq .. ',"ts":' .. ts .. ',' .. body .. '}'
   record(seq, event, channel)
   out[#out + 1] = seq
   out[#out + 1] = ts
@@ -71,14 +101,42 @@ return out
 `)
 
 // resetScript: ARGV[1] history size, ARGV[2] channel, ARGV[3]
-// busmsg.ResetBody. Deleting the pixels makes every pixel read white (absent
-// bytes are white after the XOR) in O(1) for the caller.
+// busmsg.ResetBody, ARGV[4] the epoch to start if one must be. Deleting
+// the pixels makes every pixel read white (absent bytes are white after
+// the XOR) in O(1) for the caller. Returns the epoch, seq and ts.
 var resetScript = redis.NewScript(nextStamp + `
 local keep, channel, body = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local epoch = timeline(ARGV[4])
 redis.call('DEL', KEYS[3], KEYS[4])
 local seq, ts = stamp()
-local event = '{"k":"r","seq":' .. seq .. ',"ts":' .. ts .. ',' .. body .. '}'
+local event = '{"k":"r","e":"' .. epoch .. '","seq":' .. seq .. ',"ts":' .. ts .. ',' .. body .. '}'
 record(seq, event, channel)
 finish(keep)
-return {seq, ts}
+return {epoch, seq, ts}
+`)
+
+// headScript: ARGV[1] the epoch to start if one must be. Returns the
+// latest seq, the epoch and its base, as strings. Snapshot runs it in the
+// same MULTI as its read of the pixels.
+var headScript = redis.NewScript(timeline + `
+local epoch, base, head = timeline(ARGV[1])
+return {fmt(head), epoch, base}
+`)
+
+// sinceScript: ARGV[1] the epoch to start if one must be, ARGV[2] the seq
+// after which events are wanted, ARGV[3] how many at most (0: all kept).
+// Returns the latest seq, the epoch, its base, the oldest seq history
+// keeps ("" when it is empty), then the events.
+var sinceScript = redis.NewScript(timeline + `
+local epoch, base, head = timeline(ARGV[1])
+local oldest = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+local out = {fmt(head), epoch, base, oldest[2] or ''}
+local events
+if tonumber(ARGV[3]) > 0 then
+  events = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. ARGV[2], '+inf', 'LIMIT', 0, ARGV[3])
+else
+  events = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. ARGV[2], '+inf')
+end
+for i = 1, #events do out[#out + 1] = events[i] end
+return out
 `)

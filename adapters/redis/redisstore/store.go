@@ -9,7 +9,9 @@
 // per-pixel metadata is a hash; history is a sorted set scored by seq whose
 // members are the busmsg encoding of each event, which is also exactly what
 // is published on the canvas's channel (ports.PixelChannel). Every change is one Lua script, so it is one
-// round trip and atomic.
+// round trip and atomic. Each canvas also has an epoch (epoch.go), which
+// every script checks and renews when the Redis serving it may have lost
+// history.
 package redisstore
 
 import (
@@ -36,25 +38,26 @@ const (
 	KeyPixels  = "{canvas}:pixels"
 	KeyMeta    = "{canvas}:meta"
 	KeyHistory = "{canvas}:history"
+	KeyEpoch   = "{canvas}:epoch"
 )
 
 // Keys are one canvas's Redis keys, all in the slot of its hash tag.
 type Keys struct {
-	Size, Seq, TS, Pixels, Meta, History string
+	Size, Seq, TS, Pixels, Meta, History, Epoch string
 }
 
 // KeysOf is the keys of the canvas slug: the constants above for the main
 // canvas, "{canvas:<slug>}:seq" and so on for every other.
 func KeysOf(slug domain.Slug) Keys {
 	if slug == domain.MainSlug || slug == "" {
-		return Keys{Size: KeySize, Seq: KeySeq, TS: KeyTS, Pixels: KeyPixels, Meta: KeyMeta, History: KeyHistory}
+		return Keys{Size: KeySize, Seq: KeySeq, TS: KeyTS, Pixels: KeyPixels, Meta: KeyMeta, History: KeyHistory, Epoch: KeyEpoch}
 	}
 	tag := "{canvas:" + string(slug) + "}:"
-	return Keys{Size: tag + "size", Seq: tag + "seq", TS: tag + "ts", Pixels: tag + "pixels", Meta: tag + "meta", History: tag + "history"}
+	return Keys{Size: tag + "size", Seq: tag + "seq", TS: tag + "ts", Pixels: tag + "pixels", Meta: tag + "meta", History: tag + "history", Epoch: tag + "epoch"}
 }
 
-// script is the order both scripts expect their keys in.
-func (k Keys) script() []string { return []string{k.Seq, k.TS, k.Pixels, k.Meta, k.History} }
+// script is the order every script expects its keys in.
+func (k Keys) script() []string { return []string{k.Seq, k.TS, k.Pixels, k.Meta, k.History, k.Epoch} }
 
 // DefaultHistorySize is used when Options.HistorySize is 0 (HISTORY_SIZE's
 // default).
@@ -174,8 +177,8 @@ func (s *Store) Place(ctx context.Context, writes []domain.Write) ([]domain.Even
 }
 
 func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain.Event, error) {
-	args := make([]any, 0, 3+4*len(writes))
-	args = append(args, s.history, s.channel, formatMicros(s.clock.deadline(ctx, time.Now())))
+	args := make([]any, 0, 4+4*len(writes))
+	args = append(args, s.history, s.channel, formatMicros(s.clock.deadline(ctx, time.Now())), newEpoch())
 	for _, w := range writes {
 		r, g, b := w.Color.RGB()
 		args = append(args,
@@ -195,9 +198,10 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 	if unconfirmed != nil {
 		return nil, unconfirmed
 	}
-	if len(reply) != 2*len(writes) {
+	if len(reply) != 1+2*len(writes) {
 		return nil, fmt.Errorf("redisstore: place: script returned %d values for %d writes", len(reply), len(writes))
 	}
+	reply = reply[1:] // the epoch, which the published events carry
 	events := make([]domain.Event, len(writes))
 	for i, w := range writes {
 		seq, ts, err := parseStamp(reply[2*i], reply[2*i+1])
@@ -211,7 +215,7 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 
 // Reset turns every pixel white as one event; see ports.CanvasStore.
 func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, error) {
-	cmd, unconfirmed := s.write(ctx, resetScript, s.history, s.channel, busmsg.ResetBody(origin))
+	cmd, unconfirmed := s.write(ctx, resetScript, s.history, s.channel, busmsg.ResetBody(origin), newEpoch())
 	reply, err := cmd.StringSlice()
 	if err != nil {
 		return domain.Event{}, redisconn.WrapUnavailable("redisstore: reset", err)
@@ -219,37 +223,56 @@ func (s *Store) Reset(ctx context.Context, origin domain.Origin) (domain.Event, 
 	if unconfirmed != nil {
 		return domain.Event{}, unconfirmed
 	}
-	if len(reply) != 2 {
+	if len(reply) != 3 {
 		return domain.Event{}, fmt.Errorf("redisstore: reset: script returned %d values", len(reply))
 	}
-	seq, ts, err := parseStamp(reply[0], reply[1])
+	seq, ts, err := parseStamp(reply[1], reply[2])
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("redisstore: reset: %w", err)
 	}
 	return domain.Event{Kind: domain.CanvasReset, Seq: seq, Time: ts, Origin: origin}, nil
 }
 
-// Snapshot reads the pixels and the seq in one transaction, so the seq is
-// exactly the last change the pixels include.
+// Snapshot reads the pixels and the head in one transaction, so the seq is
+// exactly the last change the pixels include and the epoch its timeline.
+// The head comes from headScript, which renews the epoch if it must, in
+// the same MULTI (the pixels stay out of Lua: a large canvas would be
+// copied twice through the script's memory).
 func (s *Store) Snapshot(ctx context.Context) (domain.Snapshot, error) {
-	var pixels, seq *redis.StringCmd
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		pixels = p.Get(ctx, s.keys.Pixels)
-		seq = p.Get(ctx, s.keys.Seq)
-		return nil
-	})
+	var pixels *redis.StringCmd
+	var head *redis.Cmd
+	read := func() error {
+		_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			head = p.EvalSha(ctx, headScript.Hash(), s.scriptKeys, newEpoch())
+			pixels = p.Get(ctx, s.keys.Pixels)
+			return nil
+		})
+		return err
+	}
+	err := read()
+	if err != nil && redis.HasErrorPrefix(head.Err(), "NOSCRIPT") {
+		// Redis restarted (or failed over) and forgot the script.
+		if lerr := headScript.Load(ctx, s.client).Err(); lerr != nil {
+			return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot: load script", lerr)
+		}
+		err = read()
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot", err)
 	}
-	latest, err := seqValue("redisstore: snapshot", seq)
+	reply, err := head.StringSlice()
 	if err != nil {
-		return domain.Snapshot{}, err
+		return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot", err)
+	}
+	h, err := parseHead(reply)
+	if err != nil {
+		return domain.Snapshot{}, fmt.Errorf("redisstore: snapshot: %w", err)
 	}
 	raw, err := pixels.Bytes()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return domain.Snapshot{}, redisconn.WrapUnavailable("redisstore: snapshot", err)
 	}
-	return domain.Snapshot{Size: s.size, Seq: latest, RGB: decodePixels(raw, s.size)}, nil
+	return domain.Snapshot{Size: s.size, Seq: h.Seq, Epoch: h.Epoch, RGB: decodePixels(raw, s.size)}, nil
 }
 
 // decodePixels undoes the XOR. The stored string is as long as the furthest
@@ -297,81 +320,53 @@ func (s *Store) Pixel(ctx context.Context, x, y int) (domain.PixelInfo, error) {
 	return info, nil
 }
 
-// Since reads history after a seq together with the latest seq and the
-// oldest seq still kept, in one transaction, so that completeness is judged
-// against the same state the events come from.
-func (s *Store) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
-	var latestCmd *redis.StringCmd
-	var oldestCmd *redis.ZSliceCmd
-	var rangeCmd *redis.StringSliceCmd
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		latestCmd = p.Get(ctx, s.keys.Seq)
-		oldestCmd = p.ZRangeWithScores(ctx, s.keys.History, 0, 0)
-		by := &redis.ZRangeBy{Min: "(" + strconv.FormatUint(after, 10), Max: "+inf"}
-		if limit > 0 {
-			by.Count = int64(limit)
-		}
-		rangeCmd = p.ZRangeByScore(ctx, s.keys.History, by)
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
-	}
-	latest, err := seqValue("redisstore: since", latestCmd)
+// Since reads the head, the oldest seq history keeps and the events after
+// a seq in one script, so that completeness is judged against the same
+// state the events come from, on the epoch that script saw (or started).
+func (s *Store) Since(ctx context.Context, after domain.Seq, epoch domain.Epoch, limit int) (ports.History, error) {
+	reply, err := sinceScript.Run(ctx, s.client, s.scriptKeys, newEpoch(), strconv.FormatUint(after, 10), max(limit, 0)).StringSlice()
 	if err != nil {
-		return nil, false, err
+		return ports.History{}, redisconn.WrapUnavailable("redisstore: since", err)
 	}
-	oldest, err := oldestCmd.Result()
+	if len(reply) < 4 {
+		return ports.History{}, fmt.Errorf("redisstore: since: script returned %d values", len(reply))
+	}
+	head, err := parseHead(reply[:3])
 	if err != nil {
-		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
+		return ports.History{}, fmt.Errorf("redisstore: since: %w", err)
 	}
-	members, err := rangeCmd.Result()
-	if err != nil {
-		return nil, false, redisconn.WrapUnavailable("redisstore: since", err)
-	}
-	events := make([]domain.Event, 0, len(members))
-	for _, m := range members {
-		e, err := busmsg.DecodeEvent([]byte(m))
+	events := make([]domain.Event, 0, len(reply)-4)
+	for _, m := range reply[4:] {
+		e, _, err := busmsg.DecodeEvent([]byte(m))
 		if err != nil {
-			return nil, false, fmt.Errorf("redisstore: since: history entry: %w", err)
+			return ports.History{}, fmt.Errorf("redisstore: since: history entry: %w", err)
 		}
 		events = append(events, e)
 	}
-	complete := true
-	switch {
-	case after > latest: // the store lost data the caller saw
-		complete = false
-	case after == latest:
-	default:
-		complete = len(oldest) == 1 && domain.Seq(oldest[0].Score) <= after+1
+	complete := head.Continues(after, epoch)
+	if complete && after < head.Seq {
+		oldest, err := strconv.ParseFloat(reply[3], 64)
+		complete = err == nil && domain.Seq(oldest) <= after+1
 	}
-	return events, complete, nil
+	return ports.History{Events: events, Complete: complete, Head: head}, nil
 }
 
-// LatestSeq is the last assigned seq.
-func (s *Store) LatestSeq(ctx context.Context) (domain.Seq, error) {
-	return seqValue("redisstore: latest seq", s.client.Get(ctx, s.keys.Seq))
+// Head is the last assigned seq and its timeline; see ports.CanvasStore.
+func (s *Store) Head(ctx context.Context) (domain.Head, error) {
+	reply, err := headScript.Run(ctx, s.client, s.scriptKeys, newEpoch()).StringSlice()
+	if err != nil {
+		return domain.Head{}, redisconn.WrapUnavailable("redisstore: head", err)
+	}
+	h, err := parseHead(reply)
+	if err != nil {
+		return domain.Head{}, fmt.Errorf("redisstore: head: %w", err)
+	}
+	return h, nil
 }
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return redisconn.WrapUnavailable("redisstore: ping", s.clock.measure(ctx, s.client, s.keys.Seq))
-}
-
-// seqValue reads a seq; a missing key is a new canvas, seq 0.
-func seqValue(op string, cmd *redis.StringCmd) (domain.Seq, error) {
-	v, err := cmd.Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, redisconn.WrapUnavailable(op, err)
-	}
-	seq, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: seq %q is not a number", op, v)
-	}
-	return seq, nil
 }
 
 func parseStamp(seqText, tsText string) (domain.Seq, domain.Timestamp, error) {

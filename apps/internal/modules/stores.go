@@ -384,21 +384,21 @@ func (l *lazyRedisStore) Pixel(ctx context.Context, x, y int) (domain.PixelInfo,
 }
 
 // Since reads history once the store is open.
-func (l *lazyRedisStore) Since(ctx context.Context, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+func (l *lazyRedisStore) Since(ctx context.Context, after domain.Seq, epoch domain.Epoch, limit int) (ports.History, error) {
 	s, err := l.store()
 	if err != nil {
-		return nil, false, err
+		return ports.History{}, err
 	}
-	return s.Since(ctx, after, limit)
+	return s.Since(ctx, after, epoch, limit)
 }
 
-// LatestSeq reads the latest seq once the store is open.
-func (l *lazyRedisStore) LatestSeq(ctx context.Context) (domain.Seq, error) {
+// Head reads the head once the store is open.
+func (l *lazyRedisStore) Head(ctx context.Context) (domain.Head, error) {
 	s, err := l.store()
 	if err != nil {
-		return 0, err
+		return domain.Head{}, err
 	}
-	return s.LatestSeq(ctx)
+	return s.Head(ctx)
 }
 
 // Ping fails until the store is open, then pings Redis.

@@ -31,11 +31,20 @@ export function resolveEndpoints(config, location) {
   return { wsUrl, apiBase };
 }
 
-/** The WebSocket URL with ?since=N (resume), keeping any query it had. */
-export function withSince(wsUrl, since) {
+/**
+ * The WebSocket URL with ?since=N (resume) and, if known, &epoch=E (the
+ * timeline N is on), keeping any other query it had.
+ * @param {string} wsUrl
+ * @param {number|null|undefined} since
+ * @param {string|null} [epoch]
+ */
+export function withSince(wsUrl, since, epoch = null) {
   if (since === null || since === undefined) return wsUrl;
   const hashAt = wsUrl.indexOf('#');
   const base = hashAt >= 0 ? wsUrl.slice(0, hashAt) : wsUrl;
-  const cleaned = base.replace(/([?&])since=[^&]*(&|$)/, (_, pre, post) => (post ? pre : '')).replace(/[?&]$/, '');
-  return `${cleaned}${cleaned.includes('?') ? '&' : '?'}since=${since}`;
+  const drop = (/** @type {string} */ u, /** @type {string} */ name) =>
+    u.replace(new RegExp(`([?&])${name}=[^&]*(&|$)`), (_, pre, post) => (post ? pre : '')).replace(/[?&]$/, '');
+  const cleaned = drop(drop(base, 'since'), 'epoch');
+  const resume = epoch ? `since=${since}&epoch=${encodeURIComponent(epoch)}` : `since=${since}`;
+  return `${cleaned}${cleaned.includes('?') ? '&' : '?'}${resume}`;
 }

@@ -25,12 +25,12 @@ const optStr = (v) => (typeof v === 'string' ? v : null);
 // Decoded server messages, told apart by `type` (see docs/protocol.md).
 /**
  * pixelRate (per second) and pixelBurst: this connection's pixel limit, null from a server that does not say.
- * @typedef {{type: 'connected', clientId: string, seq: number|null, width: number|null, height: number|null,
+ * @typedef {{type: 'connected', clientId: string, seq: number|null, epoch: string|null, width: number|null, height: number|null,
  *   pixelRate: number|null, pixelBurst: number|null}} ConnectedMessage
  */
 /** @typedef {{type: 'pixel_updated', x: number, y: number, color: string, username: string, timestamp: number|null, seq: number|null, id: string|null}} PixelEvent */
 /** @typedef {{type: 'canvas_reset', seq: number|null, timestamp: number|null}} ResetEvent */
-/** @typedef {{type: 'resumed', seq: number, recovered: boolean}} ResumedMessage */
+/** @typedef {{type: 'resumed', seq: number, recovered: boolean, epoch: string|null}} ResumedMessage */
 /** retryAfter: ms until the limit that refused a write holds one more (rate_limited), else null. */
 /** @typedef {{type: 'error', message: string, code: string|null, id: string|null, retryAfter: number|null}} ErrorMessage */
 /** @typedef {{type: 'stats', activeUsers: number, timestamp: number|null}} StatsMessage */
@@ -100,6 +100,7 @@ export function decodeMessage(m) {
         type: 'connected',
         clientId: str(m.clientId),
         seq: isSeq(m.seq) ? m.seq : null,
+        epoch: epochOf(m.epoch),
         width: isInt(m.width) && m.width > 0 ? m.width : null,
         height: isInt(m.height) && m.height > 0 ? m.height : null,
         pixelRate: isFiniteNum(m.pixelRate) && m.pixelRate > 0 ? m.pixelRate : null,
@@ -123,7 +124,7 @@ export function decodeMessage(m) {
       return { type: 'canvas_reset', seq: isSeq(m.seq) ? m.seq : null, timestamp: isFiniteNum(m.timestamp) ? m.timestamp : null };
     case 'resumed':
       if (!isSeq(m.seq) || typeof m.recovered !== 'boolean') return null;
-      return { type: 'resumed', seq: m.seq, recovered: m.recovered };
+      return { type: 'resumed', seq: m.seq, recovered: m.recovered, epoch: epochOf(m.epoch) };
     case 'error':
       return {
         type: 'error', message: str(m.message, 'Error'), code: optStr(m.code), id: optStr(m.id),
@@ -272,4 +273,14 @@ export function describeError(code, message) {
     case 'bad_json': return 'The server did not understand a message';
     default: return message || 'Something went wrong';
   }
+}
+
+/**
+ * The timeline a seq is on (the server's `epoch`): a short opaque string,
+ * or null from a server without epochs (or a value that is not one).
+ * @param {any} v
+ * @returns {string|null}
+ */
+export function epochOf(v) {
+  return typeof v === 'string' && v.length > 0 && v.length <= 32 ? v : null;
 }

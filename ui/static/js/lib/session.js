@@ -63,7 +63,7 @@ export class Session {
       },
     });
     const conn = new Connection({
-      url: () => withSince(typeof o.wsUrl === 'function' ? o.wsUrl() : o.wsUrl, this.sync.dial()),
+      url: () => withSince(typeof o.wsUrl === 'function' ? o.wsUrl() : o.wsUrl, this.sync.dial(), this.sync.epoch),
       WebSocketImpl: o.WebSocketImpl,
       random: o.random,
       backoff: new Backoff({ baseMs: 100, maxMs: 2000 }),

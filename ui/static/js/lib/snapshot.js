@@ -6,6 +6,7 @@
 // missing. The fetch is injected: tested under node with fake responses.
 
 import { hexToInt, normalizeHex } from './color.js';
+import { epochOf } from './protocol.js';
 
 /** The largest canvas the JSON form may describe (the raw form is bounded by its bytes). */
 const MAX_PIXELS = 4096 * 4096;
@@ -26,7 +27,7 @@ export async function fetchSnapshot(apiBase, fetchFn, urls = { raw: `${apiBase}/
     const buf = new Uint8Array(await res.arrayBuffer());
     if (w > 0 && h > 0 && buf.length === w * h * 3) {
       const seq = seqHeader !== null && /^\d+$/.test(seqHeader) ? Number(seqHeader) : null;
-      return { width: w, height: h, seq, rgb: buf };
+      return { width: w, height: h, seq, epoch: epochOf(res.headers.get('X-Canvas-Epoch')), rgb: buf };
     }
     // Headers not exposed (cross-origin without Access-Control-Expose-Headers): use JSON.
   } else if (res.status >= 500) {
@@ -39,7 +40,7 @@ export async function fetchSnapshot(apiBase, fetchFn, urls = { raw: `${apiBase}/
 }
 
 /**
- * The JSON snapshot ({width, height, pixels: {"x,y": "#RRGGBB"}, seq}) as
+ * The JSON snapshot ({width, height, pixels: {"x,y": "#RRGGBB"}, seq, epoch}) as
  * packed RGB; unpainted pixels are white, malformed entries are skipped.
  * @param {any} j
  * @returns {import('./sync.js').Snapshot}
@@ -65,5 +66,5 @@ export function snapshotFromJSON(j) {
     rgb[o + 1] = (v >> 8) & 255;
     rgb[o + 2] = v & 255;
   }
-  return { width: w, height: h, seq: Number.isSafeInteger(j.seq) && j.seq >= 0 ? j.seq : null, rgb };
+  return { width: w, height: h, seq: Number.isSafeInteger(j.seq) && j.seq >= 0 ? j.seq : null, epoch: epochOf(j.epoch), rgb };
 }

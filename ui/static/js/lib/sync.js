@@ -10,6 +10,17 @@
 //   -> on close: "down"; what the user draws stays queued; the next socket
 //      resumes from the last seq and the same happens again.
 //
+// Epochs: a seq means something only on its timeline (the server's
+// `epoch`; it changes when the server's store lost events it had sent). The
+// board's epoch is the snapshot's, or the one a recovered resume named; the
+// next socket resumes with it (&epoch=), and a server on another timeline
+// answers recovered:false. `connected` on another timeline than the
+// board's reloads at once; so does `resumed` with recovered:false, which a
+// gateway also sends unasked when its store changed timeline. A snapshot
+// from another timeline than the open socket's is not installed but
+// loaded again after a backoff, until the two agree (a gateway notices a
+// new timeline within a second or so).
+//
 // Two layers. `step(state, event)` is the pure core: it decides the next
 // phase and lists what must be done (effects); it never touches the board,
 // a timer or the network. `Sync` runs it: it owns the board, the buffer of
@@ -35,6 +46,8 @@ export const MAX_BUFFERED = 250000;
  * @property {number} gen bumped on every socket open: late timers and loads of an older socket are ignored
  * @property {boolean} open the socket is open
  * @property {number|null} sentSince the ?since= the current socket was opened with
+ * @property {string|null} epoch the timeline the board's seq is on (null: not known, a server without epochs)
+ * @property {string|null} streamEpoch the timeline the open socket delivers on, as it said last
  * @property {boolean} reloading a snapshot load is in flight (live events are buffered)
  * @property {number|null} liveAfterLoad the socket generation that goes live once the load finishes
  * @property {{width: number, height: number}|null} size the board's size; null before the first snapshot
@@ -53,6 +66,8 @@ export const MAX_BUFFERED = 250000;
  *   | {type: 'armResume', gen: number}
  *   | {type: 'cancelResume'}
  *   | {type: 'advanceSeq', seq: number}
+ *   | {type: 'retryLoad'}
+ *   | {type: 'dropBuffer'}
  *   | {type: 'goLive', recovered: boolean}} Effect
  */
 
@@ -62,9 +77,9 @@ export const MAX_BUFFERED = 250000;
  *   | {type: 'open'}
  *   | {type: 'close'}
  *   | {type: 'loadFailed', error: string, retryAt: number}
- *   | {type: 'loaded', width: number, height: number}
- *   | {type: 'connected', seq: number|null, width?: number|null, height?: number|null}
- *   | {type: 'resumed', seq: number|null, recovered: boolean}
+ *   | {type: 'loaded', width: number, height: number, epoch?: string|null}
+ *   | {type: 'connected', seq: number|null, epoch?: string|null, width?: number|null, height?: number|null}
+ *   | {type: 'resumed', seq: number|null, recovered: boolean, epoch?: string|null}
  *   | {type: 'resumeTimeout', gen: number}
  *   | {type: 'pixel', event: PixelEvent}
  *   | {type: 'canvasReset', event: ResetEvent}} SyncEvent
@@ -73,7 +88,7 @@ export const MAX_BUFFERED = 250000;
 /** @returns {SyncState} */
 export function initialState() {
   return {
-    phase: 'loading', gen: 0, open: false, sentSince: null, reloading: false, liveAfterLoad: null,
+    phase: 'loading', gen: 0, open: false, sentSince: null, epoch: null, streamEpoch: null, reloading: false, liveAfterLoad: null,
     size: null, resumeArmed: false, everLive: false, loadError: null, loadRetryAt: 0,
   };
 }
@@ -100,6 +115,9 @@ function goLive(s, recovered, fx) {
   return { ...s, phase: 'live', everLive: true };
 }
 
+/** The message of a snapshot refused for being on another timeline than the socket's. */
+export const OTHER_TIMELINE = 'the snapshot is on another timeline than the live updates; loading it again';
+
 /**
  * The pure core: the next state and the effects to run, in order.
  * @param {SyncState} s
@@ -121,7 +139,7 @@ export function step(s, ev) {
       n = { ...s, sentSince: ev.since };
       break;
     case 'open':
-      n = { ...s, gen: s.gen + 1, open: true, phase: 'syncing' };
+      n = { ...s, gen: s.gen + 1, open: true, phase: 'syncing', streamEpoch: null };
       break;
     case 'close':
       if (s.resumeArmed) fx.push({ type: 'cancelResume' });
@@ -130,12 +148,23 @@ export function step(s, ev) {
     case 'loadFailed':
       n = { ...s, loadError: ev.error, loadRetryAt: ev.retryAt };
       break;
-    case 'loaded':
+    case 'loaded': {
+      const epoch = ev.epoch ?? null;
+      if (s.open && s.streamEpoch !== null && epoch !== null && epoch !== s.streamEpoch) {
+        // Installed, its seq would be taken for one of the socket's
+        // timeline. One of the two is behind the other (a gateway that has
+        // not noticed the store's new timeline yet, or the reverse): load
+        // again until they agree; the gateway says so (`resumed`) when it moves.
+        fx.push({ type: 'retryLoad' });
+        n = { ...s, loadError: OTHER_TIMELINE };
+        break;
+      }
       fx.push({ type: 'install' });
-      n = { ...s, reloading: false, loadError: null, size: { width: ev.width, height: ev.height }, liveAfterLoad: null };
+      n = { ...s, reloading: false, loadError: null, epoch, size: { width: ev.width, height: ev.height }, liveAfterLoad: null };
       // Only the socket that asked for the snapshot, and only while it is open.
       if (s.liveAfterLoad !== null && s.liveAfterLoad === s.gen && s.open) n = goLive(n, false, fx);
       break;
+    }
     case 'connected': {
       const size = s.size;
       const sizeMismatch = !!(size && ev.width && ev.height && (ev.width !== size.width || ev.height !== size.height));
@@ -145,13 +174,20 @@ export function step(s, ev) {
       // trailing the store looks the same; that costs one extra snapshot,
       // never a wrong canvas.
       const wentBack = ev.seq !== null && s.sentSince !== null && ev.seq < s.sentSince;
+      // Another timeline: our seqs name other events there (the server
+      // would answer the resume with recovered:false anyway).
+      const streamEpoch = ev.epoch ?? null;
+      const otherTimeline = streamEpoch !== null && s.epoch !== null && streamEpoch !== s.epoch;
+      const withStream = { ...s, streamEpoch };
+      // What was buffered for a load came from the old timeline.
+      if (otherTimeline) fx.push({ type: 'dropBuffer' });
       // A v1 server (no seq) cannot resume, and without a since there is
       // nothing to resume from: the snapshot is the only way to be sure.
-      if (sizeMismatch || wentBack || ev.seq === null || s.sentSince === null) {
-        n = syncBySnapshot(s, fx);
+      if (sizeMismatch || wentBack || otherTimeline || ev.seq === null || s.sentSince === null) {
+        n = syncBySnapshot(withStream, fx);
       } else {
         fx.push({ type: 'armResume', gen: s.gen });
-        n = { ...s, resumeArmed: true };
+        n = { ...withStream, resumeArmed: true };
       }
       break;
     }
@@ -161,12 +197,15 @@ export function step(s, ev) {
       break;
     case 'resumed':
       if (s.resumeArmed) fx.push({ type: 'cancelResume' });
-      n = { ...s, resumeArmed: false };
+      // The gateway moved to another timeline: what it sent before is not
+      // on it, buffered events included.
+      if (ev.epoch != null && s.streamEpoch !== null && ev.epoch !== s.streamEpoch) fx.push({ type: 'dropBuffer' });
+      n = { ...s, resumeArmed: false, streamEpoch: ev.epoch ?? s.streamEpoch };
       // A replay that completes while a snapshot is loading still waits for
       // the snapshot: the snapshot replaces what the replay applied.
       if (ev.recovered && !s.reloading) {
         if (ev.seq !== null) fx.push({ type: 'advanceSeq', seq: ev.seq });
-        n = goLive(n, true, fx);
+        n = goLive({ ...n, epoch: ev.epoch ?? s.epoch }, true, fx);
       } else {
         n = syncBySnapshot(n, fx);
       }
@@ -191,6 +230,7 @@ export function step(s, ev) {
  * @property {number} width
  * @property {number} height
  * @property {number|null} seq the last event it includes; null from a v1 server
+ * @property {string|null} [epoch] the timeline seq is on; null (or absent) from a server without epochs
  * @property {Uint8Array} rgb packed RGB, 3 bytes per pixel, row-major
  */
 
@@ -223,6 +263,7 @@ export function checkSnapshot(snap) {
     throw new Error(`the snapshot has ${snap.rgb ? snap.rgb.length : 0} bytes of colour, want ${snap.width * snap.height * 3}`);
   }
   if (snap.seq !== null && !(Number.isSafeInteger(snap.seq) && snap.seq >= 0)) throw new Error('the snapshot has a bad seq');
+  if (snap.epoch != null && typeof snap.epoch !== 'string') throw new Error('the snapshot has a bad epoch');
   return snap;
 }
 
@@ -269,6 +310,8 @@ export class Sync {
   get loadError() { return this.state.loadError; }
   get loadRetryAt() { return this.state.loadRetryAt; }
   get loading() { return this.state.reloading; }
+  /** The timeline the board's seq is on, for the next socket's URL (null: unknown). */
+  get epoch() { return this.state.epoch; }
 
   /** Load the first snapshot. Resolves once the board has it. */
   start() {
@@ -304,10 +347,10 @@ export class Sync {
     if (!m) return false;
     switch (m.type) {
       case 'connected':
-        this.dispatch({ type: 'connected', seq: m.seq ?? null, width: m.width, height: m.height });
+        this.dispatch({ type: 'connected', seq: m.seq ?? null, epoch: m.epoch ?? null, width: m.width, height: m.height });
         return true;
       case 'resumed':
-        this.dispatch({ type: 'resumed', seq: m.seq ?? null, recovered: m.recovered === true });
+        this.dispatch({ type: 'resumed', seq: m.seq ?? null, recovered: m.recovered === true, epoch: m.epoch ?? null });
         return true;
       case 'pixel_updated':
         this.dispatch({ type: 'pixel', event: m });
@@ -369,6 +412,12 @@ export class Sync {
       case 'advanceSeq':
         this.board.lastSeq = Math.max(this.board.lastSeq ?? 0, e.seq);
         break;
+      case 'retryLoad':
+        this.retryLater(OTHER_TIMELINE);
+        break;
+      case 'dropBuffer':
+        this.buffer = [];
+        break;
       case 'goLive': {
         const r = this.board.reconcile(e.recovered);
         this.hooks.onLive?.(r, e.recovered);
@@ -383,18 +432,26 @@ export class Sync {
   attempt() {
     this.loader().then(checkSnapshot).then((snap) => {
       this.pending = snap;
-      this.dispatch({ type: 'loaded', width: snap.width, height: snap.height });
+      this.dispatch({ type: 'loaded', width: snap.width, height: snap.height, epoch: snap.epoch ?? null });
+      if (this.state.reloading) return; // refused (another timeline): retried
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
-    }, (err) => {
-      const wait = this.backoff.next();
-      this.dispatch({ type: 'loadFailed', error: err && err.message ? err.message : String(err), retryAt: this.now() + wait });
-      this.retryTimer = this.timers.setTimeout(() => {
-        this.retryTimer = null;
-        this.attempt();
-      }, wait);
-    });
+    }, (err) => this.retryLater(err && err.message ? err.message : String(err)));
+  }
+
+  /**
+   * Another attempt after a backoff.
+   * @param {string} error why the last one did not do
+   */
+  retryLater(error) {
+    const wait = this.backoff.next();
+    this.dispatch({ type: 'loadFailed', error, retryAt: this.now() + wait });
+    this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      this.attempt();
+    }, wait);
   }
 
   /** Put the loaded snapshot in the board, then the events buffered while it loaded. */
