@@ -25,6 +25,10 @@ const (
 	// writeWait bounds every write, so one stalled peer holds its writer
 	// goroutine for at most this long and never anybody else's.
 	writeWait = 10 * time.Second
+	// writeDeadlineSlack is how stale the write deadline may get before the
+	// writer moves it: every write has between writeWait - slack and
+	// writeWait.
+	writeDeadlineSlack = time.Second
 	// closeWait bounds the close frame we send on the way out; a writer
 	// stuck on a dead peer holds the write lock, and we do not wait for it.
 	closeWait = 250 * time.Millisecond
@@ -71,9 +75,12 @@ type Conn struct {
 	v2           bool
 	pingInterval time.Duration
 
-	out       *sendQueue // has its own lock
-	done      chan struct{}
-	closeOnce sync.Once
+	out *sendQueue // has its own lock
+	// writeDeadline is the socket's write deadline as the writer last set
+	// it (writer goroutine only).
+	writeDeadline time.Time
+	done          chan struct{}
+	closeOnce     sync.Once
 	// deadlineMu keeps a deadline from being extended after closeWith has
 	// expired it (see setDeadline).
 	deadlineMu sync.Mutex
@@ -114,6 +121,14 @@ func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time
 // its queue is full. It never blocks.
 func (c *Conn) send(frame []byte) {
 	if c.out.push(frame) == overflowed {
+		go c.closeSlow()
+	}
+}
+
+// sendShared queues a shared flush of canvas events (shared.go), or
+// disconnects the client as slow if its queue is full. It never blocks.
+func (c *Conn) sendShared(s *sharedFlush) {
+	if c.out.pushShared(s) == overflowed {
 		go c.closeSlow()
 	}
 }
@@ -213,28 +228,51 @@ func (c *Conn) writeLoop() {
 	}
 }
 
-// writeFrames sends every queued message in one write(2) (see
+// writeFrames sends every queued entry in one write(2) (see
 // appendFrames): a burst costs the kernel one send instead of one per
-// message, which dominated the gateway's CPU under fan-out.
+// message, which dominated the gateway's CPU under fan-out. A lone shared
+// flush, the usual case for a connection keeping up, is written straight
+// from the bytes every connection shares, without a copy.
 //
 // The frames are encoded here rather than through gorilla's message writer,
 // which flushes once per message. That is safe because this goroutine is the
 // only writer of data frames, and control frames (WriteControl from other
 // goroutines) go out in single Write calls, which the kernel socket never
 // interleaves with ours.
-func (c *Conn) writeFrames(frames [][]byte) error {
-	bufp := writeBufs.Get().(*[]byte)
-	buf, sent := appendFrames((*bufp)[:0], frames, c.v2)
-	err := c.setDeadline(false, writeWait)
-	if err == nil {
-		c.hub.o.Metrics.FramesOut.Add(float64(sent))
-		_, err = c.ws.NetConn().Write(buf)
+func (c *Conn) writeFrames(entries []outFrame) error {
+	if err := c.renewWriteDeadline(); err != nil {
+		return err
 	}
+	if len(entries) == 1 && entries[0].framed {
+		c.hub.o.Metrics.FramesOut.Add(float64(entries[0].wsFrames))
+		_, err := c.ws.NetConn().Write(entries[0].msg)
+		return err
+	}
+	bufp := writeBufs.Get().(*[]byte)
+	buf, sent := appendFrames((*bufp)[:0], entries, c.v2)
+	c.hub.o.Metrics.FramesOut.Add(float64(sent))
+	_, err := c.ws.NetConn().Write(buf)
 	if cap(buf) <= maxPooledWriteBuf {
 		*bufp = buf
 		writeBufs.Put(bufp)
 	}
 	return err
+}
+
+// renewWriteDeadline keeps the socket's write deadline at least
+// writeWait - writeDeadlineSlack ahead. Moving it costs a lock and a
+// runtime timer update, once a second at most instead of once per write.
+// Writer goroutine only.
+func (c *Conn) renewWriteDeadline() error {
+	now := time.Now()
+	if c.writeDeadline.Sub(now) > writeWait-writeDeadlineSlack {
+		return nil
+	}
+	if err := c.setDeadline(false, writeWait); err != nil {
+		return err
+	}
+	c.writeDeadline = now.Add(writeWait)
+	return nil
 }
 
 // errOverRate ends the reader of a connection over its message budget.

@@ -51,25 +51,27 @@ func newRegistry() *registry {
 	return &registry{members: map[*Conn]*member{}, byID: map[string]*Conn{}}
 }
 
-// deliver queues a frame for the member's connection. Events at or below
-// its seq are duplicates and dropped; while it catches up from history,
-// frames wait in its backlog.
-func (m *member) deliver(frame []byte, seq domain.Seq) {
+// deliver queues a frame for the member's connection and reports whether
+// it did (or kept it in the backlog). Events at or below its seq are
+// duplicates and dropped; while it catches up from history, frames wait in
+// its backlog.
+func (m *member) deliver(frame []byte, seq domain.Seq) bool {
 	if m.catchingUp {
 		if len(m.backlog) >= maxBacklog {
 			go m.conn.closeSlow()
-			return
+			return false
 		}
 		m.backlog = append(m.backlog, queued{frame: frame, seq: seq})
-		return
+		return true
 	}
 	if seq > 0 {
 		if seq <= m.lastSeq {
-			return
+			return false
 		}
 		m.lastSeq = seq
 	}
 	m.conn.send(frame)
+	return true
 }
 
 // add registers c and queues its `connected` message, which carries the
@@ -139,29 +141,6 @@ func (r *registry) setName(c *Conn, name string) bool {
 	}
 	m.username = name
 	return true
-}
-
-// deliverEvent queues one event for every connection, encoded once (plus
-// once more for the sender's echo, which carries its write id).
-func (r *registry) deliverEvent(e domain.Event, gatewayID string) {
-	common := encodeEvent(e, "")
-	var echo []byte
-	var sender *Conn
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e.Origin.GatewayID == gatewayID && e.Origin.WriteID != "" {
-		if sender = r.byID[e.Origin.ClientID]; sender != nil {
-			echo = encodeEvent(e, e.Origin.WriteID)
-		}
-	}
-	r.delivered = e.Seq
-	for c, m := range r.members {
-		if c == sender {
-			m.deliver(echo, e.Seq)
-		} else {
-			m.deliver(common, e.Seq)
-		}
-	}
 }
 
 // jump moves every connection to seq without the events between and sends
