@@ -149,7 +149,11 @@ func (w *wireMsg) setString(key, v []byte) bool {
 	case "color":
 		w.Color = string(v)
 	case "username":
-		w.Username = string(v)
+		if string(v) == anonymous {
+			w.Username = anonymous // the usual name, shared rather than allocated
+		} else {
+			w.Username = string(v)
+		}
 	case "id":
 		w.ID = string(v)
 	case "code":
@@ -205,6 +209,9 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 	}
 	return err == nil
 }
+
+// anonymous is the name servers give a client that set none.
+const anonymous = "Anonymous"
 
 // knownTypes lets the hot path name a message without allocating.
 var knownTypes = []string{"pixel_updated", "connected", "error", "stats", "user_list", "resumed", "canvas_reset", "cursors", "pong", "batch"}
