@@ -53,6 +53,8 @@ type options struct {
 	height   int
 	jsonFile string
 	cpuFile  string
+
+	baselineWrites string
 }
 
 const defaultURL = "ws://127.0.0.1:8080/ws"
@@ -75,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "limit on one connection's handshake plus its connected message")
 	fs.DurationVar(&o.cfg.Progress, "progress", time.Second, "period of the progress line on stderr (0 for none)")
 	fs.BoolVar(&o.baseline, "baseline", false, "start the minimal in-process broadcast server on 127.0.0.1 and load it instead of -url")
+	fs.StringVar(&o.baselineWrites, "baseline-writes", "batched", "how the -baseline server writes: batched (everything queued for a connection in one write, as the gateway does) or frame (one write per frame)")
 	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server")
 	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
@@ -121,6 +124,9 @@ Flags:
 		if _, err := domain.NewSize(o.width, o.height); err != nil {
 			return o, err
 		}
+		if o.baselineWrites != "batched" && o.baselineWrites != "frame" {
+			return o, fmt.Errorf("-baseline-writes %q: want batched or frame", o.baselineWrites)
+		}
 		o.cfg.URLs = []string{"ws://baseline/"} // replaced once it listens; keeps check() meaningful
 	}
 	if _, err := o.cfg.check(); err != nil {
@@ -162,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.baseline {
 		size, _ := domain.NewSize(o.width, o.height)
-		b, err := startBaseline(size)
+		b, err := startBaseline(size, o.baselineWrites == "batched")
 		if err != nil {
 			fmt.Fprintln(stderr, "pixelbench: baseline:", err)
 			return 1
