@@ -55,6 +55,7 @@ type options struct {
 	cpuFile  string
 
 	baselineWrites string
+	canvas, api    string
 }
 
 const defaultURL = "ws://127.0.0.1:8080/ws"
@@ -78,8 +79,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.Progress, "progress", time.Second, "period of the progress line on stderr (0 for none)")
 	fs.BoolVar(&o.baseline, "baseline", false, "start the minimal in-process broadcast server on 127.0.0.1 and load it instead of -url")
 	fs.StringVar(&o.baselineWrites, "baseline-writes", "batched", "how the -baseline server writes: batched (everything queued for a connection in one write, as the gateway does) or frame (one write per frame)")
-	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server")
-	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server")
+	fs.StringVar(&o.canvas, "canvas", "", "load this named canvas (/ws?canvas=slug), created through the REST API with -width × -height if it does not exist")
+	fs.StringVar(&o.api, "api", "", "REST base URL for -canvas (default: the first -url's host over http)")
+	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server, or of a canvas -canvas creates")
+	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server, or of a canvas -canvas creates")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.cpuFile, "cpuprofile", "", "write a CPU profile of the whole run (clients and any baseline) to this file")
 	fs.Usage = func() {
@@ -116,6 +119,9 @@ Flags:
 	o.cfg.URLs = urls
 	if len(o.cfg.URLs) == 0 {
 		o.cfg.URLs = []string{defaultURL}
+	}
+	if o.canvas != "" && o.baseline {
+		return o, errors.New("-canvas and -baseline are exclusive (the baseline has one canvas)")
 	}
 	if o.baseline {
 		if len(urls) > 0 {
@@ -176,6 +182,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer b.Close()
 		o.cfg.URLs = []string{b.URL()}
 		fmt.Fprintln(stderr, "baseline server at", b.URL())
+	}
+	if o.canvas != "" {
+		api, err := canvasAPI(o.api, o.cfg.URLs)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 2
+		}
+		slug, created, err := ensureCanvas(ctx, api, o.canvas, o.width, o.height)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench: -canvas:", err)
+			return 1
+		}
+		if created {
+			fmt.Fprintf(stderr, "created canvas %s (%d×%d) through %s\n", slug, o.width, o.height, api)
+		}
+		if o.cfg.URLs, err = withCanvas(o.cfg.URLs, slug); err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 2
+		}
 	}
 	res, err := Run(ctx, o.cfg, stderr)
 	if err != nil {
