@@ -73,10 +73,10 @@ var (
 	pixelUpdatedPrefix = []byte(`{"type":"pixel_updated",`)
 )
 
-// startBaseline listens on 127.0.0.1:0 and serves the WebSocket on every
-// path.
-func startBaseline(size domain.Size, batched bool) (*baseline, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startBaseline listens on addr (127.0.0.1:0 for any port) and serves the
+// WebSocket on every path.
+func startBaseline(addr string, size domain.Size, batched bool) (*baseline, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

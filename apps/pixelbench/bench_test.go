@@ -21,7 +21,7 @@ import (
 
 func startTestBaseline(t *testing.T, w, h int, batched bool) *baseline {
 	t.Helper()
-	b, err := startBaseline(domain.Size{Width: w, Height: h}, batched)
+	b, err := startBaseline("127.0.0.1:0", domain.Size{Width: w, Height: h}, batched)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,8 @@ func TestFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-clients", "0"}, {"-clients", "20001"}, {"-duration", "11m"}, {"-rate", "-1"}, {"-ramp", "0"},
 		{"-sample", "1.5"}, {"-sample", "x"}, {"-url", "http://a/"}, {"-baseline", "-url", "ws://a/"},
-		{"-baseline", "-width", "0"}, {"stray"},
+		{"-baseline", "-width", "0"}, {"stray"}, {"-baseline-writes", "some", "-baseline"},
+		{"-serve-baseline", "0.0.0.0:9000"}, {"-serve-baseline", "nowhere"}, {"-serve-baseline", "127.0.0.1:9000", "-url", "ws://a/"},
 	} {
 		if _, err := parseFlags(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", bad)
