@@ -76,6 +76,9 @@ type Conn struct {
 	pingInterval time.Duration
 
 	out *sendQueue // has its own lock
+	// pingTimer sends the protocol pings (startPings); pingMu guards it.
+	pingMu    sync.Mutex
+	pingTimer *time.Timer
 	// writeDeadline is the socket's write deadline as the writer last set
 	// it (writer goroutine only).
 	writeDeadline time.Time
@@ -107,7 +110,7 @@ type Conn struct {
 func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time.Duration) *Conn {
 	now := h.o.Clock.Now()
 	pixel := h.pixelRate()
-	return &Conn{
+	c := &Conn{
 		hub: h, ws: ws, id: id, clientKey: clientKey, v2: ws.Subprotocol() == subprotocolV2, pingInterval: pingInterval,
 		out: newSendQueue(maxQueuedFrames, maxQueuedBytes), done: make(chan struct{}),
 		pixelRule:     pixel,
@@ -115,6 +118,8 @@ func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time
 		cursorBucket:  domain.NewTokenBucket(h.o.CursorRate, now),
 		messageBucket: domain.NewTokenBucket(h.o.MessageRate, now),
 	}
+	c.out.wake = c.startWriter
+	return c
 }
 
 // send queues a frame for the writer, or disconnects the client as slow if
@@ -160,6 +165,7 @@ func (c *Conn) closeWith(code int, reason string) {
 		c.deadlineMu.Lock()
 		_ = c.ws.NetConn().SetDeadline(time.Now())
 		c.deadlineMu.Unlock()
+		c.stopPings()
 		_ = c.ws.Close()
 	})
 }
@@ -178,6 +184,7 @@ func (c *Conn) closeAndDrain(code int, reason string) {
 		_ = c.ws.NetConn().SetWriteDeadline(time.Now())
 		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeWait))
 		c.deadlineMu.Unlock()
+		c.stopPings()
 		_, _ = io.Copy(io.Discard, c.ws.NetConn())
 		_ = c.ws.Close()
 	})
@@ -205,27 +212,66 @@ func (c *Conn) setDeadline(read bool, d time.Duration) error {
 	return c.ws.NetConn().SetWriteDeadline(time.Now().Add(d))
 }
 
-// writeLoop is the connection's only writer of data frames; it also sends
-// the protocol pings.
-func (c *Conn) writeLoop() {
-	ping := time.NewTicker(c.pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.out.ready:
-			if err := c.writeFrames(c.out.take()); err != nil {
-				c.closeWith(websocket.CloseGoingAway, "write failed")
+// startWriter runs a writer for what was just queued: the connection's
+// only writer of data frames while it runs (the send queue starts at most
+// one), until the queue is empty. An idle connection has none: a parked
+// writer goroutine per connection was a third of an idle connection's
+// memory.
+func (c *Conn) startWriter() {
+	go func() {
+		defer c.out.writers.Done()
+		for {
+			entries := c.out.next()
+			if entries == nil {
 				return
 			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.closeWith(websocket.CloseGoingAway, "ping failed")
-				return
+			if err := c.writeFrames(entries); err != nil {
+				c.closeWith(websocket.CloseGoingAway, "write failed")
+				return // the queue is closed: nobody starts another
 			}
 		}
+	}()
+}
+
+// startPings sends the protocol ping every pingInterval from a timer, not
+// from a goroutine parked per connection. A ping is a control frame, sent
+// in one write that never interleaves with the writer's.
+func (c *Conn) startPings() {
+	t := time.AfterFunc(time.Hour, c.ping)
+	t.Stop()
+	c.pingMu.Lock()
+	c.pingTimer = t
+	c.pingMu.Unlock()
+	t.Reset(c.pingInterval)
+}
+
+func (c *Conn) ping() {
+	c.pingMu.Lock()
+	select {
+	case <-c.done:
+		c.pingMu.Unlock()
+		return
+	default:
 	}
+	err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+	if err == nil {
+		c.pingTimer.Reset(c.pingInterval)
+	}
+	c.pingMu.Unlock()
+	if err != nil {
+		c.closeWith(websocket.CloseGoingAway, "ping failed")
+	}
+}
+
+// stopPings stops the ping timer and waits for a ping being written
+// (closeWith, once done is closed and the deadlines expired, so that wait
+// is short): no ping is written after it returns.
+func (c *Conn) stopPings() {
+	c.pingMu.Lock()
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingMu.Unlock()
 }
 
 // writeFrames sends every queued entry in one write(2) (see

@@ -23,6 +23,8 @@ type registry struct {
 	// Shutdown lists the ones to close or refused; it is read without mu by
 	// whoever only needs to know.
 	draining atomic.Bool
+	// members' length, for whoever needs it without the lock
+	conns atomic.Int64
 	// pres is what v2 connections were last told of presence
 	// (presencewire.go).
 	pres presenceSent
@@ -90,6 +92,7 @@ func (r *registry) add(c *Conn, storeSeq domain.Seq, info connectedInfo, resumin
 	// What lies at or below told is in the snapshot the client loads.
 	m := &member{conn: c, lastSeq: told, catchingUp: resuming}
 	r.members[c] = m
+	r.conns.Store(int64(len(r.members)))
 	if c.v2 {
 		m.deliver(r.presenceResetLocked(), 0) // the whole list; changes follow (presencewire.go)
 	}
@@ -103,6 +106,7 @@ func (r *registry) remove(c *Conn) bool {
 	defer r.mu.Unlock()
 	_, was := r.members[c]
 	delete(r.members, c)
+	r.conns.Store(int64(len(r.members)))
 	if r.byID[c.id] == c {
 		delete(r.byID, c.id)
 	}
@@ -229,6 +233,9 @@ func (r *registry) finishCatchUp(c *Conn, since domain.Seq, replay []domain.Even
 	}
 	return true
 }
+
+// size is the number of registered connections, without the lock.
+func (r *registry) size() int { return int(r.conns.Load()) }
 
 // count is the number of registered connections.
 func (r *registry) count() int {

@@ -111,8 +111,12 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		if !hub.register(c, since) {
 			return
 		}
-		go c.writeLoop()
+		c.startPings()
 		c.readLoop()
+		// fasthttp recycles the hijacked connection when this returns:
+		// the writer must be done with it (readLoop has closed the queue
+		// and expired the deadlines, so it ends at once).
+		c.out.wait()
 	})
 	if err != nil {
 		// The upgrader has already written a 400 with the reason.

@@ -50,13 +50,22 @@ type sendQueue struct {
 	count  int // messages waiting (outFrame.events summed)
 	bytes  int
 	closed bool
-	// ready holds one signal while frames wait; the writer takes them all
-	// per signal.
-	ready chan struct{}
+	// writing is set from the push that finds no writer until the writer
+	// finds the queue empty: there is at most one writer at a time, and
+	// none while the connection is idle (an idle connection parks no
+	// goroutine for its writes).
+	writing bool
+	// wake starts a writer (Conn.startWriter); nil in tests that drain the
+	// queue themselves.
+	wake func()
+	// writers counts the writer started by wake until it ends, so that the
+	// connection's handler outlives it (wait): fasthttp recycles a
+	// hijacked connection once the handler returns.
+	writers sync.WaitGroup
 }
 
 func newSendQueue(maxFrames, maxBytes int) *sendQueue {
-	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes, ready: make(chan struct{}, 1)}
+	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes}
 }
 
 // push queues a frame that must be sent. It never blocks.
@@ -84,10 +93,18 @@ func (q *sendQueue) pushOut(f outFrame) pushResult {
 	q.frames = append(q.frames, f)
 	q.count += f.events
 	q.bytes += len(f.msg)
+	var wake func()
+	if !q.writing {
+		q.writing, wake = true, q.wake
+		if wake != nil {
+			// Under the lock, so a wait after close (which takes it)
+			// counts this writer.
+			q.writers.Add(1)
+		}
+	}
 	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
+	if wake != nil {
+		wake()
 	}
 	return pushed
 }
@@ -114,6 +131,22 @@ func (q *sendQueue) take() []outFrame {
 	q.frames, q.count, q.bytes = nil, 0, 0
 	return f
 }
+
+// next is the writer's take: everything queued, or nil when nothing is,
+// in which case the writer ends and the next push starts another.
+func (q *sendQueue) next() []outFrame {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	f := q.frames
+	q.frames, q.count, q.bytes = nil, 0, 0
+	if len(f) == 0 {
+		q.writing = false
+	}
+	return f
+}
+
+// wait returns once no writer runs; after close none starts again.
+func (q *sendQueue) wait() { q.writers.Wait() }
 
 // close makes every later push a no-op (the connection is going away).
 func (q *sendQueue) close() {

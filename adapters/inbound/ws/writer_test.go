@@ -56,23 +56,34 @@ func TestSendQueueTakeEmptiesItAndFreesItsRoom(t *testing.T) {
 	}
 }
 
-func TestSendQueueSignalsTheWriterOncePerBurst(t *testing.T) {
+// A burst starts one writer, which takes it whole; the writer that finds
+// the queue empty ends, and the next push starts another. An idle queue
+// has no writer.
+func TestSendQueueStartsOneWriterPerBurst(t *testing.T) {
 	q := newSendQueue(10, 1<<20)
-	select {
-	case <-q.ready:
-		t.Fatal("an empty queue signalled")
-	default:
-	}
+	starts := 0
+	q.wake = func() { starts++ }
 	q.push([]byte("a"))
 	q.push([]byte("b"))
-	<-q.ready
-	select {
-	case <-q.ready:
-		t.Fatal("two signals for one burst")
-	default:
+	if starts != 1 {
+		t.Fatalf("%d writers started for one burst, want 1", starts)
 	}
-	if got := q.take(); len(got) != 2 {
-		t.Fatalf("take = %d frames, want the whole burst", len(got))
+	if got := q.next(); len(got) != 2 {
+		t.Fatalf("next = %d entries, want the whole burst", len(got))
+	}
+	q.push([]byte("c")) // while that writer writes: it takes this too
+	if starts != 1 {
+		t.Fatalf("a push while the writer runs started another (%d)", starts)
+	}
+	if got := q.next(); len(got) != 1 {
+		t.Fatalf("next = %d entries, want c", len(got))
+	}
+	if got := q.next(); got != nil {
+		t.Fatalf("next on an empty queue = %d entries", len(got))
+	}
+	q.push([]byte("d")) // the writer has ended: a new one starts
+	if starts != 2 {
+		t.Fatalf("after the writer ended, a push started %d writers in all, want 2", starts)
 	}
 }
 
