@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pixelplayground/pixelplayground/internal/testbin"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 )
 
 // TestIdleMemoryPerConnection measures what an idle WebSocket connection
@@ -86,6 +87,10 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	if health.Connections != n {
 		t.Fatalf("server reports %d connections, want %d", health.Connections, n)
 	}
+	// Idle also means no writer left: each ends when its connection's
+	// queue is empty, leaving one reader goroutine per connection plus the
+	// server's own few dozen.
+	waitfor.True(t, 30*time.Second, "the writers to retire", func() bool { return serverGoroutines(t, p) < n+100 })
 	after, afterStacks := serverMemory(t, p)
 	perConn := float64(after-before) / float64(n)
 	t.Logf("idle memory per WebSocket connection: %.1f KiB, of which goroutine stacks %.1f KiB (heap+stacks %d -> %d bytes for %d connections)",
@@ -93,6 +98,28 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	if perConn > 64<<10 {
 		t.Errorf("an idle connection costs %.1f KiB; something holds large per-connection buffers", perConn/1024)
 	}
+}
+
+// serverGoroutines is the server's go_goroutines.
+func serverGoroutines(t *testing.T, p *testbin.Process) int {
+	t.Helper()
+	resp, err := http.Get(p.URL("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	s := bufio.NewScanner(resp.Body)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "go_goroutines "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("go_goroutines %q: %v", v, err)
+			}
+			return int(f)
+		}
+	}
+	t.Fatal("no go_goroutines in /metrics")
+	return 0
 }
 
 // raiseOpenFiles raises this process's open-files limit, which the server
