@@ -11,8 +11,8 @@
 # delivery: the CPU time of every server process (/proc/<pid>/stat: utime +
 # stime; Redis and the api included) over the run, divided by the
 # deliveries the servers counted themselves (pixel_ws_events_out_total
-# from their /metrics; for the baseline, which has no metrics, pixelbench's
-# count).
+# from their /metrics; for the baseline, which has no metrics, and servers
+# built before that metric, pixelbench's count).
 #
 # Loopback only. Bounded: each point lasts about clients/ramp + DURATION +
 # drain (at most ~25 s), every process it starts is stopped when its point
@@ -46,6 +46,9 @@
 #                through the REST API), the per-canvas design; not for baseline
 #   BASELINE_WRITES batched               pixelbench -baseline-writes (frame: one
 #                write per frame, the baseline before batching)
+#   SERVER_BIN   ""                       a directory holding playground, gateway and
+#                api binaries to load instead of building them (another commit's,
+#                for a before/after); pixelbench is always built from this tree
 #   MAX_LOAD     1.5                      1-minute load average to wait for
 #   WAIT_QUIET   300                      longest wait for it, in seconds
 set -euo pipefail
@@ -170,7 +173,11 @@ done
 # --- build once ------------------------------------------------------------
 log "building into $OUT/bin"
 for app in playground gateway api pixelbench; do
-  go build -o "$OUT/bin/$app" "./apps/$app"
+  if [[ -n "${SERVER_BIN:-}" && "$app" != pixelbench ]]; then
+    cp "$SERVER_BIN/$app" "$OUT/bin/$app"
+  else
+    go build -o "$OUT/bin/$app" "./apps/$app"
+  fi
 done
 bin="$OUT/bin"
 
@@ -180,6 +187,7 @@ bin="$OUT/bin"
   echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "pinning: servers ${server_pin[*]:-(none)}, pixelbench ${bench_pin[*]:-(none)}"
   echo "go: $(go version)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'); servers: ${SERVER_BIN:-built from this tree}"
   echo "load before: $(cat /proc/loadavg)"
   echo "settings: CLIENTS='$CLIENTS' RATES='$RATES' TARGETS='$TARGETS' DURATION=$DURATION RAMP=$RAMP V2=$V2 PIXEL_RATE=$PIXEL_RATE PIXEL_BURST=$PIXEL_BURST CANVAS=$CANVAS BASELINE_WRITES=$BASELINE_WRITES"
 } >"$OUT/machine.txt"
@@ -295,9 +303,12 @@ for target in $TARGETS; do
         go tool pprof -top -nodecount=40 "$bin/pixelbench" "$OUT/$name.bench.pprof" >"$OUT/$name.bench.top.txt" 2>/dev/null || true
       fi
       cpu1="$(cpu_seconds "${server_pids[@]}")"
-      if ((${#servers[@]})); then
-        ev1="$(events_out "${servers[@]}")"
-      else
+      ev1=0
+      ((${#servers[@]})) && ev1="$(events_out "${servers[@]}")"
+      if ((ev1 <= ev0)); then
+        # The baseline, or a server built before it counted deliveries:
+        # pixelbench's count instead.
+        ev0=0
         ev1="$(jq -r '.deliveries.total' "$OUT/$name.json" 2>/dev/null || echo 0)"
       fi
       awk -v a="$cpu0" -v b="$cpu1" -v w="$wall" 'BEGIN {printf "%.2f\n", (b - a) / w}' >"$OUT/$name.servercpu"
