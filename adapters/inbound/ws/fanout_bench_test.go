@@ -21,7 +21,7 @@ import (
 
 func BenchmarkFanoutStep(b *testing.B) {
 	for _, v2 := range []bool{false, true} {
-		for _, per := range []int{1, 20} {
+		for _, per := range []int{1, 20, 500} {
 			b.Run(fmt.Sprintf("v2=%v/events=%d", v2, per), func(b *testing.B) { benchFanoutStep(b, 1000, per, v2) })
 		}
 	}

@@ -35,7 +35,6 @@ func newSharedFlush(msgs [][]byte, v2 bool) *sharedFlush {
 // senderEcho is the frame a sender receives for its own write instead of
 // the common one: the same event with its write id.
 type senderEcho struct {
-	conn  *Conn
 	index int // in the flush
 	frame []byte
 }
@@ -56,20 +55,29 @@ func (r *registry) deliverEvents(events []domain.Event, gatewayID string) int {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var echoes []senderEcho
+	// The senders of this flush's events, each with its echoes in event
+	// order. Under load a flush has many events from many senders, so
+	// this is a map, looked up once per connection.
+	var echoes map[*Conn][]senderEcho
 	for i, e := range events {
 		if e.Origin.GatewayID == gatewayID && e.Origin.WriteID != "" {
 			if c := r.byID[e.Origin.ClientID]; c != nil {
-				echoes = append(echoes, senderEcho{conn: c, index: i, frame: encodeEvent(e, e.Origin.WriteID)})
+				if echoes == nil {
+					echoes = map[*Conn][]senderEcho{}
+				}
+				echoes[c] = append(echoes[c], senderEcho{index: i, frame: encodeEvent(e, e.Origin.WriteID)})
 			}
 		}
 	}
 	first, last := events[0].Seq, events[len(events)-1].Seq
 	r.delivered = last
 	var shared [2]*sharedFlush // v1, v2: built for the first connection that takes one
+	var own [][]byte           // scratch for a connection's own frames
 	deliveries := 0
 	for c, m := range r.members {
-		if !m.catchingUp && first > 0 && m.lastSeq < first && !isSender(echoes, c) {
+		mine := echoes[c]
+		switch {
+		case !m.catchingUp && first > 0 && m.lastSeq < first && mine == nil:
 			p := 0
 			if c.v2 {
 				p = 1
@@ -80,28 +88,36 @@ func (r *registry) deliverEvents(events []domain.Event, gatewayID string) int {
 			m.lastSeq = last
 			c.sendShared(shared[p])
 			deliveries += len(events)
-			continue
-		}
-		for i, e := range events {
-			frame := common[i]
-			for _, s := range echoes {
-				if s.conn == c && s.index == i {
-					frame = s.frame
+		case m.catchingUp:
+			// Into its backlog, one by one, for the end of its catch-up.
+			for i, e := range events {
+				if m.deliver(common[i], e.Seq) {
+					deliveries++
 				}
 			}
-			if m.deliver(frame, e.Seq) {
-				deliveries++
+		default:
+			// Its own frames (its echoes, or only the events after the seq
+			// it was told), framed for it and queued as one entry: a
+			// flush of n events from n senders costs n entries, not n².
+			own = own[:0]
+			for i, e := range events {
+				frame := common[i]
+				if len(mine) > 0 && mine[0].index == i {
+					frame, mine = mine[0].frame, mine[1:]
+				}
+				if e.Seq > 0 {
+					if e.Seq <= m.lastSeq {
+						continue
+					}
+					m.lastSeq = e.Seq
+				}
+				own = append(own, frame)
+			}
+			if len(own) > 0 {
+				c.sendShared(newSharedFlush(own, c.v2))
+				deliveries += len(own)
 			}
 		}
 	}
 	return deliveries
-}
-
-func isSender(echoes []senderEcho, c *Conn) bool {
-	for _, s := range echoes {
-		if s.conn == c {
-			return true
-		}
-	}
-	return false
 }

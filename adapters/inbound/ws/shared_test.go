@@ -33,7 +33,7 @@ func testEvents(from, to domain.Seq, sender string) []domain.Event {
 // whether it was the shared bytes of a flush (shared), and the messages
 // the client decodes from it.
 type received struct {
-	shared [][]byte // the shared entries, as queued (same backing array for everybody)
+	shared [][]byte // the framed entries, as queued (a shared flush has the same backing array for everybody)
 	msgs   []map[string]any
 }
 
@@ -127,8 +127,8 @@ func TestSenderGetsItsEchoThenRejoinsTheSharedStream(t *testing.T) {
 	addMember(r, other, 0, false)
 	r.deliverEvents(testEvents(1, 3, "s"), "gw_test")
 	s, o := drainConn(t, sender), drainConn(t, other)
-	if len(s.shared) != 0 || len(o.shared) != 1 {
-		t.Fatalf("shared entries: sender %d (want 0), other %d (want 1)", len(s.shared), len(o.shared))
+	if len(s.shared) != 1 || len(o.shared) != 1 || sameBytes(s.shared[0], o.shared[0]) {
+		t.Fatalf("framed entries: sender %d, other %d (want 1 each, not the same bytes)", len(s.shared), len(o.shared))
 	}
 	if !slices.Equal(s.seqs(), seqRange(1, 3)) || !slices.Equal(o.seqs(), seqRange(1, 3)) {
 		t.Fatalf("seqs: sender %v, other %v", s.seqs(), o.seqs())
@@ -163,8 +163,8 @@ func TestConnectionAheadOfTheFlushJoinsAtTheNext(t *testing.T) {
 	addMember(r, ahead, 3, false)
 	r.deliverEvents(testEvents(1, 5, ""), "gw_test")
 	l, a := drainConn(t, live), drainConn(t, ahead)
-	if !slices.Equal(a.seqs(), seqRange(4, 5)) || len(a.shared) != 0 {
-		t.Fatalf("ahead connection got %v (shared entries %d), want its own 4, 5", a.seqs(), len(a.shared))
+	if !slices.Equal(a.seqs(), seqRange(4, 5)) || len(a.shared) != 1 || sameBytes(a.shared[0], l.shared[0]) {
+		t.Fatalf("ahead connection got %v (%d framed entries), want its own 4, 5", a.seqs(), len(a.shared))
 	}
 	if !slices.Equal(l.seqs(), seqRange(1, 5)) {
 		t.Fatalf("live connection got %v", l.seqs())
