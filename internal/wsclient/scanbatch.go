@@ -42,16 +42,17 @@ func scanBatch(data []byte, emit func(Message)) bool {
 	}
 	i := 0
 	for {
-		end := flatObjectEnd(rest, i)
-		if end < 0 {
+		if i >= len(rest) || rest[i] != '{' { // no whitespace: the raw member must be exactly the object
 			return false
 		}
-		members = append(members, batchMember{raw: rest[i : end+1]})
+		members = append(members, batchMember{})
 		m := &members[len(members)-1]
-		if !scanFlat(m.raw, &m.w) {
+		n, ok := scanFlatAt(rest[i:], &m.w)
+		if !ok {
 			return false
 		}
-		i = end + 1
+		m.raw = rest[i : i+n]
+		i += n
 		if i < len(rest) && rest[i] == ',' {
 			i++
 			continue
@@ -67,32 +68,4 @@ func scanBatch(data []byte, emit func(Message)) bool {
 		emit(members[i].w.message(members[i].raw))
 	}
 	return true
-}
-
-// flatObjectEnd is the index of the '}' closing the object that starts at
-// b[i], or -1 if there is none or the object is not flat (a nested object
-// or array, or an escape in a string: scanFlat would refuse those anyway).
-func flatObjectEnd(b []byte, i int) int {
-	if i >= len(b) || b[i] != '{' {
-		return -1
-	}
-	inString := false
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case inString:
-			switch c {
-			case '"':
-				inString = false
-			case '\\':
-				return -1
-			}
-		case c == '"':
-			inString = true
-		case c == '}':
-			return i
-		case c == '{' || c == '[':
-			return -1
-		}
-	}
-	return -1
 }

@@ -100,6 +100,9 @@ func TestBatchFastPathTable(t *testing.T) {
 		fast  bool
 	}{
 		{`{"type":"batch","events":[]}`, true},
+		{`{"type":"batch","events":[`, false}, // found by the fuzz target: ends where a member should start
+		{`{"type":"batch","events":[{"type":"pong"},`, false},
+		{`{"type":"batch","events":[ {"type":"pong"}]}`, false},
 		{`{"type":"batch","events":[{"type":"pong","timestamp":1}]}`, true},
 		{`{"type":"batch","events":[{"type":"pixel_updated","x":1,"y":2,"color":"#FF0000","username":"A","timestamp":1.5,"seq":7,"id":"k"},{"type":"canvas_reset","seq":8,"timestamp":2}]}`, true},
 		{`{"type":"batch","events":[{"type":"batch"}]}`, true}, // Unknown, as on the general path
