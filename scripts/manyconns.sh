@@ -68,6 +68,9 @@ done
   echo "load before: $(cat /proc/loadavg)"
 } >"$OUT/machine.txt"
 
+server_cpu() { sed 's/.*) //' "/proc/$server/stat" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($12 + $13) / hz}'; }
+cpu0="$(server_cpu)"
+start=$(date +%s)
 per=$((CONNS / BENCHES))
 bench_pids=()
 for i in $(seq 1 "$BENCHES"); do
@@ -85,7 +88,7 @@ while kill -0 "${bench_pids[0]}" 2>/dev/null; do
 done
 for pid in "${bench_pids[@]}"; do wait "$pid" || true; done
 mem="$(curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" | awk '$1 == "go_memstats_heap_inuse_bytes" || $1 == "go_memstats_stack_inuse_bytes" {s += $2} END {printf "%.0f MiB", s / 1048576}')"
-echo "peak connections on the server: $peak; heap + stacks at the end: $mem" | tee -a "$OUT/machine.txt"
+echo "peak connections on the server: $peak; heap + stacks at the end: $mem; server CPU $(awk -v a="$cpu0" -v b="$(server_cpu)" 'BEGIN {print b - a}') s over $(($(date +%s) - start)) s" | tee -a "$OUT/machine.txt"
 echo "load after: $(cat /proc/loadavg)" >>"$OUT/machine.txt"
 for i in $(seq 1 "$BENCHES"); do
   echo "--- bench $i"
