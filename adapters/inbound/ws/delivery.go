@@ -36,17 +36,19 @@ func (h *Hub) feed(in seqInput) {
 // Spacing of the delivery goroutine's flushes to clients: the events that
 // arrive within the spacing go out together, framed once (shared.go), in one
 // write(2) per connection, and that write is what a delivery costs the
-// gateway (the kernel's send path). A flush costs about one write per
-// connection, so the spacing grows with the connections: flushCostPerConn
-// each (10 µs: with writes at about 5 µs, flushes take at most about half a
-// core however many events arrive), at most maxFlushEvery. 1,000 clients
-// at 1,000 events a second get a flush every 10 ms, ten events per write
-// instead of one; 10 clients get one every 100 µs. An event after a quiet
-// spell goes out at once, so the spacing adds latency only under load, and
-// at most maxFlushEvery.
+// gateway (the kernel's send path: about 8 µs on our 2-core VM, loopback
+// included). A flush costs about one write per connection, so the spacing
+// grows with the connections: flushCostPerConn each (20 µs: flushes then
+// take at most about 40 % of a core however many events arrive), at most
+// maxFlushEvery. 1,000 clients at 1,000 events a second get a flush every
+// 20 ms, twenty events per write instead of one; 10 clients get one every
+// 200 µs. An event after a quiet spell goes out at once, so the spacing adds
+// latency only under load, and at most maxFlushEvery (half the 50 ms the
+// fan-out's p99 is allowed). docs/performance.md has the measurements
+// behind 20 µs (against 10 µs).
 const (
-	flushCostPerConn = 10 * time.Microsecond
-	maxFlushEvery    = 16 * time.Millisecond
+	flushCostPerConn = 20 * time.Microsecond
+	maxFlushEvery    = 25 * time.Millisecond
 )
 
 // flushEvery is the spacing of flushes for conns connections.
