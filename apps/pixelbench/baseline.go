@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,11 +26,14 @@ import (
 // as a fraction of it.
 //
 // It is meant to be fast, not fake-fast: it does the per-connection work any
-// real fan-out must do (one frame written per event per client for v1,
-// batches for pixel.v2), with the same bounded queue and slow-client
-// eviction as our gateway.
+// real fan-out must do (one frame per event per client for v1, batches for
+// pixel.v2), with the same bounded queue and slow-client eviction as our
+// gateway. Batched (the default), a writer sends everything queued for its
+// connection in one write(2), as the gateway does, so the baseline stays a
+// ceiling for it; per frame, it makes one write per frame.
 type baseline struct {
 	size     domain.Size
+	batched  bool
 	ln       net.Listener
 	srv      *http.Server
 	upgrader websocket.Upgrader
@@ -69,15 +73,15 @@ var (
 	pixelUpdatedPrefix = []byte(`{"type":"pixel_updated",`)
 )
 
-// startBaseline listens on 127.0.0.1:0 and serves the WebSocket on every
-// path.
-func startBaseline(size domain.Size) (*baseline, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startBaseline listens on addr (127.0.0.1:0 for any port) and serves the
+// WebSocket on every path.
+func startBaseline(addr string, size domain.Size, batched bool) (*baseline, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	b := &baseline{
-		size: size, ln: ln,
+		size: size, ln: ln, batched: batched,
 		upgrader: websocket.Upgrader{
 			ReadBufferSize: 1024, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{},
 			Subprotocols: []string{"pixel.v2"},
@@ -272,7 +276,11 @@ func (b *baseline) writeLoop(c *baseConn) {
 		frames := c.queue
 		c.queue = nil
 		c.mu.Unlock()
-		if err := c.write(frames); err != nil {
+		write := c.write
+		if b.batched {
+			write = c.writeBatched
+		}
+		if err := write(frames); err != nil {
 			_ = c.ws.Close()
 			return
 		}
@@ -304,4 +312,58 @@ func (c *baseConn) write(frames [][]byte) error {
 		frames = frames[n:]
 	}
 	return nil
+}
+
+// writeBatched sends every queued frame in one write(2): v1 frames each as
+// its own WebSocket frame, v2 frames in batches, appended to one buffer
+// and written to the socket directly (this goroutine is the connection's
+// only writer of data frames; gorilla's control frames go out in single
+// writes, which the kernel never interleaves with this one).
+func (c *baseConn) writeBatched(frames [][]byte) error {
+	buf := make([]byte, 0, 4096)
+	for len(frames) > 0 {
+		n, size := 1, len(frames[0])
+		if c.v2 {
+			for n < len(frames) && size+len(frames[n])+1 < baselineMaxBatch {
+				size += len(frames[n]) + 1
+				n++
+			}
+		}
+		if n == 1 {
+			buf = appendTextFrameHeader(buf, len(frames[0]))
+			buf = append(buf, frames[0]...)
+		} else {
+			buf = appendTextFrameHeader(buf, len(batchOpen)+size+len(batchClose))
+			buf = append(buf, batchOpen...)
+			for i, f := range frames[:n] {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, f...)
+			}
+			buf = append(buf, batchClose...)
+		}
+		frames = frames[n:]
+	}
+	if err := c.ws.NetConn().SetWriteDeadline(time.Now().Add(baselineWait)); err != nil {
+		return err
+	}
+	_, err := c.ws.NetConn().Write(buf)
+	return err
+}
+
+const batchOpen, batchClose = `{"type":"batch","events":[`, "]}"
+
+// appendTextFrameHeader appends the header of one final, unmasked text
+// frame of n bytes (RFC 6455 §5.2).
+func appendTextFrameHeader(b []byte, n int) []byte {
+	const finText = 0x80 | websocket.TextMessage
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n <= 0xFFFF:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, finText, 127), uint64(n))
+	}
 }

@@ -19,9 +19,9 @@ import (
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
 
-func startTestBaseline(t *testing.T, w, h int) *baseline {
+func startTestBaseline(t *testing.T, w, h int, batched bool) *baseline {
 	t.Helper()
-	b, err := startBaseline(domain.Size{Width: w, Height: h})
+	b, err := startBaseline("127.0.0.1:0", domain.Size{Width: w, Height: h}, batched)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,13 @@ func runBench(t *testing.T, cfg Config) *Result {
 }
 
 func TestBaselineRunDeliversEverything(t *testing.T) {
-	b := startTestBaseline(t, 50, 50)
+	for _, batched := range []bool{true, false} {
+		t.Run(map[bool]string{true: "batched", false: "frame"}[batched], func(t *testing.T) { testBaselineRun(t, batched) })
+	}
+}
+
+func testBaselineRun(t *testing.T, batched bool) {
+	b := startTestBaseline(t, 50, 50, batched)
 	res := runBench(t, Config{
 		URLs: []string{b.URL()}, Clients: 50, Rate: 200, Duration: 2 * time.Second, Ramp: 1000,
 		Sample: Sample{Fraction: 0.2}, Drain: 10 * time.Second, ConnectTimeout: 5 * time.Second, Progress: 500 * time.Millisecond,
@@ -93,7 +99,7 @@ func TestBaselineRunDeliversEverything(t *testing.T) {
 }
 
 func TestChurnOverV2StaysComplete(t *testing.T) {
-	b := startTestBaseline(t, 16, 16)
+	b := startTestBaseline(t, 16, 16, true)
 	res := runBench(t, Config{
 		URLs: []string{b.URL(), b.URL()}, Clients: 20, Rate: 100, Duration: 1500 * time.Millisecond, Ramp: 1000, Churn: 10,
 		Sample: Sample{Count: 5}, V2: true, Drain: 10 * time.Second, ConnectTimeout: 5 * time.Second,
@@ -175,7 +181,8 @@ func TestFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-clients", "0"}, {"-clients", "20001"}, {"-duration", "11m"}, {"-rate", "-1"}, {"-ramp", "0"},
 		{"-sample", "1.5"}, {"-sample", "x"}, {"-url", "http://a/"}, {"-baseline", "-url", "ws://a/"},
-		{"-baseline", "-width", "0"}, {"stray"},
+		{"-baseline", "-width", "0"}, {"stray"}, {"-baseline-writes", "some", "-baseline"},
+		{"-serve-baseline", "0.0.0.0:9000"}, {"-serve-baseline", "nowhere"}, {"-serve-baseline", "127.0.0.1:9000", "-url", "ws://a/"},
 	} {
 		if _, err := parseFlags(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", bad)
@@ -265,7 +272,13 @@ func TestSendRing(t *testing.T) {
 }
 
 func TestBaselineBatchesForV2AndStampsSeq(t *testing.T) {
-	b := startTestBaseline(t, 8, 8)
+	for _, batched := range []bool{true, false} {
+		t.Run(map[bool]string{true: "batched", false: "frame"}[batched], func(t *testing.T) { testBaselineV2(t, batched) })
+	}
+}
+
+func testBaselineV2(t *testing.T, batched bool) {
+	b := startTestBaseline(t, 8, 8, batched)
 	d := websocket.Dialer{Subprotocols: []string{"pixel.v2"}}
 	ws, resp, err := d.Dial(b.URL(), nil)
 	if resp != nil {
@@ -323,5 +336,40 @@ func TestBaselineBatchesForV2AndStampsSeq(t *testing.T) {
 	wsclient.DecodeFrame(data, func(m wsclient.Message) { pongs = append(pongs, m) })
 	if len(pongs) != 2 || pongs[1] != (wsclient.Pong{Timestamp: 2}) {
 		t.Fatalf("batch decoded to %#v", pongs)
+	}
+}
+
+// Batched writes keep v1 frames apart: everything queued goes out in one
+// write, each message still its own frame.
+func TestBaselineBatchedWritesKeepV1FramesApart(t *testing.T) {
+	b := startTestBaseline(t, 8, 8, true)
+	ws, resp, err := websocket.DefaultDialer.Dial(b.URL(), nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ws.Close() }()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := ws.ReadMessage(); err != nil { // connected
+		t.Fatal(err)
+	}
+	var conn *baseConn
+	b.mu.Lock()
+	for c := range b.conns {
+		conn = c
+	}
+	b.mu.Unlock()
+	big := `{"type":"pong","pad":"` + strings.Repeat("x", 70000) + `","timestamp":3}` // a 64-bit length header
+	conn.mu.Lock()
+	conn.queue = append(conn.queue, []byte(`{"type":"pong","timestamp":1}`), []byte(`{"type":"pong","timestamp":2}`), []byte(big))
+	conn.mu.Unlock()
+	conn.notify <- struct{}{}
+	for i, want := range []string{`{"type":"pong","timestamp":1}`, `{"type":"pong","timestamp":2}`, big} {
+		_, data, err := ws.ReadMessage()
+		if err != nil || string(data) != want {
+			t.Fatalf("frame %d: %.60s... %v", i, data, err)
+		}
 	}
 }

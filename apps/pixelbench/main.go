@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -53,6 +54,10 @@ type options struct {
 	height   int
 	jsonFile string
 	cpuFile  string
+
+	baselineWrites string
+	canvas, api    string
+	serveBaseline  string
 }
 
 const defaultURL = "ws://127.0.0.1:8080/ws"
@@ -75,8 +80,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "limit on one connection's handshake plus its connected message")
 	fs.DurationVar(&o.cfg.Progress, "progress", time.Second, "period of the progress line on stderr (0 for none)")
 	fs.BoolVar(&o.baseline, "baseline", false, "start the minimal in-process broadcast server on 127.0.0.1 and load it instead of -url")
-	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server")
-	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server")
+	fs.StringVar(&o.serveBaseline, "serve-baseline", "", "only serve the baseline on this loopback address (127.0.0.1:PORT) until interrupted, so it can run as its own process (pinned to its own core); load it with -url")
+	fs.StringVar(&o.baselineWrites, "baseline-writes", "batched", "how the -baseline server writes: batched (everything queued for a connection in one write, as the gateway does) or frame (one write per frame)")
+	fs.StringVar(&o.canvas, "canvas", "", "load this named canvas (/ws?canvas=slug), created through the REST API with -width × -height if it does not exist")
+	fs.StringVar(&o.api, "api", "", "REST base URL for -canvas (default: the first -url's host over http)")
+	fs.IntVar(&o.width, "width", domain.DefaultWidth, "canvas width of the -baseline server, or of a canvas -canvas creates")
+	fs.IntVar(&o.height, "height", domain.DefaultHeight, "canvas height of the -baseline server, or of a canvas -canvas creates")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.cpuFile, "cpuprofile", "", "write a CPU profile of the whole run (clients and any baseline) to this file")
 	fs.Usage = func() {
@@ -114,12 +123,28 @@ Flags:
 	if len(o.cfg.URLs) == 0 {
 		o.cfg.URLs = []string{defaultURL}
 	}
+	if o.canvas != "" && o.baseline {
+		return o, errors.New("-canvas and -baseline are exclusive (the baseline has one canvas)")
+	}
+	if o.serveBaseline != "" {
+		host, _, err := net.SplitHostPort(o.serveBaseline)
+		if err != nil || !net.ParseIP(host).IsLoopback() {
+			return o, fmt.Errorf("-serve-baseline %q: want a loopback address such as 127.0.0.1:9000", o.serveBaseline)
+		}
+		if o.baseline || len(urls) > 0 {
+			return o, errors.New("-serve-baseline excludes -baseline and -url")
+		}
+		o.baseline = true // the baseline's own checks below
+	}
 	if o.baseline {
 		if len(urls) > 0 {
 			return o, errors.New("-baseline and -url are exclusive")
 		}
 		if _, err := domain.NewSize(o.width, o.height); err != nil {
 			return o, err
+		}
+		if o.baselineWrites != "batched" && o.baselineWrites != "frame" {
+			return o, fmt.Errorf("-baseline-writes %q: want batched or frame", o.baselineWrites)
 		}
 		o.cfg.URLs = []string{"ws://baseline/"} // replaced once it listens; keeps check() meaningful
 	}
@@ -160,9 +185,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.serveBaseline != "" {
+		return serveBaselineOnly(ctx, o, stderr)
+	}
 	if o.baseline {
 		size, _ := domain.NewSize(o.width, o.height)
-		b, err := startBaseline(size)
+		b, err := startBaseline("127.0.0.1:0", size, o.baselineWrites == "batched")
 		if err != nil {
 			fmt.Fprintln(stderr, "pixelbench: baseline:", err)
 			return 1
@@ -170,6 +198,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer b.Close()
 		o.cfg.URLs = []string{b.URL()}
 		fmt.Fprintln(stderr, "baseline server at", b.URL())
+	}
+	if o.canvas != "" {
+		api, err := canvasAPI(o.api, o.cfg.URLs)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 2
+		}
+		slug, created, err := ensureCanvas(ctx, api, o.canvas, o.width, o.height)
+		if err != nil {
+			fmt.Fprintln(stderr, "pixelbench: -canvas:", err)
+			return 1
+		}
+		if created {
+			fmt.Fprintf(stderr, "created canvas %s (%d×%d) through %s\n", slug, o.width, o.height, api)
+		}
+		if o.cfg.URLs, err = withCanvas(o.cfg.URLs, slug); err != nil {
+			fmt.Fprintln(stderr, "pixelbench:", err)
+			return 2
+		}
 	}
 	res, err := Run(ctx, o.cfg, stderr)
 	if err != nil {
@@ -190,5 +237,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if res.Interrupted {
 		return 130
 	}
+	return 0
+}
+
+// serveBaselineOnly runs the baseline server alone until ctx ends (Ctrl-C,
+// SIGTERM), for a sweep that pins it to a core of its own.
+func serveBaselineOnly(ctx context.Context, o options, stderr io.Writer) int {
+	size, _ := domain.NewSize(o.width, o.height)
+	if msg := raiseFileLimit(uint64(maxClients) + 64); msg != "" {
+		fmt.Fprintln(stderr, "warning:", msg)
+	}
+	b, err := startBaseline(o.serveBaseline, size, o.baselineWrites == "batched")
+	if err != nil {
+		fmt.Fprintln(stderr, "pixelbench: baseline:", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "baseline server at", b.URL())
+	<-ctx.Done()
+	b.Close()
 	return 0
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	Connections     prometheus.Gauge
 	MessagesIn      *prometheus.CounterVec // by client message type
 	FramesOut       prometheus.Counter
+	EventsOut       prometheus.Counter
 	PixelsAccepted  *prometheus.CounterVec // by source (ws, rest) and canvas (bounded: Canvases)
 	PixelsRejected  *prometheus.CounterVec // by reason: error code
 	RateLimited     *prometheus.CounterVec // by kind: pixel, cursor, resume, rest
@@ -51,6 +52,8 @@ func New() *Metrics {
 			Name: "pixel_ws_messages_in_total", Help: "Client messages received, by type."}, []string{"type"}),
 		FramesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pixel_ws_frames_out_total", Help: "WebSocket frames written to clients."}),
+		EventsOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pixel_ws_events_out_total", Help: "Canvas events queued for clients: one per event per connection (a v2 batch counts its events)."}),
 		PixelsAccepted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pixel_pixels_accepted_total", Help: "Pixel writes accepted, by source and canvas (main, the CanvasLabelTop most active canvases, other)."}, []string{"source", "canvas"}),
 		PixelsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -74,7 +77,7 @@ func New() *Metrics {
 			Name: "pixel_connections_refused_total", Help: "TCP connections closed on accept because a connection cap was reached, by cap."}, []string{"reason"}),
 	}
 	m.Canvases = NewCanvasLabels(CanvasLabelTop, time.Now, m.ForgetCanvas)
-	for _, c := range []prometheus.Collector{m.Connections, m.MessagesIn, m.FramesOut, m.PixelsAccepted, m.PixelsRejected,
+	for _, c := range []prometheus.Collector{m.Connections, m.MessagesIn, m.FramesOut, m.EventsOut, m.PixelsAccepted, m.PixelsRejected,
 		m.RateLimited, m.SlowClients, m.FanoutLatency, m.StoreErrors, m.BusResubscribes, m.Replayed, m.HTTPRequests, m.ConnsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)

@@ -30,6 +30,16 @@ type wireMsg struct {
 // message, once per event for a pixel.v2 batch. Client does this for every
 // frame it reads; it is exported for tests that read frames themselves.
 func DecodeFrame(data []byte, emit func(Message)) {
+	if scanBatch(data, emit) {
+		return
+	}
+	decodeFrameGeneral(data, emit)
+}
+
+// decodeFrameGeneral is DecodeFrame without the batch fast path: a fast
+// path for flat messages, encoding/json for everything else. It is the
+// reference the batch fast path is tested against.
+func decodeFrameGeneral(data []byte, emit func(Message)) {
 	var w wireMsg
 	if !scanFlat(data, &w) {
 		w = wireMsg{}

@@ -14,13 +14,29 @@ import (
 // of the server.
 func scanFlat(data []byte, w *wireMsg) bool {
 	s := flatScanner{b: data}
+	return s.object(w) && s.end()
+}
+
+// scanFlatAt scans the flat object at the start of data, as scanFlat does,
+// and returns the index just after its closing brace; what follows is the
+// caller's (a batch's next member).
+func scanFlatAt(data []byte, w *wireMsg) (int, bool) {
+	s := flatScanner{b: data}
+	if !s.object(w) {
+		return 0, false
+	}
+	return s.i, true
+}
+
+// object reads a flat object into w, up to and including its '}'.
+func (s *flatScanner) object(w *wireMsg) bool {
 	s.space()
 	if !s.eat('{') {
 		return false
 	}
 	s.space()
 	if s.eat('}') {
-		return s.end()
+		return true
 	}
 	for {
 		s.space()
@@ -40,10 +56,7 @@ func scanFlat(data []byte, w *wireMsg) bool {
 		if s.eat(',') {
 			continue
 		}
-		if s.eat('}') {
-			return s.end()
-		}
-		return false
+		return s.eat('}')
 	}
 }
 
@@ -149,7 +162,11 @@ func (w *wireMsg) setString(key, v []byte) bool {
 	case "color":
 		w.Color = string(v)
 	case "username":
-		w.Username = string(v)
+		if string(v) == anonymous {
+			w.Username = anonymous // the usual name, shared rather than allocated
+		} else {
+			w.Username = string(v)
+		}
 	case "id":
 		w.ID = string(v)
 	case "code":
@@ -207,6 +224,9 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 	}
 	return err == nil
 }
+
+// anonymous is the name servers give a client that set none.
+const anonymous = "Anonymous"
 
 // knownTypes lets the hot path name a message without allocating.
 var knownTypes = []string{"pixel_updated", "connected", "error", "stats", "user_list", "resumed", "canvas_reset", "cursors", "pong", "batch"}

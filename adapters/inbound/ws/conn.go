@@ -25,6 +25,10 @@ const (
 	// writeWait bounds every write, so one stalled peer holds its writer
 	// goroutine for at most this long and never anybody else's.
 	writeWait = 10 * time.Second
+	// writeDeadlineSlack is how stale the write deadline may get before the
+	// writer moves it: every write has between writeWait - slack and
+	// writeWait.
+	writeDeadlineSlack = time.Second
 	// closeWait bounds the close frame we send on the way out; a writer
 	// stuck on a dead peer holds the write lock, and we do not wait for it.
 	closeWait = 250 * time.Millisecond
@@ -71,9 +75,15 @@ type Conn struct {
 	v2           bool
 	pingInterval time.Duration
 
-	out       *sendQueue // has its own lock
-	done      chan struct{}
-	closeOnce sync.Once
+	out *sendQueue // has its own lock
+	// pingTimer sends the protocol pings (startPings); pingMu guards it.
+	pingMu    sync.Mutex
+	pingTimer *time.Timer
+	// writeDeadline is the socket's write deadline as the writer last set
+	// it (writer goroutine only).
+	writeDeadline time.Time
+	done          chan struct{}
+	closeOnce     sync.Once
 	// deadlineMu keeps a deadline from being extended after closeWith has
 	// expired it (see setDeadline).
 	deadlineMu sync.Mutex
@@ -100,7 +110,7 @@ type Conn struct {
 func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time.Duration) *Conn {
 	now := h.o.Clock.Now()
 	pixel := h.pixelRate()
-	return &Conn{
+	c := &Conn{
 		hub: h, ws: ws, id: id, clientKey: clientKey, v2: ws.Subprotocol() == subprotocolV2, pingInterval: pingInterval,
 		out: newSendQueue(maxQueuedFrames, maxQueuedBytes), done: make(chan struct{}),
 		pixelRule:     pixel,
@@ -108,12 +118,22 @@ func newConn(h *Hub, ws *websocket.Conn, id, clientKey string, pingInterval time
 		cursorBucket:  domain.NewTokenBucket(h.o.CursorRate, now),
 		messageBucket: domain.NewTokenBucket(h.o.MessageRate, now),
 	}
+	c.out.wake = c.startWriter
+	return c
 }
 
 // send queues a frame for the writer, or disconnects the client as slow if
 // its queue is full. It never blocks.
 func (c *Conn) send(frame []byte) {
 	if c.out.push(frame) == overflowed {
+		go c.closeSlow()
+	}
+}
+
+// sendShared queues a shared flush of canvas events (shared.go), or
+// disconnects the client as slow if its queue is full. It never blocks.
+func (c *Conn) sendShared(s *sharedFlush) {
+	if c.out.pushShared(s) == overflowed {
 		go c.closeSlow()
 	}
 }
@@ -145,6 +165,7 @@ func (c *Conn) closeWith(code int, reason string) {
 		c.deadlineMu.Lock()
 		_ = c.ws.NetConn().SetDeadline(time.Now())
 		c.deadlineMu.Unlock()
+		c.stopPings()
 		_ = c.ws.Close()
 	})
 }
@@ -163,6 +184,7 @@ func (c *Conn) closeAndDrain(code int, reason string) {
 		_ = c.ws.NetConn().SetWriteDeadline(time.Now())
 		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeWait))
 		c.deadlineMu.Unlock()
+		c.stopPings()
 		_, _ = io.Copy(io.Discard, c.ws.NetConn())
 		_ = c.ws.Close()
 	})
@@ -190,51 +212,113 @@ func (c *Conn) setDeadline(read bool, d time.Duration) error {
 	return c.ws.NetConn().SetWriteDeadline(time.Now().Add(d))
 }
 
-// writeLoop is the connection's only writer of data frames; it also sends
-// the protocol pings.
-func (c *Conn) writeLoop() {
-	ping := time.NewTicker(c.pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.out.ready:
-			if err := c.writeFrames(c.out.take()); err != nil {
-				c.closeWith(websocket.CloseGoingAway, "write failed")
+// startWriter runs a writer for what was just queued: the connection's
+// only writer of data frames while it runs (the send queue starts at most
+// one), until the queue is empty. An idle connection has none: a parked
+// writer goroutine per connection was a third of an idle connection's
+// memory.
+func (c *Conn) startWriter() {
+	go func() {
+		defer c.out.writers.Done()
+		for {
+			entries := c.out.next()
+			if entries == nil {
 				return
 			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.closeWith(websocket.CloseGoingAway, "ping failed")
-				return
+			if err := c.writeFrames(entries); err != nil {
+				c.closeWith(websocket.CloseGoingAway, "write failed")
+				return // the queue is closed: nobody starts another
 			}
 		}
+	}()
+}
+
+// startPings sends the protocol ping every pingInterval from a timer, not
+// from a goroutine parked per connection. A ping is a control frame, sent
+// in one write that never interleaves with the writer's.
+func (c *Conn) startPings() {
+	t := time.AfterFunc(time.Hour, c.ping)
+	t.Stop()
+	c.pingMu.Lock()
+	c.pingTimer = t
+	c.pingMu.Unlock()
+	t.Reset(c.pingInterval)
+}
+
+func (c *Conn) ping() {
+	c.pingMu.Lock()
+	select {
+	case <-c.done:
+		c.pingMu.Unlock()
+		return
+	default:
+	}
+	err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+	if err == nil {
+		c.pingTimer.Reset(c.pingInterval)
+	}
+	c.pingMu.Unlock()
+	if err != nil {
+		c.closeWith(websocket.CloseGoingAway, "ping failed")
 	}
 }
 
-// writeFrames sends every queued message in one write(2) (see
+// stopPings stops the ping timer and waits for a ping being written
+// (closeWith, once done is closed and the deadlines expired, so that wait
+// is short): no ping is written after it returns.
+func (c *Conn) stopPings() {
+	c.pingMu.Lock()
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingMu.Unlock()
+}
+
+// writeFrames sends every queued entry in one write(2) (see
 // appendFrames): a burst costs the kernel one send instead of one per
-// message, which dominated the gateway's CPU under fan-out.
+// message, which dominated the gateway's CPU under fan-out. A lone shared
+// flush, the usual case for a connection keeping up, is written straight
+// from the bytes every connection shares, without a copy.
 //
 // The frames are encoded here rather than through gorilla's message writer,
 // which flushes once per message. That is safe because this goroutine is the
 // only writer of data frames, and control frames (WriteControl from other
 // goroutines) go out in single Write calls, which the kernel socket never
 // interleaves with ours.
-func (c *Conn) writeFrames(frames [][]byte) error {
-	bufp := writeBufs.Get().(*[]byte)
-	buf, sent := appendFrames((*bufp)[:0], frames, c.v2)
-	err := c.setDeadline(false, writeWait)
-	if err == nil {
-		c.hub.o.Metrics.FramesOut.Add(float64(sent))
-		_, err = c.ws.NetConn().Write(buf)
+func (c *Conn) writeFrames(entries []outFrame) error {
+	if err := c.renewWriteDeadline(); err != nil {
+		return err
 	}
+	if len(entries) == 1 && entries[0].framed {
+		c.hub.o.Metrics.FramesOut.Add(float64(entries[0].wsFrames))
+		_, err := c.ws.NetConn().Write(entries[0].msg)
+		return err
+	}
+	bufp := writeBufs.Get().(*[]byte)
+	buf, sent := appendFrames((*bufp)[:0], entries, c.v2)
+	c.hub.o.Metrics.FramesOut.Add(float64(sent))
+	_, err := c.ws.NetConn().Write(buf)
 	if cap(buf) <= maxPooledWriteBuf {
 		*bufp = buf
 		writeBufs.Put(bufp)
 	}
 	return err
+}
+
+// renewWriteDeadline keeps the socket's write deadline at least
+// writeWait - writeDeadlineSlack ahead. Moving it costs a lock and a
+// runtime timer update, once a second at most instead of once per write.
+// Writer goroutine only.
+func (c *Conn) renewWriteDeadline() error {
+	now := time.Now()
+	if c.writeDeadline.Sub(now) > writeWait-writeDeadlineSlack {
+		return nil
+	}
+	if err := c.setDeadline(false, writeWait); err != nil {
+		return err
+	}
+	c.writeDeadline = now.Add(writeWait)
+	return nil
 }
 
 // errOverRate ends the reader of a connection over its message budget.

@@ -24,6 +24,8 @@ type registry struct {
 	// Shutdown lists the ones to close or refused; it is read without mu by
 	// whoever only needs to know.
 	draining atomic.Bool
+	// members' length, for whoever needs it without the lock
+	conns atomic.Int64
 	// pres is what v2 connections were last told of presence
 	// (presencewire.go).
 	pres presenceSent
@@ -52,25 +54,27 @@ func newRegistry() *registry {
 	return &registry{members: map[*Conn]*member{}, byID: map[string]*Conn{}}
 }
 
-// deliver queues a frame for the member's connection. Events at or below
-// its seq are duplicates and dropped; while it catches up from history,
-// frames wait in its backlog.
-func (m *member) deliver(frame []byte, seq domain.Seq) {
+// deliver queues a frame for the member's connection and reports whether
+// it did (or kept it in the backlog). Events at or below its seq are
+// duplicates and dropped; while it catches up from history, frames wait in
+// its backlog.
+func (m *member) deliver(frame []byte, seq domain.Seq) bool {
 	if m.catchingUp {
 		if len(m.backlog) >= maxBacklog {
 			go m.conn.closeSlow()
-			return
+			return false
 		}
 		m.backlog = append(m.backlog, queued{frame: frame, seq: seq})
-		return
+		return true
 	}
 	if seq > 0 {
 		if seq <= m.lastSeq {
-			return
+			return false
 		}
 		m.lastSeq = seq
 	}
 	m.conn.send(frame)
+	return true
 }
 
 // add registers c and queues its `connected` message, which carries the
@@ -95,6 +99,7 @@ func (r *registry) add(c *Conn, store domain.Head, info connectedInfo, resuming 
 	// What lies at or below told is in the snapshot the client loads.
 	m := &member{conn: c, lastSeq: told, catchingUp: resuming}
 	r.members[c] = m
+	r.conns.Store(int64(len(r.members)))
 	if c.v2 {
 		m.deliver(r.presenceResetLocked(), 0) // the whole list; changes follow (presencewire.go)
 	}
@@ -108,6 +113,7 @@ func (r *registry) remove(c *Conn) bool {
 	defer r.mu.Unlock()
 	_, was := r.members[c]
 	delete(r.members, c)
+	r.conns.Store(int64(len(r.members)))
 	if r.byID[c.id] == c {
 		delete(r.byID, c.id)
 	}
@@ -153,29 +159,6 @@ func (r *registry) setName(c *Conn, name string) bool {
 	}
 	m.username = name
 	return true
-}
-
-// deliverEvent queues one event for every connection, encoded once (plus
-// once more for the sender's echo, which carries its write id).
-func (r *registry) deliverEvent(e domain.Event, gatewayID string) {
-	common := encodeEvent(e, "")
-	var echo []byte
-	var sender *Conn
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e.Origin.GatewayID == gatewayID && e.Origin.WriteID != "" {
-		if sender = r.byID[e.Origin.ClientID]; sender != nil {
-			echo = encodeEvent(e, e.Origin.WriteID)
-		}
-	}
-	r.delivered = e.Seq
-	for c, m := range r.members {
-		if c == sender {
-			m.deliver(echo, e.Seq)
-		} else {
-			m.deliver(common, e.Seq)
-		}
-	}
 }
 
 // jump moves every connection to seq on the timeline epoch without the
@@ -270,6 +253,9 @@ func (r *registry) finishCatchUp(c *Conn, since domain.Seq, replay []domain.Even
 	}
 	return true, recovered
 }
+
+// size is the number of registered connections, without the lock.
+func (r *registry) size() int { return int(r.conns.Load()) }
 
 // count is the number of registered connections.
 func (r *registry) count() int {

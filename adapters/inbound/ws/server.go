@@ -30,6 +30,14 @@ type ServerOptions struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client for the shared pixel budget (see internal/clientip).
 	TrustedProxies []netip.Prefix
+	// HijackedConnsKept says the fasthttp server runs with
+	// KeepHijackedConns: the upgrade handler then returns as soon as the
+	// connection is registered, which frees fasthttp's request context
+	// (about 3 KiB a connection) and the handler goroutine's stack, grown
+	// by the registration, for a fresh reader goroutine. Without it the
+	// handler must live as long as the connection: fasthttp closes and
+	// recycles a hijacked connection when it returns.
+	HijackedConnsKept bool
 }
 
 // Server upgrades HTTP requests to WebSocket connections on the hub of the
@@ -41,6 +49,7 @@ type Server struct {
 	origins  *OriginPolicy
 	clients  clientip.Resolver
 	upgrader websocket.FastHTTPUpgrader
+	kept     bool // ServerOptions.HijackedConnsKept
 }
 
 // NewServer builds the upgrade handler of a single hub: the main canvas's,
@@ -57,11 +66,12 @@ func NewGatewayServer(gw *Gateway, ids ports.IDs, o ServerOptions) *Server {
 	if o.Origins == nil {
 		o.Origins = NewOriginPolicy(nil, true)
 	}
-	s := &Server{gw: gw, ids: ids, ping: o.PingInterval, origins: o.Origins, clients: clientip.Resolver{Proxies: o.TrustedProxies}}
+	s := &Server{gw: gw, ids: ids, ping: o.PingInterval, origins: o.Origins, clients: clientip.Resolver{Proxies: o.TrustedProxies}, kept: o.HijackedConnsKept}
 	s.upgrader = websocket.FastHTTPUpgrader{
-		// Small read buffers and a shared write-buffer pool keep an idle
+		// Small read buffers (512 B: a pixel_update is under 200, larger
+		// messages take several reads) and a shared write-buffer pool keep an idle
 		// connection cheap: writes borrow a buffer only while writing.
-		ReadBufferSize:   1024,
+		ReadBufferSize:   512,
 		WriteBufferSize:  4096,
 		WriteBufferPool:  &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
@@ -112,13 +122,26 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	err := s.upgrader.Upgrade(ctx, func(wsc *websocket.Conn) {
-		defer release()
 		c := newConn(hub, wsc, s.ids.NewID("c_"), clientKey, s.ping)
 		if !hub.register(c, since, epoch) {
+			release()
 			return
 		}
-		go c.writeLoop()
-		c.readLoop()
+		serve := func() {
+			defer release()
+			c.startPings()
+			c.readLoop()
+			// Without HijackedConnsKept fasthttp recycles the hijacked
+			// connection when the handler returns: the writer must be
+			// done with it (readLoop has closed the queue and expired the
+			// deadlines, so it ends at once).
+			c.out.wait()
+		}
+		if s.kept {
+			go serve()
+			return
+		}
+		serve()
 	})
 	if err != nil {
 		// The upgrader has already written a 400 with the reason.

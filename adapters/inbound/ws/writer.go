@@ -24,6 +24,21 @@ const (
 	overflowed
 )
 
+// outFrame is one entry of a send queue: a message the writer frames
+// itself (msg), or WebSocket frames already framed and shared by every live
+// connection of the canvas (framed, see shared.go), which carry events
+// messages between them.
+type outFrame struct {
+	msg    []byte
+	framed bool
+	// events is how many messages the entry stands for: 1 for a message,
+	// the events in it for a shared flush. The queue's bound counts them,
+	// so a connection is judged slow at the same point either way.
+	events int
+	// wsFrames is how many WebSocket frames a framed entry holds.
+	wsFrames int
+}
+
 // sendQueue bounds what waits for one connection's writer: a client that
 // stops reading fills it within seconds under load and is disconnected as
 // slow instead of making the hub wait or grow without bound.
@@ -31,37 +46,65 @@ type sendQueue struct {
 	maxFrames, maxBytes int
 
 	mu     sync.Mutex
-	frames [][]byte
+	frames []outFrame
+	count  int // messages waiting (outFrame.events summed)
 	bytes  int
 	closed bool
-	// ready holds one signal while frames wait; the writer takes them all
-	// per signal.
-	ready chan struct{}
+	// writing is set from the push that finds no writer until the writer
+	// finds the queue empty: there is at most one writer at a time, and
+	// none while the connection is idle (an idle connection parks no
+	// goroutine for its writes).
+	writing bool
+	// wake starts a writer (Conn.startWriter); nil in tests that drain the
+	// queue themselves.
+	wake func()
+	// writers counts the writer started by wake until it ends, so that the
+	// connection's handler outlives it (wait): fasthttp recycles a
+	// hijacked connection once the handler returns.
+	writers sync.WaitGroup
 }
 
 func newSendQueue(maxFrames, maxBytes int) *sendQueue {
-	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes, ready: make(chan struct{}, 1)}
+	return &sendQueue{maxFrames: maxFrames, maxBytes: maxBytes}
 }
 
 // push queues a frame that must be sent. It never blocks.
 func (q *sendQueue) push(frame []byte) pushResult {
+	return q.pushOut(outFrame{msg: frame, events: 1})
+}
+
+// pushShared queues a shared flush (already framed). It never blocks.
+func (q *sendQueue) pushShared(s *sharedFlush) pushResult {
+	return q.pushOut(outFrame{msg: s.frames, framed: true, events: s.events, wsFrames: s.wsFrames})
+}
+
+func (q *sendQueue) pushOut(f outFrame) pushResult {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return dropped
 	}
-	if len(q.frames) >= q.maxFrames || q.bytes+len(frame) > q.maxBytes {
+	if q.count+f.events > q.maxFrames || q.bytes+len(f.msg) > q.maxBytes {
 		q.closed = true // nothing more is queued; the caller closes the connection
-		q.frames, q.bytes = nil, 0
+		q.frames, q.count, q.bytes = nil, 0, 0
 		q.mu.Unlock()
 		return overflowed
 	}
-	q.frames = append(q.frames, frame)
-	q.bytes += len(frame)
+	q.frames = append(q.frames, f)
+	q.count += f.events
+	q.bytes += len(f.msg)
+	var wake func()
+	if !q.writing {
+		q.writing, wake = true, q.wake
+		if wake != nil {
+			// Under the lock, so a wait after close (which takes it)
+			// counts this writer.
+			q.writers.Add(1)
+		}
+	}
 	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
+	if wake != nil {
+		wake()
 	}
 	return pushed
 }
@@ -72,7 +115,7 @@ func (q *sendQueue) push(frame []byte) pushResult {
 // and keeps room for what must arrive.
 func (q *sendQueue) pushDroppable(frame []byte) pushResult {
 	q.mu.Lock()
-	behind := len(q.frames) > q.maxFrames/4
+	behind := q.count > q.maxFrames/4
 	q.mu.Unlock()
 	if behind {
 		return dropped
@@ -81,13 +124,29 @@ func (q *sendQueue) pushDroppable(frame []byte) pushResult {
 }
 
 // take removes and returns everything queued, for one write.
-func (q *sendQueue) take() [][]byte {
+func (q *sendQueue) take() []outFrame {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	f := q.frames
-	q.frames, q.bytes = nil, 0
+	q.frames, q.count, q.bytes = nil, 0, 0
 	return f
 }
+
+// next is the writer's take: everything queued, or nil when nothing is,
+// in which case the writer ends and the next push starts another.
+func (q *sendQueue) next() []outFrame {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	f := q.frames
+	q.frames, q.count, q.bytes = nil, 0, 0
+	if len(f) == 0 {
+		q.writing = false
+	}
+	return f
+}
+
+// wait returns once no writer runs; after close none starts again.
+func (q *sendQueue) wait() { q.writers.Wait() }
 
 // close makes every later push a no-op (the connection is going away).
 func (q *sendQueue) close() {
@@ -96,12 +155,37 @@ func (q *sendQueue) close() {
 	q.mu.Unlock()
 }
 
-// appendFrames appends the queued messages to buf as WebSocket frames, for
-// one write(2), and returns the buffer and the number of frames. Each
+// appendFrames appends the queued entries to buf as WebSocket frames, for
+// one write(2), and returns the buffer and the number of frames. Shared
+// flushes are already framed and go out as they are; between them, each
 // message is its own text frame for a v1 client, so it sees exactly what
-// one-message writes would give it; a v2 client gets the messages grouped
-// into batch frames of at most about maxBatchBytes.
-func appendFrames(buf []byte, frames [][]byte, v2 bool) ([]byte, int) {
+// one-message writes would give it, and a v2 client gets consecutive
+// messages grouped into batch frames of at most about maxBatchBytes.
+func appendFrames(buf []byte, entries []outFrame, v2 bool) ([]byte, int) {
+	sent := 0
+	var small [16][]byte
+	msgs := small[:0]
+	for i, e := range entries {
+		if !e.framed {
+			msgs = append(msgs, e.msg)
+			if i < len(entries)-1 {
+				continue
+			}
+		}
+		var n int
+		buf, n = appendMessages(buf, msgs, v2)
+		sent += n
+		msgs = msgs[:0]
+		if e.framed {
+			buf = append(buf, e.msg...)
+			sent += e.wsFrames
+		}
+	}
+	return buf, sent
+}
+
+// appendMessages frames messages that are not framed yet (see appendFrames).
+func appendMessages(buf []byte, frames [][]byte, v2 bool) ([]byte, int) {
 	if !v2 || len(frames) <= 1 {
 		for _, f := range frames {
 			buf = appendTextFrame(buf, f)

@@ -48,31 +48,42 @@ func TestSendQueueTakeEmptiesItAndFreesItsRoom(t *testing.T) {
 	q := newSendQueue(2, 1<<20)
 	q.push([]byte("a"))
 	q.push([]byte("b"))
-	if got := q.take(); len(got) != 2 || string(got[0]) != "a" || string(got[1]) != "b" {
-		t.Fatalf("take = %q, want a and b in order", got)
+	if got := q.take(); len(got) != 2 || string(got[0].msg) != "a" || string(got[1].msg) != "b" {
+		t.Fatalf("take = %d entries, want a and b in order", len(got))
 	}
 	if r := q.push([]byte("c")); r != pushed {
 		t.Fatalf("push after take = %v, want pushed", r)
 	}
 }
 
-func TestSendQueueSignalsTheWriterOncePerBurst(t *testing.T) {
+// A burst starts one writer, which takes it whole; the writer that finds
+// the queue empty ends, and the next push starts another. An idle queue
+// has no writer.
+func TestSendQueueStartsOneWriterPerBurst(t *testing.T) {
 	q := newSendQueue(10, 1<<20)
-	select {
-	case <-q.ready:
-		t.Fatal("an empty queue signalled")
-	default:
-	}
+	starts := 0
+	q.wake = func() { starts++ }
 	q.push([]byte("a"))
 	q.push([]byte("b"))
-	<-q.ready
-	select {
-	case <-q.ready:
-		t.Fatal("two signals for one burst")
-	default:
+	if starts != 1 {
+		t.Fatalf("%d writers started for one burst, want 1", starts)
 	}
-	if got := q.take(); len(got) != 2 {
-		t.Fatalf("take = %d frames, want the whole burst", len(got))
+	if got := q.next(); len(got) != 2 {
+		t.Fatalf("next = %d entries, want the whole burst", len(got))
+	}
+	q.push([]byte("c")) // while that writer writes: it takes this too
+	if starts != 1 {
+		t.Fatalf("a push while the writer runs started another (%d)", starts)
+	}
+	if got := q.next(); len(got) != 1 {
+		t.Fatalf("next = %d entries, want c", len(got))
+	}
+	if got := q.next(); got != nil {
+		t.Fatalf("next on an empty queue = %d entries", len(got))
+	}
+	q.push([]byte("d")) // the writer has ended: a new one starts
+	if starts != 2 {
+		t.Fatalf("after the writer ended, a push started %d writers in all, want 2", starts)
 	}
 }
 
@@ -160,7 +171,7 @@ func readFrames(t *testing.T, b []byte) [][]byte {
 
 func TestAppendFramesV1IsOneFramePerMessage(t *testing.T) {
 	msgs := [][]byte{[]byte(`{"type":"a"}`), []byte(`{"type":"b"}`), []byte(`{"type":"c"}`)}
-	buf, sent := appendFrames(nil, msgs, false)
+	buf, sent := appendMessages(nil, msgs, false)
 	got := readFrames(t, buf)
 	if sent != 3 || len(got) != 3 {
 		t.Fatalf("sent %d, parsed %d frames; want 3", sent, len(got))
@@ -178,7 +189,7 @@ func TestAppendFramesV2BatchesUpToTheBatchLimit(t *testing.T) {
 	for range 200 { // about 200 KB: several batches
 		msgs = append(msgs, msg)
 	}
-	buf, sent := appendFrames(nil, msgs, true)
+	buf, sent := appendMessages(nil, msgs, true)
 	frames := readFrames(t, buf)
 	if sent != len(frames) || sent < 3 {
 		t.Fatalf("sent %d, parsed %d frames; want several batches", sent, len(frames))
@@ -204,7 +215,7 @@ func TestAppendFramesV2BatchesUpToTheBatchLimit(t *testing.T) {
 
 func TestAppendFramesV2SingleMessageIsNotBatched(t *testing.T) {
 	msg := []byte(`{"type":"pong","timestamp":1}`)
-	buf, sent := appendFrames(nil, [][]byte{msg}, true)
+	buf, sent := appendMessages(nil, [][]byte{msg}, true)
 	if got := readFrames(t, buf); sent != 1 || len(got) != 1 || !bytes.Equal(got[0], msg) {
 		t.Fatalf("sent %d: %q", sent, got)
 	}
@@ -213,9 +224,57 @@ func TestAppendFramesV2SingleMessageIsNotBatched(t *testing.T) {
 func TestAppendFramesV2OversizedMessageGoesAlone(t *testing.T) {
 	big := []byte(fmt.Sprintf(`{"type":"x","pad":"%s"}`, strings.Repeat("y", maxBatchBytes)))
 	small := []byte(`{"type":"y"}`)
-	buf, sent := appendFrames(nil, [][]byte{big, small}, true)
+	buf, sent := appendMessages(nil, [][]byte{big, small}, true)
 	got := readFrames(t, buf)
 	if sent != 2 || !bytes.Equal(got[0], big) || !bytes.Equal(got[1], small) {
 		t.Fatalf("sent %d frames; first %d bytes", sent, len(got[0]))
+	}
+}
+
+// A shared flush goes out as framed; the messages around it are framed
+// by the writer, a v2 client's consecutive ones batched, never across the
+// shared flush (which would reorder them).
+func TestAppendFramesKeepsSharedFlushesInPlace(t *testing.T) {
+	a, b, c := []byte(`{"type":"a"}`), []byte(`{"type":"b"}`), []byte(`{"type":"c"}`)
+	e1, e2 := []byte(`{"type":"pixel_updated","seq":1}`), []byte(`{"type":"pixel_updated","seq":2}`)
+	for _, v2 := range []bool{false, true} {
+		shared := newSharedFlush([][]byte{e1, e2}, v2)
+		q := newSendQueue(100, 1<<20)
+		q.push(a)
+		q.push(b)
+		q.pushShared(shared)
+		q.push(c)
+		buf, sent := appendFrames(nil, q.take(), v2)
+		got := readFrames(t, buf)
+		var want [][]byte
+		if v2 {
+			want = [][]byte{encodeBatch([][]byte{a, b}), encodeBatch([][]byte{e1, e2}), c}
+		} else {
+			want = [][]byte{a, b, e1, e2, c}
+		}
+		if sent != len(want) || len(got) != len(want) {
+			t.Fatalf("v2=%v: sent %d, parsed %d frames; want %d", v2, sent, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("v2=%v: frame %d = %s, want %s", v2, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// The queue's bound counts the events in a shared flush, so a client is
+// judged slow at the same point whether its events came shared or not.
+func TestSendQueueCountsTheEventsOfASharedFlush(t *testing.T) {
+	q := newSendQueue(4, 1<<20)
+	flush := newSharedFlush([][]byte{[]byte("1"), []byte("2"), []byte("3")}, false)
+	if r := q.pushShared(flush); r != pushed {
+		t.Fatalf("shared push = %v", r)
+	}
+	if r := q.push([]byte("4")); r != pushed {
+		t.Fatalf("push up to the bound = %v", r)
+	}
+	if r := q.pushShared(flush); r != overflowed {
+		t.Fatalf("shared push past the bound = %v, want overflowed", r)
 	}
 }

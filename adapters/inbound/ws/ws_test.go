@@ -453,6 +453,16 @@ func TestSlowClientIsDisconnectedAndOthersGetEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fast.Close()
+	// Registered before the writes begin: its connected message is queued
+	// under the lock deliveries take, and tells where its stream starts.
+	_ = fast.SetReadDeadline(time.Now().Add(60 * time.Second))
+	var connected struct {
+		Type string
+		Seq  uint64
+	}
+	if err := fast.ReadJSON(&connected); err != nil || connected.Type != "connected" {
+		t.Fatalf("fast client's first message: %+v %v", connected, err)
+	}
 	// Enough to overflow what the kernel buffers on the server's side (its
 	// send buffer autotunes up to 4 MiB, ~30,000 of these frames) plus the
 	// gateway's own queue.
@@ -476,8 +486,7 @@ func TestSlowClientIsDisconnectedAndOthersGetEverything(t *testing.T) {
 	// The fast client reads with a byte scan, not a JSON decode per frame,
 	// so that it stays fast under the race detector on a busy machine.
 	seqKey := []byte(`"seq":`)
-	var last uint64
-	_ = fast.SetReadDeadline(time.Now().Add(60 * time.Second))
+	last := connected.Seq
 	for last < n {
 		_, data, err := fast.ReadMessage()
 		if err != nil {
@@ -687,9 +696,9 @@ type shrinkingStore struct {
 
 func (s *shrinkingStore) Head(ctx context.Context) (domain.Head, error) {
 	s.mu.Lock()
-	lost := s.lost
+	lost, inner := s.lost, s.CanvasStore // a test may swap the store under mu
 	s.mu.Unlock()
-	h, err := s.CanvasStore.Head(ctx)
+	h, err := inner.Head(ctx)
 	if lost {
 		h.Seq = 0 // on the same epoch: a store that does not know it lost data
 	}

@@ -67,7 +67,8 @@ func newGateway(p hubParams) *ws.Gateway {
 
 func newWSServer(g *ws.Gateway, ids ports.IDs, cfg config.Config) *ws.Server {
 	return ws.NewGatewayServer(g, ids, ws.ServerOptions{PingInterval: cfg.PingInterval,
-		Origins: originPolicy(cfg), TrustedProxies: cfg.TrustedProxies})
+		Origins: originPolicy(cfg), TrustedProxies: cfg.TrustedProxies,
+		HijackedConnsKept: true}) // Serve's server keeps them (http.go)
 }
 
 // originPolicy is ALLOWED_ORIGINS, exactly as listed; unset, the page's own

@@ -83,6 +83,10 @@ func Serve(p serveParams) {
 		NoDefaultServerHeader:        true,
 		DisablePreParseMultipartForm: true,
 		ReduceMemoryUsage:            true,
+		// WebSocket connections outlive their upgrade handler, which frees
+		// the request's context (see ws.ServerOptions.HijackedConnsKept,
+		// set in gateway.go); the connection closes its socket itself.
+		KeepHijackedConns: true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			status := fasthttp.StatusBadRequest
 			msg := "Bad request"
