@@ -44,6 +44,14 @@ func TestPanelsTellTheTruthAboutMe(t *testing.T) {
 		t.Errorf("alone and without a name, the artists panel says %q; want it to say the one online is me", extra)
 	}
 
+	// The hover card over a pixel of mine, confirmed: mine, not "Anonymous".
+	pg.hover(7, 5)
+	pg.waitTrue("the card names who painted (7,5)", 10*time.Second,
+		`!document.getElementById('hover-card').hidden && !/Looking up/.test(document.getElementById('hc-who').textContent)`)
+	if who := mustEval[string](pg, `document.getElementById('hc-who').textContent`); !strings.Contains(who, "You") || strings.Contains(who, "Anonymous") {
+		t.Errorf("the hover card over my own confirmed pixel says %q, want it to say it is mine", who)
+	}
+
 	shown := mustEval[string](pg, `document.body.innerText`)
 	if found := developerWords.FindAllString(shown, -1); len(found) > 0 {
 		t.Errorf("developer words on screen: %q", found)

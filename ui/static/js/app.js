@@ -304,12 +304,14 @@ export class App {
 
   /** @param {import('./lib/protocol.js').PixelEvent} m @param {boolean} theirs someone else's, live: a ring, an activity entry */
   onPixel(m, theirs) {
-    this.pixelInfo.record(this.board.index(m.x, m.y), m);
+    // The echo of our own write (only the sender gets its id) is ours: the
+    // card says "You", as the activity feed does, not the name on the wire.
+    const mine = !theirs && m.id !== null;
+    this.pixelInfo.record(this.board.index(m.x, m.y), mine ? { ...m, username: 'You' } : m);
     if (theirs) {
       this.renderer.pulse(m.x, m.y, hexToInt(m.color), performance.now());
       this.artists.painted(m.username, m.x, m.y, m.color);
-    } else if (m.id !== null) {
-      // The echo of our own write (only the sender gets its id).
+    } else if (mine) {
       this.artists.paintedByMe(m.x, m.y, m.color);
     }
     const t = this.hoverCard.target();
