@@ -118,7 +118,10 @@ func writeEpochFile(dir string, ef epochFile) error {
 
 // openEpoch decides the epoch of a store whose replay reached head, and
 // makes the decision durable before the store takes a write: the epoch
-// file names this boot, and the clean marker is gone.
+// file names this boot, and the clean marker is gone. It reports whether
+// an existing store had to start a new epoch (an unclean stop it cannot
+// vouch for), which is worth a warning; a new store starting its first is
+// not.
 func openEpoch(dir string, head domain.Seq) (domain.Head, bool, error) {
 	prev, had, err := readEpochFile(dir)
 	if err != nil {
@@ -146,7 +149,8 @@ func openEpoch(dir string, head domain.Seq) (domain.Head, bool, error) {
 			return domain.Head{}, false, fmt.Errorf("logstore: remove the clean-shutdown marker: %w", err)
 		}
 	}
-	return h, !kept, nil
+	// A new store (no epoch file) starts its first epoch: nothing to warn about.
+	return h, !kept && had, nil
 }
 
 // markClean writes the clean-shutdown marker, after the final fsync.

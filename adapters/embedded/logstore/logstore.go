@@ -253,7 +253,7 @@ func (s *Store) openDir() error {
 		return err
 	}
 	if started {
-		s.log.Warn("logstore: the previous run did not end cleanly in this boot; events it published after its last fsync may be lost, so a new epoch starts and clients reload",
+		s.log.Warn("logstore: the previous run did not end cleanly and the machine may have restarted since; events it published after its last fsync may be lost, so a new epoch starts and clients reload",
 			"epoch", string(head.Epoch), "seq", head.Seq, "base", head.Base)
 	}
 	s.epoch, s.base = head.Epoch, head.Base
