@@ -44,11 +44,14 @@ func TestDrainIsARampNotAStorm(t *testing.T) {
 			// What the gateway controls is when it closes. Load only makes
 			// a schedule later, never shorter, and may clump it (timers
 			// firing together), so the bounds are the span and a loose
-			// peak: evenly over 3 s is n/30 per 100 ms.
+			// peak: evenly over 3 s is n/30 per 100 ms; a storm (spread 0)
+			// puts more than half within 100 ms even on a loaded machine,
+			// where a stalled test process also clumps what it receives
+			// (n/4 failed once at a load average of 20 on 2 cores).
 			if span := closes[len(closes)-1].Sub(closes[0]); span < 2*time.Second {
 				t.Errorf("spread over 3 s, the 1012s came within %v", span)
 			}
-			if peak := peakPer(closes, 100*time.Millisecond); peak > n/4 {
+			if peak := peakPer(closes, 100*time.Millisecond); peak > n/3 {
 				t.Errorf("spread over 3 s, %d of %d clients got their 1012 within 100 ms", peak, n)
 			}
 		}
