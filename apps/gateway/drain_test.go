@@ -34,31 +34,58 @@ func TestDrainIsARampNotAStorm(t *testing.T) {
 	gwBin := testbin.Build(t, "./apps/gateway")
 	base := []string{"REDIS_URL=redis://" + r.Addr() + "/0", "IP_MAX_CONNECTIONS=0", "SHUTDOWN_TIMEOUT=10s"}
 	for _, spread := range []string{"0s", "3s"} {
-		leaving := testbin.Start(t, gwBin, append(base, "DRAIN_SPREAD="+spread)...)
-		staying := testbin.Start(t, gwBin, base...)
-		closes, arrivals := storm(t, n, leaving, staying)
-		t.Logf("DRAIN_SPREAD=%s: %d clients moved, peak %d reconnects in 100 ms, first to last %v; 1012s received over %v",
-			spread, n, peakPer(arrivals, 100*time.Millisecond), arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond),
-			closes[len(closes)-1].Sub(closes[0]).Round(time.Millisecond))
+		// Timing seen from a client on a loaded 2-core machine can clump
+		// (a stalled test process receives a second's closes at once), so
+		// the spread case gets a second attempt before it fails: a
+		// gateway that does not spread its closes fails both.
+		attempts := 1
 		if spread == "3s" {
-			// What the gateway controls is when it closes. Load only makes
-			// a schedule later, never shorter, and may clump it (timers
-			// firing together), so the bounds are the span and a loose
-			// peak: evenly over 3 s is n/30 per 100 ms; a storm (spread 0)
-			// puts more than half within 100 ms even on a loaded machine,
-			// where a stalled test process also clumps what it receives
-			// (n/4 failed once at a load average of 20 on 2 cores).
-			if span := closes[len(closes)-1].Sub(closes[0]); span < 2*time.Second {
-				t.Errorf("spread over 3 s, the 1012s came within %v", span)
-			}
-			if peak := peakPer(closes, 100*time.Millisecond); peak > n/3 {
-				t.Errorf("spread over 3 s, %d of %d clients got their 1012 within 100 ms", peak, n)
-			}
+			attempts = 2
 		}
-		if err := staying.Terminate(t, 15*time.Second); err != nil {
-			t.Fatal(err)
+		for attempt := 1; attempt <= attempts; attempt++ {
+			problems := drainOnce(t, n, spread, gwBin, base)
+			if len(problems) == 0 {
+				break
+			}
+			if attempt == attempts {
+				for _, p := range problems {
+					t.Error(p)
+				}
+			} else {
+				t.Logf("attempt %d: %v; once more", attempt, problems)
+			}
 		}
 	}
+}
+
+// drainOnce drains a gateway with DRAIN_SPREAD=spread under n clients and
+// returns what was wrong with the 1012s' timing, if anything.
+func drainOnce(t *testing.T, n int, spread string, gwBin string, base []string) []string {
+	t.Helper()
+	leaving := testbin.Start(t, gwBin, append(base, "DRAIN_SPREAD="+spread)...)
+	staying := testbin.Start(t, gwBin, base...)
+	closes, arrivals := storm(t, n, leaving, staying)
+	t.Logf("DRAIN_SPREAD=%s: %d clients moved, peak %d reconnects in 100 ms, first to last %v; 1012s received over %v",
+		spread, n, peakPer(arrivals, 100*time.Millisecond), arrivals[len(arrivals)-1].Sub(arrivals[0]).Round(time.Millisecond),
+		closes[len(closes)-1].Sub(closes[0]).Round(time.Millisecond))
+	var problems []string
+	if spread == "3s" {
+		// What the gateway controls is when it closes. Load only makes
+		// a schedule later, never shorter, and may clump it (timers
+		// firing together), so the bounds are the span and a loose
+		// peak: evenly over 3 s is n/30 per 100 ms; a storm (spread 0)
+		// puts more than half within 100 ms.
+		if span := closes[len(closes)-1].Sub(closes[0]); span < 2*time.Second {
+			problems = append(problems, fmt.Sprintf("spread over 3 s, the 1012s came within %v", span))
+		}
+		if peak := peakPer(closes, 100*time.Millisecond); peak > n/3 {
+			problems = append(problems, fmt.Sprintf("spread over 3 s, %d of %d clients got their 1012 within 100 ms", peak, n))
+		}
+	}
+	if err := staying.Terminate(t, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return problems
 }
 
 // storm connects n clients to leaving, SIGTERMs it, and returns when each
