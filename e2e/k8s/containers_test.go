@@ -106,7 +106,9 @@ func TestImagesRunAsContainers(t *testing.T) {
 	awaitPixel(t, alice, func(p wsclient.PixelUpdated) bool { return p.ID == "a1" })
 
 	// Stop Alice's gateway: it closes her connection with 1012 and she
-	// moves to the other gateway, resuming after the last seq she saw.
+	// moves to the other gateway, resuming after the last seq she saw on
+	// the timeline she saw it on (without the epoch, a canvas born with
+	// epochs answers recovered=false: docs/consistency.md).
 	mustDocker(t, docker, "stop", "-t", "10", gw1)
 	select {
 	case <-alice.Done():
@@ -119,7 +121,7 @@ func TestImagesRunAsContainers(t *testing.T) {
 	if err := bob.PlacePixel(8, 8, "#00FFFF", "b1"); err != nil { // while Alice is away
 		t.Fatal(err)
 	}
-	moved, err := wsclient.Dial(ctx, "ws://"+g2+"/ws", wsclient.Options{Username: "Alice", Since: first.Seq})
+	moved, err := wsclient.Dial(ctx, "ws://"+g2+"/ws", wsclient.Options{Username: "Alice", Since: first.Seq, Epoch: alice.ConnectedEpoch()})
 	if err != nil {
 		t.Fatal(err)
 	}

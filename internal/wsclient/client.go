@@ -319,6 +319,10 @@ func (c *Client) ClientID() string { return c.connected.ClientID }
 // connection receives every event after it.
 func (c *Client) ConnectedSeq() uint64 { return c.connected.Seq }
 
+// ConnectedEpoch is the timeline ConnectedSeq is on (Options.Epoch for a
+// resume; empty from a server without epochs).
+func (c *Client) ConnectedEpoch() string { return c.connected.Epoch }
+
 // Width is the canvas width, or the v1 default when the server did not say.
 func (c *Client) Width() int {
 	if c.connected.Width <= 0 {
