@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/internal/wsclient"
 )
@@ -18,9 +21,14 @@ import (
 // Chromium's long tasks on the main thread (PerformanceObserver
 // "longtask": tasks over 50 ms), and how far behind the stream the page
 // was at the end. A measurement: the only assertion is that the page kept
-// receiving pixels; the figures go to docs/performance.md.
+// receiving pixels; the figures go to docs/performance.md. It also says
+// how many times the page reloaded its snapshot for falling more than 2 s
+// behind (lib/catchup.js): a page that keeps up never does.
 //
 //	PIXEL_MEASURE=1 go test ./browser -run MeasureBrowserKeepsUp -v -count=1   (in e2e/)
+//
+// PIXEL_MEASURE_CPU_SLOWDOWN=N has Chromium run the page's CPU N times
+// slower (DevTools' CPU throttling), a stand-in for a slow phone.
 func TestMeasureBrowserKeepsUp(t *testing.T) {
 	if os.Getenv("PIXEL_MEASURE") == "" {
 		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
@@ -31,6 +39,17 @@ func TestMeasureBrowserKeepsUp(t *testing.T) {
 		"PIXEL_RATE=1000", "PIXEL_BURST=2000", "IP_PIXEL_RATE=0")
 	viewer := openPage(t, browser, srv.URL("/"), "viewer")
 	startSeq := *viewer.state().Seq
+	if v := os.Getenv("PIXEL_MEASURE_CPU_SLOWDOWN"); v != "" {
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil || rate < 1 {
+			t.Fatalf("PIXEL_MEASURE_CPU_SLOWDOWN=%q: want a number ≥ 1", v)
+		}
+		viewer.call("throttling the CPU", func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: rate})
+			return err
+		})
+		t.Logf("the page's CPU %g times slower", rate)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -80,7 +99,7 @@ func TestMeasureBrowserKeepsUp(t *testing.T) {
 		longest = max(longest, d)
 	}
 	t.Logf("over %.1f s at %.0f px/s sent: %.1f frames/s; %d long tasks (over 50 ms), longest %.0f ms: %v", m.Elapsed/1000, rate, float64(m.Frames)/(m.Elapsed/1000), len(m.Long), longest, m.Long)
-	t.Logf("page seq %d at the start, %d at the end; %d pixels sent in all", startSeq, endSeq, sent.Load())
+	t.Logf("page seq %d at the start, %d at the end; %d pixels sent in all; %d snapshot reloads for falling behind", startSeq, endSeq, sent.Load(), viewer.catchUps())
 	if endSeq <= startSeq {
 		t.Fatalf("the page received nothing: seq %d → %d", startSeq, endSeq)
 	}

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { Session } from '../static/js/lib/session.js';
 import { settle } from './support/faketime.mjs';
 
-function harness() {
+/** @param {{clock?: () => number, loadSnapshot?: () => Promise<any>}} [o] */
+function harness(o = {}) {
   /** @type {any[]} */
   const sockets = [];
   class FakeWS {
@@ -23,7 +24,8 @@ function harness() {
     wsUrl: 'ws://x/ws',
     WebSocketImpl: /** @type {any} */ (FakeWS),
     random: () => 0, // no jitter after a 1012: the reconnect is a zero timeout
-    loadSnapshot: async () => ({ width: 4, height: 4, seq: 10, rgb: new Uint8Array(48).fill(255) }),
+    loadSnapshot: o.loadSnapshot || (async () => ({ width: 4, height: 4, seq: 10, rgb: new Uint8Array(48).fill(255) })),
+    clock: o.clock,
     idPrefix: 't-',
     onPixelShown: () => {},
     username: () => 'ann',
@@ -100,4 +102,52 @@ test('the pacer takes the limit `connected` announces; a refused write is sent a
   assert.equal(s.board.nextQueued(), w, 'queued to go again');
   assert.ok(s.pacer.pausedUntil > Date.now(), 'not before the retry time');
   assert.equal(events.filter((e) => e[0] === 'warn').length, 0, 'no toast: it only lands later');
+});
+
+test('catching up by snapshot: our write in flight is not undone while the snapshot loads; its echo from the buffer confirms it', async (t) => {
+  let clock = 5000;
+  /** Loads after the first, answered by the test. @type {((snap: any) => void)[]} */
+  const later = [];
+  let first = true;
+  const snap = (seq) => ({ width: 4, height: 4, seq, rgb: new Uint8Array(48).fill(255) });
+  const { s, sockets, events } = harness({
+    clock: () => clock,
+    loadSnapshot: () => {
+      if (!first) return new Promise((r) => later.push(r));
+      first = false;
+      return Promise.resolve(snap(10));
+    },
+  });
+  t.after(() => s.conn.stop());
+  s.start();
+  await settle();
+  const ws = sockets[0];
+  ws.open();
+  ws.recv({ type: 'connected', clientId: 'c_1', seq: 10, width: 4, height: 4 });
+  ws.recv({ type: 'resumed', seq: 10, recovered: true });
+  // Prompt: stamped when taken (the page's clock 5 s ahead of the server's).
+  ws.recv({ type: 'pixel_updated', x: 0, y: 0, color: '#00FF00', username: 'bo', timestamp: clock - 5000, seq: 11 });
+  const w = s.board.paint(1, 1, 0xff0000, 0);
+  s.pacer.pump();
+  assert.equal(s.board.pendingCount, 1);
+  // The page stalls 3 s; what waited for it is late.
+  const stamped = clock - 5000;
+  clock += 3000;
+  ws.recv({ type: 'pixel_updated', x: 2, y: 2, color: '#0000FF', username: 'bo', timestamp: stamped, seq: 12 });
+  assert.equal(s.sync.catchUps, 1);
+  assert.equal(later.length, 1, 'the catch-up snapshot asked for');
+  assert.equal(s.live, true, 'still live');
+  ws.recv({ type: 'pixel_updated', x: 1, y: 1, color: '#FF0000', username: 'ann', timestamp: stamped + 1, seq: 13, id: w.id });
+  assert.equal(s.board.pendingCount, 1, 'the echo waits in the buffer');
+  // Long after the confirm timeout, the snapshot still loading: nothing undone.
+  s.tick(Date.now() + 60_000);
+  assert.equal(s.board.pendingCount, 1);
+  assert.equal(events.filter((e) => e[0] === 'warn').length, 0);
+  later[0](snap(12));
+  await settle();
+  assert.equal(s.board.pendingCount, 0, 'confirmed by the buffered echo');
+  assert.equal(s.board.confirmedHex(1, 1), '#FF0000');
+  assert.equal(s.board.confirmedHex(2, 2), '#FFFFFF', 'seq 12 is in the snapshot');
+  assert.equal(s.board.lastSeq, 13);
+  assert.equal(events.filter((e) => e[0] === 'warn').length, 0);
 });

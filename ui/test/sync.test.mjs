@@ -2,13 +2,14 @@
 // transition in a table; then the runner with a real Board, a loader the
 // test answers by hand and a manual clock, through whole life cycles:
 // first load, resume recovered and not, the reload buffer, in-doubt writes,
-// going down and coming back.
+// going down and coming back, falling behind and catching up by snapshot.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Board } from '../static/js/lib/board.js';
 import { Backoff } from '../static/js/lib/backoff.js';
 import { Sync, initialState, step, checkSnapshot, RESUME_WAIT_MS, OTHER_TIMELINE } from '../static/js/lib/sync.js';
+import { CATCH_UP_LAG_MS, CATCH_UP_MIN_GAP_MS } from '../static/js/lib/catchup.js';
 import { fakeTime, settle } from './support/faketime.mjs';
 
 const RED = 0xff0000;
@@ -135,6 +136,31 @@ const table = [
     from: st({ ...SIZED, phase: 'syncing', open: true, gen: 3, reloading: true, liveAfterLoad: 3, streamEpoch: 'A', epoch: 'A' }),
     ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
     to: { phase: 'syncing', epoch: 'A', reloading: true, liveAfterLoad: 3, loadError: OTHER_TIMELINE }, fx: [{ type: 'retryLoad' }] },
+  // Falling behind (lib/catchup.js decides; the machine reloads).
+  { name: 'fallen behind while live: reload, staying live (no reconcile afterwards)',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 2, everLive: true }), ev: { type: 'fallBehind' },
+    to: { phase: 'live', reloading: true, liveAfterLoad: null }, fx: [{ type: 'load' }] },
+  { name: 'fallen behind while a load is in flight: no second load',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 2, reloading: true }), ev: { type: 'fallBehind' },
+    to: { phase: 'live', reloading: true }, fx: [] },
+  { name: 'fallen behind while syncing: the replay or snapshot under way is the catch-up',
+    from: st({ ...SIZED, phase: 'syncing', open: true, gen: 2 }), ev: { type: 'fallBehind' },
+    to: { phase: 'syncing', reloading: false }, fx: [] },
+  { name: 'fallen behind after the socket closed: nothing (the next socket resumes)',
+    from: st({ ...SIZED, phase: 'down', open: false, gen: 2 }), ev: { type: 'fallBehind' },
+    to: { phase: 'down', reloading: false }, fx: [] },
+  { name: 'the catch-up snapshot loaded: installed, still live, no goLive',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 2, everLive: true, reloading: true, streamEpoch: 'A', epoch: 'A' }),
+    ev: { type: 'loaded', width: 4, height: 3, epoch: 'A' },
+    to: { phase: 'live', reloading: false, epoch: 'A' }, fx: [{ type: 'install' }] },
+  { name: 'the catch-up snapshot on another timeline than the socket\'s: not installed, loaded again',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 2, everLive: true, reloading: true, streamEpoch: 'A', epoch: 'A' }),
+    ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
+    to: { phase: 'live', reloading: true, loadError: OTHER_TIMELINE }, fx: [{ type: 'retryLoad' }] },
+  { name: 'resumed not recovered during a catch-up: the load in flight serves, then live (reconciled) on it',
+    from: st({ ...SIZED, phase: 'live', open: true, gen: 2, everLive: true, reloading: true, streamEpoch: 'A', epoch: 'A' }),
+    ev: { type: 'resumed', seq: 30, recovered: false, epoch: 'B' },
+    to: { phase: 'syncing', reloading: true, liveAfterLoad: 2, streamEpoch: 'B' }, fx: [{ type: 'dropBuffer' }] },
   { name: 'loaded with no socket open: installed whatever its timeline (the next socket judges)',
     from: st({ reloading: true, streamEpoch: 'A' }), ev: { type: 'loaded', width: 4, height: 3, epoch: 'B' },
     to: { epoch: 'B', reloading: false }, fx: [{ type: 'install' }] },
@@ -184,7 +210,11 @@ function snapshot(seq, set = {}, w = W, h = H) {
 /** @returns {any} a decoded pixel_updated */
 const ev = (x, y, color, seq, id = null) => ({ type: 'pixel_updated', x, y, color, seq, id, username: 'X', timestamp: 1 });
 
-function harness() {
+/**
+ * @param {{clock?: () => number}} [o] the lag's clock; by default a stopped
+ * one, so events stamped 1 are never late whatever the test's fake time
+ */
+function harness(o = {}) {
   const t = fakeTime(1000);
   /** Loads the test has not answered yet. @type {{resolve: (s: any) => void, reject: (e: any) => void}[]} */
   const loads = [];
@@ -196,6 +226,7 @@ function harness() {
     timers: t.timers,
     now: t.now,
     backoff: new Backoff({ baseMs: 500, maxMs: 5000, jitter: 0 }),
+    clock: o.clock || (() => 0),
     hooks: {
       onBoard: (b, dropped) => log.push(['board', b.width, b.height, dropped]),
       onSnapshot: (b, sizeChanged) => log.push(['snapshot', b.lastSeq, sizeChanged]),
@@ -228,9 +259,9 @@ function harness() {
   return { t, sync, loads, log, answer, fail, connect, get changes() { return changes; } };
 }
 
-/** Loaded at seq 10 and live after a recovered (empty) resume. */
-async function liveAt10() {
-  const h = harness();
+/** Loaded at seq 10 and live after a recovered (empty) resume. @param {{clock?: () => number}} [o] */
+async function liveAt10(o) {
+  const h = harness(o);
   const started = h.sync.start();
   await h.answer(snapshot(10));
   await started;
@@ -569,4 +600,106 @@ test('a socket on another timeline than the board\'s reloads before any replay',
   assert.equal(h.sync.phase, 'live');
   assert.equal(h.sync.board.confirmedHex(0, 0), '#FFFFFF');
   assert.equal(h.sync.epoch, 'B');
+});
+
+// ------------------------------------------------------------ falling behind
+
+/** A live event stamped by the server at ts. @returns {any} */
+const at = (x, y, color, seq, ts, id = null) => ({ ...ev(x, y, color, seq, id), timestamp: ts });
+
+/** Live at seq 10 with the lag's clock on the fake time; the page's clock is 1,000 s ahead of the server's. */
+async function liveWithClock() {
+  /** @type {any} */
+  let h = null;
+  h = await liveAt10({ clock: () => h.t.now() });
+  return h;
+}
+const AHEAD = 1_000_000;
+
+test('a page that falls behind reloads the snapshot, buffers the backlog, applies only what is newer, never twice', async () => {
+  const h = await liveWithClock();
+  const b = h.sync.board;
+  const serverNow = () => h.t.now() - AHEAD;
+  // Prompt events: the reference.
+  h.sync.handle(at(0, 0, '#FF0000', 11, serverNow()));
+  h.t.advance(100);
+  h.sync.handle(at(1, 0, '#FF0000', 12, serverNow() - 50));
+  assert.equal(h.sync.catchUps, 0);
+  assert.equal(h.loads.length, 0);
+  // The main thread was busy for 3 s: the next event was stamped 3 s ago.
+  const sent = serverNow();
+  h.t.advance(3000);
+  h.sync.handle(at(2, 0, '#0000FF', 13, sent));
+  assert.equal(h.sync.catchUps, 1);
+  assert.equal(h.loads.length, 1, 'the snapshot asked for');
+  assert.equal(h.sync.phase, 'live', 'still live: the socket is the same');
+  assert.equal(h.sync.live, true, 'writes keep flowing');
+  assert.equal(b.confirmedHex(2, 0), '#FFFFFF', 'the late event is buffered, not applied');
+  // The rest of the backlog, also late: buffered, no second load.
+  for (let seq = 14; seq <= 30; seq++) h.sync.handle(at(seq % 4, 1, '#00FF00', seq, sent + seq));
+  assert.equal(h.loads.length, 1);
+  assert.equal(h.sync.catchUps, 1);
+  // The snapshot is at 25: it has 13..25; 26..30 are applied from the buffer.
+  await h.answer(snapshot(25, { '0,0': RED, '1,0': RED, '2,0': BLUE, '1,1': 0x00ff00 }));
+  assert.equal(h.sync.phase, 'live');
+  assert.equal(b.lastSeq, 30);
+  assert.equal(b.confirmedHex(2, 0), '#0000FF');
+  for (let x = 0; x < 4; x++) assert.equal(b.confirmedHex(x, 1), '#00FF00');
+  const applied = h.log.filter((l) => l[0] === 'pixel' && l[2]).map((l) => l[1]);
+  assert.deepEqual(applied, [11, 12, 26, 27, 28, 29, 30], 'each event applied once: before the load, or above the snapshot');
+  assert.equal(h.log.filter((l) => l[0] === 'live').length, 0, 'no reconcile: nothing was in doubt');
+});
+
+test('catch-ups are spaced: a page still behind after one waits before the next', async () => {
+  const h = await liveWithClock();
+  const serverNow = () => h.t.now() - AHEAD;
+  h.sync.handle(at(0, 0, '#FF0000', 11, serverNow()));
+  let seq = 12;
+  const late = () => h.sync.handle(at(0, 0, '#FF0000', seq++, serverNow() - CATCH_UP_LAG_MS - 500));
+  late();
+  assert.equal(h.sync.catchUps, 1);
+  await h.answer(snapshot(seq - 1));
+  // Still late afterwards (a slow page): not again until the wait is over.
+  h.t.advance(CATCH_UP_MIN_GAP_MS - 1);
+  late();
+  assert.equal(h.sync.catchUps, 1);
+  assert.equal(h.loads.length, 0);
+  h.t.advance(1);
+  late();
+  assert.equal(h.sync.catchUps, 2);
+  assert.equal(h.loads.length, 1);
+});
+
+test('history is not lag: replayed events and a new socket\'s first events set no catch-up off', async () => {
+  const h = await liveWithClock();
+  const serverNow = () => h.t.now() - AHEAD;
+  h.sync.handle(at(0, 0, '#FF0000', 11, serverNow()));
+  h.sync.closed();
+  h.t.advance(60_000);
+  // A replay of events an hour old, while syncing.
+  h.connect(11);
+  h.sync.handle(at(1, 0, '#FF0000', 12, serverNow() - 3_600_000));
+  h.sync.handle({ type: 'resumed', seq: 12, recovered: true });
+  assert.equal(h.sync.phase, 'live');
+  // This socket's first live event: another gateway's clock, 10 s behind the old one.
+  h.sync.handle(at(2, 0, '#FF0000', 13, serverNow() - 10_000));
+  h.t.advance(100);
+  h.sync.handle(at(3, 0, '#FF0000', 14, serverNow() - 10_000));
+  assert.equal(h.sync.catchUps, 0);
+  assert.equal(h.loads.length, 0);
+});
+
+test('a reset that arrives late counts too, and is applied after the snapshot only if newer', async () => {
+  const h = await liveWithClock();
+  const serverNow = () => h.t.now() - AHEAD;
+  h.sync.handle(at(0, 0, '#FF0000', 11, serverNow()));
+  const sent = serverNow();
+  h.t.advance(5000);
+  h.sync.handle({ type: 'canvas_reset', seq: 12, timestamp: sent });
+  assert.equal(h.sync.catchUps, 1);
+  h.sync.handle(at(1, 1, '#0000FF', 13, sent + 1));
+  await h.answer(snapshot(12));
+  assert.equal(h.sync.board.confirmedHex(0, 0), '#FFFFFF');
+  assert.equal(h.sync.board.confirmedHex(1, 1), '#0000FF');
+  assert.equal(h.log.filter((l) => l[0] === 'reset').length, 0, 'the reset is in the snapshot');
 });

@@ -240,7 +240,7 @@ export class App {
       clientId: () => this.session.clientId, username: () => this.username, users: () => this.artists.users,
       activeUsers: () => this.artists.activeUsers, cursors: () => this.session.cursors.list(), tool: () => this.tools.tool,
       color: () => this.tools.color, grid: () => this.tools.grid, view: () => this.view.view, canvas: this.canvas,
-      slug: () => this.ref.slug, canvasName: () => this.page.name,
+      slug: () => this.ref.slug, canvasName: () => this.page.name, catchUps: () => this.session.sync.catchUps,
     });
     this.page = new CanvasPage(doc, {
       ref: this.ref, owned: this.owned, origin: win.location.origin, info: urls.info, apiBase: this.endpoints.apiBase,

@@ -25,7 +25,7 @@ export const SHELL_FILES = Object.freeze([
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/apple-touch-icon.png',
   '/css/app.css', '/css/features.css',
   '/js/boot.js', '/js/main.js', '/js/app.js', '/js/lobby-main.js',
-  ...['announcer', 'backoff', 'board', 'canvasref', 'color', 'connection', 'cursors', 'endpoints', 'format',
+  ...['announcer', 'backoff', 'board', 'canvasref', 'catchup', 'color', 'connection', 'cursors', 'endpoints', 'format',
     'guide', 'http', 'lastseen', 'line', 'lobby', 'minimap', 'offline', 'outbox', 'owncursor', 'owned', 'pixelinfo', 'prefs',
     'presence', 'presencetext', 'protocol', 'quota', 'session', 'settings', 'shortcuts', 'snapshot', 'status', 'sync', 'template',
     'touchgesture', 'viewport', 'writes'].map((n) => `/js/lib/${n}.js`),

@@ -40,6 +40,7 @@ export class Session {
    * @param {string} o.idPrefix makes write ids unique across page loads and tabs
    * @param {(x: number, y: number, rgb: number) => void} o.onPixelShown the displayed colour of a pixel changed
    * @param {() => string} o.username
+   * @param {() => number} [o.clock] the lag's clock (lib/catchup.js); tests inject one
    * @param {SessionHooks} o.hooks
    */
   constructor(o) {
@@ -53,6 +54,7 @@ export class Session {
     this.sync = new Sync({
       loadSnapshot: o.loadSnapshot,
       createBoard: (w, h) => new Board(w, h, { idPrefix: o.idPrefix, onPixel: o.onPixelShown }),
+      clock: o.clock,
       hooks: {
         onBoard: hooks.onBoard,
         onSnapshot: hooks.onSnapshot,
@@ -108,7 +110,9 @@ export class Session {
 
   /** About once a second. @param {number} now */
   tick(now) {
-    this.outbox.tick(now, this.sync.phase === 'live');
+    // Not while a snapshot loads to catch up: the echoes of our writes are
+    // waiting in its buffer, not lost.
+    this.outbox.tick(now, this.sync.phase === 'live' && !this.sync.loading);
   }
 
   opened() {

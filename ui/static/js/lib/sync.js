@@ -21,6 +21,13 @@
 // loaded again after a backoff, until the two agree (a gateway notices a
 // new timeline within a second or so).
 //
+// Falling behind: a live page whose main thread takes events slower than
+// they come (lib/catchup.js measures how far behind it is) reloads the
+// snapshot instead of working through the backlog: the events still
+// queued are buffered like any during a load, and only those above the
+// snapshot's seq are applied. It stays live meanwhile: the socket is the
+// same, so its writes and their echoes keep flowing and nothing is in doubt.
+//
 // Two layers. `step(state, event)` is the pure core: it decides the next
 // phase and lists what must be done (effects); it never touches the board,
 // a timer or the network. `Sync` runs it: it owns the board, the buffer of
@@ -29,6 +36,7 @@
 // injected, so the whole machine runs under `node --test` with no DOM.
 
 import { Backoff } from './backoff.js';
+import { DEFAULT_LIMITS, initialLag, newSocket, observeLag } from './catchup.js';
 
 /** @typedef {import('./protocol.js').PixelEvent} PixelEvent */
 /** @typedef {import('./protocol.js').ResetEvent} ResetEvent */
@@ -82,7 +90,8 @@ export const MAX_BUFFERED = 250000;
  *   | {type: 'resumed', seq: number|null, recovered: boolean, epoch?: string|null}
  *   | {type: 'resumeTimeout', gen: number}
  *   | {type: 'pixel', event: PixelEvent}
- *   | {type: 'canvasReset', event: ResetEvent}} SyncEvent
+ *   | {type: 'canvasReset', event: ResetEvent}
+ *   | {type: 'fallBehind'}} SyncEvent
  */
 
 /** @returns {SyncState} */
@@ -218,6 +227,15 @@ export function step(s, ev) {
       if (s.reloading) fx.push({ type: 'buffer', event: ev.event });
       else if (s.size) fx.push({ type: 'reset', event: ev.event });
       break;
+    case 'fallBehind':
+      // Only a live page: while syncing, a snapshot or a replay is already
+      // how it catches up, and a load in flight will do. No liveAfterLoad:
+      // it never stopped being live, so there is nothing to reconcile.
+      if (s.phase === 'live' && s.open && !s.reloading && s.size) {
+        fx.push({ type: 'load' });
+        n = { ...s, reloading: true };
+      }
+      break;
     default:
       throw new Error(`sync: unknown event ${JSON.stringify(/** @type {any} */ (ev).type)}`);
   }
@@ -277,6 +295,8 @@ export class Sync {
    * @param {{next(): number, reset(): void}} [o.backoff] between failed snapshot loads
    * @param {number} [o.resumeWaitMs]
    * @param {number} [o.maxBuffered]
+   * @param {() => number} [o.clock] monotonic ms on the scale of the server's timestamps, for the lag (lib/catchup.js)
+   * @param {import('./catchup.js').LagLimits} [o.lagLimits]
    * @param {SyncHooks} [o.hooks]
    */
   constructor(o) {
@@ -291,6 +311,11 @@ export class Sync {
     this.resumeWaitMs = o.resumeWaitMs ?? RESUME_WAIT_MS;
     this.maxBuffered = o.maxBuffered ?? MAX_BUFFERED;
     this.hooks = o.hooks || {};
+    this.clock = o.clock || (() => performance.timeOrigin + performance.now());
+    this.lagLimits = o.lagLimits || DEFAULT_LIMITS;
+    this.lag = initialLag();
+    /** Snapshot reloads begun because the page fell behind (the test hook shows it). */
+    this.catchUps = 0;
     this.state = initialState();
     /** @type {Board|null} */
     this.board = null;
@@ -334,7 +359,10 @@ export class Sync {
     return since;
   }
 
-  opened() { this.dispatch({ type: 'open' }); }
+  opened() {
+    this.lag = newSocket(this.lag);
+    this.dispatch({ type: 'open' });
+  }
 
   closed() { this.dispatch({ type: 'close' }); }
 
@@ -353,14 +381,33 @@ export class Sync {
         this.dispatch({ type: 'resumed', seq: m.seq ?? null, recovered: m.recovered === true, epoch: m.epoch ?? null });
         return true;
       case 'pixel_updated':
+        this.watchLag(m.timestamp);
         this.dispatch({ type: 'pixel', event: m });
         return true;
       case 'canvas_reset':
+        this.watchLag(m.timestamp);
         this.dispatch({ type: 'canvasReset', event: m });
         return true;
       default:
         return false;
     }
+  }
+
+  /**
+   * A live event was taken from the socket's queue: how late? Too late and
+   * the snapshot is reloaded before this event is handled (it is buffered).
+   * Replays and buffered loads are history, not lag: only a live page
+   * with no load in flight measures.
+   * @param {number|null} timestamp
+   */
+  watchLag(timestamp) {
+    const s = this.state;
+    if (s.phase !== 'live' || !s.open || s.reloading) return;
+    const r = observeLag(this.lag, this.clock(), timestamp, this.lagLimits);
+    this.lag = r.state;
+    if (!r.catchUp) return;
+    this.catchUps++;
+    this.dispatch({ type: 'fallBehind' });
   }
 
   /** @param {SyncEvent} ev */

@@ -20,6 +20,7 @@
  * @property {HTMLElement} canvas
  * @property {() => string|null} slug the canvas's slug (`main` on `/`), null: no such canvas
  * @property {() => string} canvasName
+ * @property {() => number} catchUps snapshot reloads begun because the page fell behind the stream
  */
 
 /**
@@ -49,6 +50,7 @@ export function installTestHook(win, src) {
         view: { ...src.view() },
         canvas: src.slug(),
         canvasName: src.canvasName(),
+        catchUps: src.catchUps(),
       };
     },
     /** The colour shown at (x, y) as '#RRGGBB', or null outside the canvas / before load. @param {number} x @param {number} y */
