@@ -2,6 +2,7 @@ package groupcommit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/internal/groupcommit"
 	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -56,21 +58,9 @@ func TestMeasureGroupCommit(t *testing.T) {
 	if os.Getenv("PIXEL_MEASURE") == "" {
 		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
 	}
-	phase := time.Duration(envInt(t, "PIXEL_MEASURE_SECONDS", 5)) * time.Second
-	rounds := envInt(t, "PIXEL_MEASURE_ROUNDS", 2)
-	gateways := envInt(t, "PIXEL_MEASURE_GATEWAYS", 4)
-	writers := envInt(t, "PIXEL_MEASURE_WRITERS", 64)
-	opts := groupcommit.Options{Window: groupcommit.DefaultWindow, Max: envInt(t, "GROUP_COMMIT_MAX", groupcommit.DefaultMax)}
-	if v := os.Getenv("GROUP_COMMIT_WINDOW"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("GROUP_COMMIT_WINDOW=%q: %v", v, err)
-		}
-		opts.Window = d
-	}
-
+	phase, rounds, gateways, writers, opts := measureSettings(t)
 	host, port := redisFor(t)
-	newClient := func() *goredis.Client {
+	newClient := func() goredis.UniversalClient {
 		c, err := redisconn.NewClient(redisconn.Options{Host: host, Port: port})
 		if err != nil {
 			t.Fatal(err)
@@ -78,10 +68,67 @@ func TestMeasureGroupCommit(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
-	admin := newClient()
-	t.Logf("Redis at %s:%d (pinned to CPUs %q); this process: GOMAXPROCS %s; %d gateways × %d writers; group commit window %s, max %d; %s per phase",
-		host, port, os.Getenv("PIXEL_MEASURE_REDIS_CPUS"), os.Getenv("GOMAXPROCS"), gateways, writers, opts.Window, opts.Max, phase)
+	t.Logf("Redis at %s:%d (pinned to CPUs %q); %d gateways × %d writers; group commit window %s, max %d; %s per phase",
+		host, port, os.Getenv("PIXEL_MEASURE_REDIS_CPUS"), gateways, writers, opts.Window, opts.Max, phase)
+	measureRounds(t, target{admin: newClient(), newClient: newClient}, rounds, gateways, writers, opts, phase)
+}
 
+// TestMeasureGroupCommitWait is TestMeasureGroupCommit with
+// REDIS_WAIT_REPLICAS=1 (and REDIS_WAIT_TIMEOUT's default, 500ms): a
+// master with one replica and three Sentinels (redistest.StartSentinels,
+// appendfsync everysec as in production), through the failover client
+// the apps use; every write is acknowledged once the replica has it.
+//
+//	PIXEL_MEASURE=1 PIXEL_REDIS_IMAGE=pixel-redis:local TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost \
+//	  taskset -c 0 go test ./internal/groupcommit -run MeasureGroupCommitWait -count=1 -v -timeout 30m
+//
+// The same settings, except PIXEL_MEASURE_REDIS_ADDR and _NETWORK (the
+// set runs on the host's network); PIXEL_MEASURE_REDIS_CPUS pins the
+// master and the replica.
+func TestMeasureGroupCommitWait(t *testing.T) {
+	if os.Getenv("PIXEL_MEASURE") == "" {
+		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
+	}
+	phase, rounds, gateways, writers, opts := measureSettings(t)
+	set := redistest.StartSentinels(t, redistest.SentinelOptions{AppendFsync: "everysec"})
+	pin(t, set.Master)
+	for _, r := range set.Replicas {
+		pin(t, r)
+	}
+	newClient := func() goredis.UniversalClient { return set.Client(t, nil) }
+	t.Logf("Sentinel set, master and replica pinned to CPUs %q; WAIT for 1 replica, 500ms; %d gateways × %d writers; group commit window %s, max %d; %s per phase",
+		os.Getenv("PIXEL_MEASURE_REDIS_CPUS"), gateways, writers, opts.Window, opts.Max, phase)
+	measureRounds(t, target{admin: newClient(), newClient: newClient, wait: redisstore.WaitOptions{Replicas: 1, Timeout: 500 * time.Millisecond}}, rounds, gateways, writers, opts, phase)
+}
+
+// target is the Redis a measurement writes to.
+type target struct {
+	admin     goredis.UniversalClient // for INFO, FLUSHALL, CONFIG RESETSTAT
+	newClient func() goredis.UniversalClient
+	wait      redisstore.WaitOptions
+}
+
+func measureSettings(t *testing.T) (phase time.Duration, rounds, gateways, writers int, opts groupcommit.Options) {
+	t.Helper()
+	phase = time.Duration(envInt(t, "PIXEL_MEASURE_SECONDS", 5)) * time.Second
+	rounds = envInt(t, "PIXEL_MEASURE_ROUNDS", 2)
+	gateways = envInt(t, "PIXEL_MEASURE_GATEWAYS", 4)
+	writers = envInt(t, "PIXEL_MEASURE_WRITERS", 64)
+	opts = groupcommit.Options{Window: groupcommit.DefaultWindow, Max: envInt(t, "GROUP_COMMIT_MAX", groupcommit.DefaultMax)}
+	if v := os.Getenv("GROUP_COMMIT_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("GROUP_COMMIT_WINDOW=%q: %v", v, err)
+		}
+		opts.Window = d
+	}
+	return phase, rounds, gateways, writers, opts
+}
+
+// measureRounds runs the four phases, rounds times, alternating their
+// order, and logs each.
+func measureRounds(t *testing.T, tg target, rounds, gateways, writers int, opts groupcommit.Options, phase time.Duration) {
+	t.Helper()
 	type run struct {
 		name     string
 		gateways int
@@ -103,11 +150,11 @@ func TestMeasureGroupCommit(t *testing.T) {
 			if ru.gather {
 				o = opts
 			}
-			m := measurePhase(t, admin, newClient, ru.gateways, ru.writers, o, phase)
-			t.Logf("round %d, %-40s %7.0f writes/s, p50 %s p99 %s max %s; %d scripts (%.1f writes each), Redis %.2f µs script + %.2f µs process CPU per write, this process %.2f µs CPU per write; machine %.0f %% busy",
+			m := measurePhase(t, tg, ru.gateways, ru.writers, o, phase)
+			t.Logf("round %d, %-40s %7.0f writes/s, p50 %s p99 %s max %s; %d failed; %d scripts (%.1f writes each), Redis %.2f µs script + %.2f µs process CPU per write, this process %.2f µs CPU per write; machine %.0f %% busy",
 				round+1, ru.name+":", float64(m.accepted)/phase.Seconds(),
 				redistest.Percentile(m.latencies, 50).Round(time.Microsecond), redistest.Percentile(m.latencies, 99).Round(time.Microsecond), m.latencies[len(m.latencies)-1].Round(time.Microsecond),
-				m.scripts, float64(m.accepted)/float64(max(m.scripts, 1)), m.scriptMicros/float64(m.accepted), 1e6*m.redisCPU/float64(m.accepted), 1e6*m.ownCPU/float64(m.accepted), 100*m.machineBusy)
+				m.failed, m.scripts, float64(m.accepted)/float64(max(m.scripts, 1)), m.scriptMicros/float64(m.accepted), 1e6*m.redisCPU/float64(m.accepted), 1e6*m.ownCPU/float64(m.accepted), 100*m.machineBusy)
 		}
 	}
 }
@@ -152,6 +199,7 @@ func pin(t *testing.T, r *redistest.Redis) {
 
 type phaseResult struct {
 	accepted     int64
+	failed       int64 // answered unavailable (waiting for a replica only)
 	latencies    []time.Duration // sorted
 	scripts      int64
 	scriptMicros float64 // Redis's time in the write scripts (commandstats)
@@ -162,9 +210,10 @@ type phaseResult struct {
 
 // measurePhase runs gateways × writers closed-loop writers for d on a
 // fresh canvas and gathers what they and Redis report.
-func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis.Client, gateways, writers int, o groupcommit.Options, d time.Duration) phaseResult {
+func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.Options, d time.Duration) phaseResult {
 	t.Helper()
 	ctx := context.Background()
+	admin := tg.admin
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +223,8 @@ func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis
 	subCtx, unsubscribe := context.WithCancel(ctx)
 	defer unsubscribe()
 	for g := range stores {
-		client := newClient()
-		s, err := redisstore.Open(ctx, client, redisstore.Options{Size: size})
+		client := tg.newClient()
+		s, err := redisstore.Open(ctx, client, redisstore.Options{Size: size, Wait: tg.wait})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +242,7 @@ func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis
 
 	var mu sync.Mutex
 	var all []time.Duration
-	var accepted atomic.Int64
+	var accepted, unavailable atomic.Int64
 	var failed atomic.Value
 	end := time.Now().Add(d)
 	var wg sync.WaitGroup
@@ -211,6 +260,12 @@ func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis
 					events, err := s.Place(wctx, []domain.Write{write})
 					took := time.Since(start)
 					cancel()
+					if errors.Is(err, ports.ErrUnavailable) && tg.wait.Replicas > 0 {
+						// The replica did not confirm within the wait's
+						// timeout (a starved machine): part of the cost.
+						unavailable.Add(1)
+						continue
+					}
 					if err != nil || len(events) != 1 {
 						failed.Store(fmt.Errorf("writer %d: %d events, %w", id, len(events), err))
 						return
@@ -225,7 +280,7 @@ func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis
 		}
 	}
 	wg.Wait()
-	m := phaseResult{accepted: accepted.Load(), ownCPU: processCPU() - ownBefore, redisCPU: redisCPU(t, admin) - cpuBefore}
+	m := phaseResult{accepted: accepted.Load(), failed: unavailable.Load(), ownCPU: processCPU() - ownBefore, redisCPU: redisCPU(t, admin) - cpuBefore}
 	if busy, all := machineCPU(); all > allBefore {
 		m.machineBusy = float64(busy-busyBefore) / float64(all-allBefore)
 	}
@@ -235,21 +290,20 @@ func measurePhase(t *testing.T, admin *goredis.Client, newClient func() *goredis
 	m.scripts, m.scriptMicros = scriptStats(t, admin)
 	slices.Sort(all)
 	m.latencies = all
-	// Every gateway receives every event (the fan-out's input), in time.
+	// Every gateway receives every accepted event (the fan-out's input);
+	// a write answered unavailable while waiting for the replica was
+	// applied all the same, and is published too.
 	want := int64(gateways) * m.accepted
-	deadline := time.Now().Add(30 * time.Second)
-	for delivered.Load() < want && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := delivered.Load(); got != want {
-		t.Fatalf("the gateways' subscriptions received %d events, want %d (%d accepted × %d)", got, want, m.accepted, gateways)
+	waitfor.True(t, 30*time.Second, "every gateway to receive every accepted event", func() bool { return delivered.Load() >= want })
+	if got, most := delivered.Load(), int64(gateways)*(m.accepted+m.failed); got > most {
+		t.Fatalf("the gateways' subscriptions received %d events, more than the %d written", got, most)
 	}
 	return m
 }
 
 // scriptStats reads the write scripts' calls and time from INFO
 // commandstats (EVALSHA, and EVAL for a script Redis did not have yet).
-func scriptStats(t *testing.T, c *goredis.Client) (calls int64, micros float64) {
+func scriptStats(t *testing.T, c goredis.UniversalClient) (calls int64, micros float64) {
 	t.Helper()
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
@@ -280,7 +334,7 @@ func scriptStats(t *testing.T, c *goredis.Client) (calls int64, micros float64) 
 }
 
 // redisCPU is the CPU time, user and system, the Redis process has used.
-func redisCPU(t *testing.T, c *goredis.Client) float64 {
+func redisCPU(t *testing.T, c goredis.UniversalClient) float64 {
 	t.Helper()
 	info, err := c.Info(context.Background(), "cpu").Result()
 	if err != nil {
