@@ -199,7 +199,7 @@ func pin(t *testing.T, r *redistest.Redis) {
 
 type phaseResult struct {
 	accepted     int64
-	failed       int64 // answered unavailable (waiting for a replica only)
+	failed       int64           // answered unavailable (waiting for a replica only)
 	latencies    []time.Duration // sorted
 	scripts      int64
 	scriptMicros float64 // Redis's time in the write scripts (commandstats)
