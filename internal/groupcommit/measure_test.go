@@ -51,9 +51,12 @@ import (
 // PIXEL_MEASURE_WRITERS (per gateway, default 64), PIXEL_MEASURE_REDIS_CPUS
 // (pin the Redis container to these CPUs, e.g. 1, as docker's
 // --cpuset-cpus), PIXEL_MEASURE_REDIS_ADDR (measure a Redis already
-// running there instead of a container), PIXEL_MEASURE_NETWORK=bridge (the
-// container on Docker's bridge network, not the host's), GROUP_COMMIT_WINDOW and GROUP_COMMIT_MAX (defaults as
-// the apps').
+// running there instead of a container), PIXEL_MEASURE_NETWORK=bridge
+// (the container on Docker's bridge network, not the host's),
+// GROUP_COMMIT_WINDOW and GROUP_COMMIT_MAX (defaults as the apps'),
+// PIXEL_MEASURE_PHASES=gathered (only the G×W phase with group commit: a
+// steady load of writes, e.g. for a gateway's fan-out to be measured on
+// the same Redis meanwhile; each phase starts with FLUSHALL).
 func TestMeasureGroupCommit(t *testing.T) {
 	if os.Getenv("PIXEL_MEASURE") == "" {
 		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
@@ -144,6 +147,9 @@ func measureRounds(t *testing.T, tg target, rounds, gateways, writers int, opts 
 		}
 		if round%2 == 1 {
 			slices.Reverse(runs)
+		}
+		if os.Getenv("PIXEL_MEASURE_PHASES") == "gathered" {
+			runs = slices.DeleteFunc(runs, func(r run) bool { return !r.gather || r.writers == 1 })
 		}
 		for _, ru := range runs {
 			o := groupcommit.Options{}
@@ -290,14 +296,12 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 	m.scripts, m.scriptMicros = scriptStats(t, admin)
 	slices.Sort(all)
 	m.latencies = all
-	// Every gateway receives every accepted event (the fan-out's input);
-	// a write answered unavailable while waiting for the replica was
-	// applied all the same, and is published too.
+	// Every gateway receives every accepted event (the fan-out's input).
+	// More may come: a write answered unavailable while waiting for the
+	// replica was applied all the same, and a Redis of
+	// PIXEL_MEASURE_REDIS_ADDR may have other writers.
 	want := int64(gateways) * m.accepted
 	waitfor.True(t, 30*time.Second, "every gateway to receive every accepted event", func() bool { return delivered.Load() >= want })
-	if got, most := delivered.Load(), int64(gateways)*(m.accepted+m.failed); got > most {
-		t.Fatalf("the gateways' subscriptions received %d events, more than the %d written", got, most)
-	}
 	return m
 }
 
