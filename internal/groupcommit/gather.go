@@ -111,9 +111,12 @@ func (s *Store) returned() {
 
 // send makes b's store call and hands every request its outcome.
 func (s *Store) send(b *batch) {
-	writes := make([]domain.Write, 0, b.writes)
-	for _, r := range b.requests {
-		writes = append(writes, r.writes...)
+	writes := b.requests[0].writes // a batch of one (a lone write) as it came
+	if len(b.requests) > 1 {
+		writes = make([]domain.Write, 0, b.writes)
+		for _, r := range b.requests {
+			writes = append(writes, r.writes...)
+		}
 	}
 	ctx, cancel := b.context()
 	events, err := s.CanvasStore.Place(ctx, writes)

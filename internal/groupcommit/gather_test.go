@@ -537,3 +537,26 @@ func TestStoresGiveOneGatheringStorePerCanvas(t *testing.T) {
 		t.Fatalf("Open with another size: %v, want the factory's size mismatch", err)
 	}
 }
+
+// BenchmarkLoneWrite is what the decorator adds to a write that finds the
+// store idle, against a store that answers at once:
+//
+//	go test -run '^$' -bench LoneWrite -benchmem ./internal/groupcommit
+func BenchmarkLoneWrite(b *testing.B) {
+	w := writesOf("solo", 1)
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{{"plain", Options{}}, {"group commit", Options{Window: time.Millisecond, Max: DefaultMax}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := New(newFake(false), tc.opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for b.Loop() {
+				if _, err := s.Place(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
