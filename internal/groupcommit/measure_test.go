@@ -161,6 +161,7 @@ func measureRounds(t *testing.T, tg target, rounds, gateways, writers int, opts 
 				round+1, ru.name+":", float64(m.accepted)/phase.Seconds(),
 				redistest.Percentile(m.latencies, 50).Round(time.Microsecond), redistest.Percentile(m.latencies, 99).Round(time.Microsecond), m.latencies[len(m.latencies)-1].Round(time.Microsecond),
 				m.failed, m.scripts, float64(m.accepted)/float64(max(m.scripts, 1)), m.scriptMicros/float64(m.accepted), 1e6*m.redisCPU/float64(m.accepted), 1e6*m.ownCPU/float64(m.accepted), 100*m.machineBusy)
+			t.Logf("round %d, %-40s Redis µs per write by command (a script's include its commands'): %s", round+1, ru.name+":", perWrite(m.commands, m.accepted))
 		}
 	}
 }
@@ -208,9 +209,10 @@ type phaseResult struct {
 	failed       int64           // answered unavailable (waiting for a replica only)
 	latencies    []time.Duration // sorted
 	scripts      int64
-	scriptMicros float64 // Redis's time in the write scripts (commandstats)
-	redisCPU     float64 // seconds, user+sys, of the Redis process
-	ownCPU       float64 // seconds, this process
+	scriptMicros float64            // Redis's time in the write scripts (commandstats)
+	commands     map[string]float64 // µs by command, inside scripts too
+	redisCPU     float64            // seconds, user+sys, of the Redis process
+	ownCPU       float64            // seconds, this process
 	machineBusy  float64
 }
 
@@ -293,7 +295,7 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 	if err, ok := failed.Load().(error); ok {
 		t.Fatalf("a write failed: %v", err)
 	}
-	m.scripts, m.scriptMicros = scriptStats(t, admin)
+	m.scripts, m.scriptMicros, m.commands = scriptStats(t, admin)
 	slices.Sort(all)
 	m.latencies = all
 	// Every gateway receives every accepted event (the fan-out's input).
@@ -307,34 +309,56 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 
 // scriptStats reads the write scripts' calls and time from INFO
 // commandstats (EVALSHA, and EVAL for a script Redis did not have yet).
-func scriptStats(t *testing.T, c goredis.UniversalClient) (calls int64, micros float64) {
+// Every command's time is there too, those the scripts call included
+// (commands: µs by command name), which says where a script's time goes.
+func scriptStats(t *testing.T, c goredis.UniversalClient) (calls int64, micros float64, commands map[string]float64) {
 	t.Helper()
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
+	commands = map[string]float64{}
 	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:")
-		if !ok {
-			rest, ok = strings.CutPrefix(line, "cmdstat_eval:")
-		}
-		if !ok {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
+		if !ok || strings.HasPrefix(line, "#") {
 			continue
 		}
+		script := name == "evalsha" || name == "eval"
 		for _, f := range strings.Split(rest, ",") {
 			k, v, _ := strings.Cut(f, "=")
 			switch k {
 			case "calls":
 				n, _ := strconv.ParseInt(v, 10, 64)
-				calls += n
+				if script {
+					calls += n
+				}
 			case "usec":
 				u, _ := strconv.ParseFloat(v, 64)
-				micros += u
+				commands[name] += u
+				if script {
+					micros += u
+				}
 			}
 		}
 	}
-	return calls, micros
+	return calls, micros, commands
+}
+
+// perWrite lists the commands by their µs per accepted write, largest
+// first.
+func perWrite(commands map[string]float64, accepted int64) string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(commands[b] - commands[a]) })
+	var parts []string
+	for _, n := range names {
+		if us := commands[n] / float64(max(accepted, 1)); us >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", n, us))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // redisCPU is the CPU time, user and system, the Redis process has used.
