@@ -40,6 +40,11 @@ type Config struct {
 	// many replicas confirmed it (WAIT) within RedisWaitTimeout.
 	RedisWaitReplicas int
 	RedisWaitTimeout  time.Duration
+	// Group commit: each process gathers the concurrent writes to a
+	// canvas for at most GroupCommitWindow, or GroupCommitMax writes, into
+	// one store call (internal/groupcommit); either 0 turns it off.
+	GroupCommitWindow time.Duration
+	GroupCommitMax    int
 	Width, Height     int
 	DataDir           string
 	HistorySize       int
@@ -237,6 +242,26 @@ func waitTimeoutOpt(c *Config, v string) error {
 	return nil
 }
 
+// MaxGroupCommitWindow bounds GROUP_COMMIT_WINDOW: it is added to a
+// write's latency whenever the store is busy.
+const MaxGroupCommitWindow = 100 * time.Millisecond
+
+// MaxGroupCommit bounds GROUP_COMMIT_MAX: the Redis store runs at most
+// 1,000 writes in one script, so a larger batch would be split and no
+// longer be one atomic call.
+const MaxGroupCommit = 1000
+
+// groupCommitWindowOpt reads GROUP_COMMIT_WINDOW, 0 (off) to
+// MaxGroupCommitWindow.
+func groupCommitWindowOpt(c *Config, v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 || d > MaxGroupCommitWindow {
+		return fmt.Errorf("want a duration from 0s (off) to %s, such as 1ms, got %q", MaxGroupCommitWindow, v)
+	}
+	c.GroupCommitWindow = d
+	return nil
+}
+
 func options(defaultPort int) []option {
 	return []option{
 		{Port, "port", "PORT", strconv.Itoa(defaultPort), "port to listen on", intOpt(func(c *Config) *int { return &c.Port }, 1, 65535)},
@@ -251,6 +276,8 @@ func options(defaultPort int) []option {
 		{Redis, "redis-sentinel-password", "REDIS_SENTINEL_PASSWORD", "", "password of the Sentinels themselves (REDIS_PASSWORD is the master's and replicas')", strOpt(func(c *Config) *string { return &c.RedisSentinelPassword })},
 		{Redis, "redis-wait-replicas", "REDIS_WAIT_REPLICAS", "0", "acknowledge a canvas write only once this many replicas have it (Redis WAIT); fewer within REDIS_WAIT_TIMEOUT and the write is answered unavailable (0: acknowledge once the master has it)", intOpt(func(c *Config) *int { return &c.RedisWaitReplicas }, 0, 100)},
 		{Redis, "redis-wait-timeout", "REDIS_WAIT_TIMEOUT", "500ms", "how long a write waits for REDIS_WAIT_REPLICAS replicas, from 10ms to 1s", waitTimeoutOpt},
+		{Redis, "group-commit-window", "GROUP_COMMIT_WINDOW", "1ms", "the longest a pixel write waits to share one Redis script with the process's other writes to its canvas, while the store is busy (an idle store takes a write at once); 0s: every write is its own script", groupCommitWindowOpt},
+		{Redis, "group-commit-max", "GROUP_COMMIT_MAX", "256", "the most pixel writes one Redis script carries, from 2 to 1000 (0 or 1: every write is its own script)", intOpt(func(c *Config) *int { return &c.GroupCommitMax }, 0, MaxGroupCommit)},
 		{Canvas, "canvas-width", "CANVAS_WIDTH", strconv.Itoa(domain.DefaultWidth), "canvas width in pixels", intOpt(func(c *Config) *int { return &c.Width }, 1, domain.MaxSide)},
 		{Canvas, "canvas-height", "CANVAS_HEIGHT", strconv.Itoa(domain.DefaultHeight), "canvas height in pixels", intOpt(func(c *Config) *int { return &c.Height }, 1, domain.MaxSide)},
 		{DataDir, "data-dir", "DATA_DIR", "./data", "directory of the embedded store (log and snapshots)", strOpt(func(c *Config) *string { return &c.DataDir })},

@@ -322,3 +322,22 @@ func TestRedisSentinelsAndWait(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupCommit(t *testing.T) {
+	c, err := Load(testSpec, nil, env(nil), io.Discard)
+	if err != nil || c.GroupCommitWindow != time.Millisecond || c.GroupCommitMax != 256 {
+		t.Fatalf("defaults: window %s max %d, %v", c.GroupCommitWindow, c.GroupCommitMax, err)
+	}
+	c, err = Load(testSpec, []string{"--group-commit-max", "0"}, env(map[string]string{"GROUP_COMMIT_WINDOW": "2500us"}), io.Discard)
+	if err != nil || c.GroupCommitWindow != 2500*time.Microsecond || c.GroupCommitMax != 0 {
+		t.Fatalf("window %s max %d, %v", c.GroupCommitWindow, c.GroupCommitMax, err)
+	}
+	for _, bad := range []map[string]string{
+		{"GROUP_COMMIT_WINDOW": "-1ms"}, {"GROUP_COMMIT_WINDOW": "1s"}, {"GROUP_COMMIT_WINDOW": "soon"},
+		{"GROUP_COMMIT_MAX": "1001"}, {"GROUP_COMMIT_MAX": "-1"},
+	} {
+		if _, err := Load(testSpec, nil, env(bad), io.Discard); err == nil || !strings.Contains(err.Error(), "GROUP_COMMIT_") {
+			t.Errorf("%v: err %v, want a clear error", bad, err)
+		}
+	}
+}

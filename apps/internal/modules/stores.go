@@ -28,6 +28,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/apps/internal/config"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/groupcommit"
 	"github.com/pixelplayground/pixelplayground/internal/lograte"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
@@ -179,7 +180,8 @@ func Redis() fx.Option {
 			newRedisClient,
 			fx.Annotate(newPatientBus, fx.As(fx.Self()), fx.As(new(ports.Bus))),
 			fx.Annotate(redispresence.New, fx.As(new(ports.Presence))),
-			fx.Annotate(newRedisStores, fx.As(fx.Self()), fx.As(new(ports.CanvasStores))),
+			newRedisStores,
+			fx.Annotate(newGatheringStores, fx.As(new(ports.CanvasStores))),
 			fx.Annotate(openRedisStore, fx.As(new(ports.CanvasStore))),
 			fx.Annotate(rediscanvases.New, fx.As(new(ports.Canvases))),
 			AsReadinessCheck(busReadiness),
@@ -222,12 +224,21 @@ func newRedisStores(lc fx.Lifecycle, cfg config.Config, client redis.UniversalCl
 	return s
 }
 
+// newGatheringStores puts group commit (GROUP_COMMIT_WINDOW,
+// GROUP_COMMIT_MAX) in front of every Redis canvas store: the writes of
+// all the process's connections and REST requests to one canvas share
+// Redis scripts (internal/groupcommit). With either setting 0 it is the
+// Redis factory itself.
+func newGatheringStores(cfg config.Config, stores *redisstore.Stores) ports.CanvasStores {
+	return groupcommit.NewStores(stores, groupcommit.Options{Window: cfg.GroupCommitWindow, Max: cfg.GroupCommitMax})
+}
+
 // openRedisStore opens the main canvas's store through the factory (so
-// that the factory gives the same store for main), or, when Redis cannot
-// be reached now, returns one that opens itself in the background (see
-// lazyRedisStore). Only an answer that no retry can change fails the
+// that the factory gives the same store for main, gathering included),
+// or, when Redis cannot be reached now, returns one that opens itself in
+// the background (see lazyRedisStore). Only an answer that no retry can change fails the
 // start: a canvas of another size in Redis, a bad option.
-func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, stores *redisstore.Stores, log *slog.Logger) (ports.CanvasStore, error) {
+func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, stores ports.CanvasStores, log *slog.Logger) (ports.CanvasStore, error) {
 	open := func(ctx context.Context) (ports.CanvasStore, error) {
 		return stores.Open(ctx, domain.MainSlug, cfg.Size())
 	}
@@ -235,7 +246,7 @@ func openRedisStore(lc fx.Lifecycle, sd fx.Shutdowner, cfg config.Config, stores
 	s, err := open(ctx)
 	cancel()
 	if err == nil {
-		log.Info("redis store open", "size", cfg.Size().String())
+		log.Info("redis store open", "size", cfg.Size().String(), "group_commit_window", cfg.GroupCommitWindow.String(), "group_commit_max", cfg.GroupCommitMax)
 		return s, nil
 	}
 	if !retryable(err) {
