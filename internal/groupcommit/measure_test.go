@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/groupcommit"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 	"github.com/pixelplayground/pixelplayground/internal/place"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
@@ -245,8 +245,8 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 	if err := admin.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cpuBefore, ownBefore := redisCPU(t, admin), processCPU()
-	busyBefore, allBefore := machineCPU()
+	cpuBefore, ownBefore := redistest.CPU(t, admin), measure.ProcessCPU()
+	busyBefore, allBefore := measure.MachineCPU()
 
 	var mu sync.Mutex
 	var all []time.Duration
@@ -288,8 +288,8 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 		}
 	}
 	wg.Wait()
-	m := phaseResult{accepted: accepted.Load(), failed: unavailable.Load(), ownCPU: processCPU() - ownBefore, redisCPU: redisCPU(t, admin) - cpuBefore}
-	if busy, all := machineCPU(); all > allBefore {
+	m := phaseResult{accepted: accepted.Load(), failed: unavailable.Load(), ownCPU: measure.ProcessCPU() - ownBefore, redisCPU: redistest.CPU(t, admin) - cpuBefore}
+	if busy, all := measure.MachineCPU(); all > allBefore {
 		m.machineBusy = float64(busy-busyBefore) / float64(all-allBefore)
 	}
 	if err, ok := failed.Load().(error); ok {
@@ -359,58 +359,6 @@ func perWrite(commands map[string]float64, accepted int64) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// redisCPU is the CPU time, user and system, the Redis process has used.
-func redisCPU(t *testing.T, c goredis.UniversalClient) float64 {
-	t.Helper()
-	info, err := c.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, line := range strings.Split(info, "\n") {
-		for _, field := range []string{"used_cpu_user:", "used_cpu_sys:"} {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), field); ok {
-				v, err := strconv.ParseFloat(rest, 64)
-				if err != nil {
-					t.Fatalf("%s%q: %v", field, rest, err)
-				}
-				total += v
-			}
-		}
-	}
-	return total
-}
-
-// processCPU is this process's CPU time, user and system, in seconds.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// machineCPU reads /proc/stat's first line: the CPU time of every core not
-// idle (nor waiting for I/O), and in all, in clock ticks; zeros off Linux.
-func machineCPU() (busy, all uint64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return 0, 0
-		}
-		all += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, all
 }
 
 func reachable(addr string) bool {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 )
 
@@ -156,10 +156,10 @@ func measureWrites(t *testing.T, c *redistest.Cluster, slugs []domain.Slug, writ
 		if err := nodeClients[i].ConfigResetStat(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		cpuBefore[i] = redisCPU(t, nodeClients[i])
+		cpuBefore[i] = redistest.CPU(t, nodeClients[i])
 	}
-	clientBefore := processCPU()
-	busyBefore, allBefore := machineCPU()
+	clientBefore := measure.ProcessCPU()
+	busyBefore, allBefore := measure.MachineCPU()
 
 	var accepted atomic.Int64
 	var failed atomic.Value
@@ -183,67 +183,15 @@ func measureWrites(t *testing.T, c *redistest.Cluster, slugs []domain.Slug, writ
 	if err, ok := failed.Load().(error); ok {
 		t.Fatalf("Place: %v", err)
 	}
-	m := measured{accepted: accepted.Load(), clientCPU: processCPU() - clientBefore}
-	if busy, all := machineCPU(); all > allBefore {
+	m := measured{accepted: accepted.Load(), clientCPU: measure.ProcessCPU() - clientBefore}
+	if busy, all := measure.MachineCPU(); all > allBefore {
 		m.machineBusy = float64(busy-busyBefore) / float64(all-allBefore)
 	}
 	for i, nc := range nodeClients {
-		m.nodes = append(m.nodes, nodeLoad{scripts: scriptCalls(t, nc), cpu: redisCPU(t, nc) - cpuBefore[i]})
+		m.nodes = append(m.nodes, nodeLoad{scripts: scriptCalls(t, nc), cpu: redistest.CPU(t, nc) - cpuBefore[i]})
 	}
 	if got := m.scripts(); int64(got) < m.accepted {
 		t.Errorf("%d scripts ran for %d accepted writes", got, m.accepted)
 	}
 	return m
-}
-
-// redisCPU is the CPU time, user and system, a Redis process has used.
-func redisCPU(t *testing.T, node *redis.Client) float64 {
-	t.Helper()
-	info, err := node.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, line := range strings.Split(info, "\n") {
-		for _, field := range []string{"used_cpu_user:", "used_cpu_sys:"} {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), field); ok {
-				v, err := strconv.ParseFloat(rest, 64)
-				if err != nil {
-					t.Fatalf("%s%q: %v", field, rest, err)
-				}
-				total += v
-			}
-		}
-	}
-	return total
-}
-
-// processCPU is this process's CPU time, user and system, in seconds.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// machineCPU reads /proc/stat's first line: the CPU time of every core not
-// idle (nor waiting for I/O), and in all, in clock ticks; zeros off Linux.
-func machineCPU() (busy, all uint64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return 0, 0
-		}
-		all += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, all
 }
