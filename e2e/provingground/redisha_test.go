@@ -298,14 +298,7 @@ func killLaggingMaster(t *testing.T, waitReplicas int) haResult {
 	w := d.writers
 	w.WaitAcknowledged(t, time.Time{}, 40, 30*time.Second)
 
-	lagging := time.Now()
-	set.LagReplicas()
-	w.WaitStarted(t, lagging, 30, 20*time.Second)
-	old := set.Master.Addr()
-	failure := time.Now()
-	set.Master.Kill(t)
-	set.CutReplicaLinks()
-	set.WaitFailover(t, old, 30*time.Second)
+	failure, _ := set.KillLaggingMaster(t, w, 30)
 	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	w.WaitAcknowledged(t, time.Now(), 20, 20*time.Second)
 	res := d.finish(t, "master SIGKILLed while both replicas lag", strconv.Itoa(waitReplicas), failure, rec)
@@ -343,17 +336,10 @@ func TestHAFrozenMaster(t *testing.T) {
 	oldMaster := set.Master
 	old := oldMaster.Addr()
 	failure := time.Now()
-	oldMaster.Freeze(t)
-	thawed := false
-	t.Cleanup(func() {
-		if !thawed {
-			oldMaster.Thaw(t)
-		}
-	})
+	thaw := oldMaster.FreezeUntilThawed(t)
 	newMaster := set.WaitFailover(t, old, 30*time.Second)
 	rec := w.WaitRecovered(t, failure, 30*time.Second)
-	oldMaster.Thaw(t)
-	thawed = true
+	thaw()
 	set.WaitReplicaOf(t, oldMaster, newMaster, 30*time.Second)
 	w.WaitAcknowledged(t, time.Now(), 20, 20*time.Second)
 	if res := d.finish(t, "master SIGSTOPped, promoted replica, old master SIGCONTed back as a replica", "1", failure, rec); res.lost > 0 {

@@ -85,15 +85,8 @@ func killMasterWhileReplicaLags(t *testing.T, wait redisstore.WaitOptions) []dom
 	w := redistest.StartWriters(t, store, haWriters, haPeriod, place.StoreTimeout)
 	w.WaitAcknowledged(t, time.Time{}, 40, 20*time.Second)
 
-	lagging := time.Now()
-	set.LagReplicas()
 	// Writes the replica will never get: a second of them.
-	w.WaitStarted(t, lagging, 40, 10*time.Second)
-	old := set.Master.Addr()
-	failure := time.Now()
-	set.Master.Kill(t)
-	set.CutReplicaLinks()
-	set.WaitFailover(t, old, 30*time.Second)
+	failure, _ := set.KillLaggingMaster(t, w, 40)
 	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	w.Stop()
 	logRecovery(t, "master SIGKILLed while its replica lagged", w, failure, rec)
@@ -135,13 +128,7 @@ func TestFrozenMaster(t *testing.T) {
 	lateStore := openHAOn(t, oldMaster)
 	old := oldMaster.Addr()
 	failure := time.Now()
-	oldMaster.Freeze(t)
-	thawed := false
-	t.Cleanup(func() {
-		if !thawed {
-			oldMaster.Thaw(t)
-		}
-	})
+	thaw := oldMaster.FreezeUntilThawed(t)
 	// A write sent to the frozen master after it froze, as a gateway whose
 	// client has not noticed anything yet sends it: the kernel queues it,
 	// the caller gives up and hears "unavailable". It paints the last
@@ -161,8 +148,7 @@ func TestFrozenMaster(t *testing.T) {
 		t.Errorf("%d writes waited for a timeout; at most one per writer (%d) may, the breaker refuses the rest at once", timedOut, haWriters)
 	}
 
-	oldMaster.Thaw(t)
-	thawed = true
+	thaw()
 	set.WaitReplicaOf(t, oldMaster, newMaster, 30*time.Second)
 	w.WaitAcknowledged(t, time.Now(), 20, 20*time.Second)
 	w.Stop()
