@@ -113,11 +113,20 @@ func (s *sequencer) begin() *step {
 
 // received takes live events from the bus, published on the timeline
 // epoch ("" when the publisher did not say: a store from before epochs).
-// The first event of a new timeline moves the sequencer to just before it.
+//
+// Events of another timeline are not taken: which of that timeline's
+// events the gateway missed (those written before its bus reached the new
+// master, whose writers still wait for their echo) depends on the
+// timeline's base, which only the store knows. A repair on the current
+// timeline reads it: its result names the new timeline's head, and
+// repaired moves there (moveToTimelineOf), replaying what lies above the
+// base, these events included. Jumping to just before the first live one
+// covered the earlier ones by the snapshot: written, never answered.
 func (s *sequencer) received(events []domain.Event, epoch domain.Epoch, now time.Time) step {
 	out := s.begin()
 	if epoch != "" && epoch != s.epoch && len(events) > 0 {
-		s.changeTimeline(events[0].Seq-1, epoch)
+		s.startRepair(s.last, now)
+		return *out
 	}
 	for _, e := range events {
 		s.take(e, now)

@@ -245,12 +245,31 @@ func TestSequencer(t *testing.T) {
 		// are new events, not duplicates. (Before epochs, seqs 4 and 5 of
 		// the new timeline were dropped here, and clients kept the lost 4
 		// and 5.)
+		// A new timeline reuses seqs already delivered on the old one: they
+		// are new events, not duplicates. (Before epochs, seqs 4 and 5 of
+		// the new timeline were dropped here, and clients kept the lost 4
+		// and 5.) Its first live event makes the sequencer read the store:
+		// the new timeline's base (3) says where its own events start.
 		{name: "new timeline reuses delivered seqs", steps: []want{
 			{in: recv(1, 2, 3, 4, 5), step: "deliver 1 2 3 4 5"},
-			{in: recvOn("B", 4), step: "jump 3 (from 5, epoch B); deliver 4"},
-			{in: recvOn("B", 5, 6), step: "deliver 5 6"},
-			{in: recv(6), step: "jump 5 (from 6, epoch A); deliver 6"}, // and back: any change of timeline is one
-		}, endLast: 6},
+			{in: recvOn("B", 4), step: "repair after 5"},
+			{in: repairedOn("A", "B", nil, false, 4, 3), step: "jump 3 (from 5, epoch B); repair after 3"},
+			{in: recvOn("B", 5, 6), step: ""},
+			{in: repairedOn("B", "B", evs(4, 6), true, 6, 3), step: "deliver 4 5 6; replayed 3"},
+			{in: recv(6), step: "repair after 6"}, // and back: any change of timeline is one
+			{in: repairedOn("B", "A", nil, false, 6, 5), step: "jump 5 (from 6, epoch A); repair after 5"},
+		}, endLast: 5},
+		// A failover: the gateway delivered up to 8 on the old timeline;
+		// the new one (base 4) took 5 and 6 before the gateway's bus
+		// reached the new master, and the first live event is 7. 5 and 6
+		// are replayed with their writers' echoes. (Before, the jump went
+		// to 6, just before the first live event, and their writers never
+		// heard their writes were accepted.)
+		{name: "a new timeline seen first by a live event: its own events before it are replayed from its base", last: 8, steps: []want{
+			{in: recvOn("B", 7), step: "repair after 8"},
+			{in: repairedOn("A", "B", nil, false, 7, 4), step: "jump 4 (from 8, epoch B); repair after 4"},
+			{in: repairedOn("B", "B", evs(5, 7), true, 7, 4), step: "deliver 5 6 7; replayed 3"},
+		}, endLast: 7},
 		{name: "an event without an epoch does not judge the timeline", last: 3, steps: []want{
 			{in: recvOn("", 4), step: "deliver 4"},
 			{in: recvOn("", 4), step: ""},
@@ -284,13 +303,21 @@ func TestSequencer(t *testing.T) {
 			{in: syncedOn("B", 5, 3), step: "jump 3 (from 3, epoch B); repair after 3"},
 			{in: repairedOn("B", "B", evs(4, 5), true, 5, 3), step: "deliver 4 5; replayed 2"},
 		}, endLast: 5},
-		{name: "new timeline forgets held events and the repair for the old one", last: 2, steps: []want{
+		{name: "a new timeline's live event during a repair waits for that repair", last: 2, steps: []want{
 			{in: recv(5), step: "repair after 2"},
-			{in: recvOn("B", 3), step: "jump 2 (from 2, epoch B); deliver 3"},
-			// The old repair comes back: read on A, it is ignored.
-			{in: repairedOn("A", "B", evs(3, 5), false, 3, 2), step: ""},
-			{in: recvOn("B", 4), step: "deliver 4"},
+			{in: recvOn("B", 3), step: ""},
+			// The repair comes back, read when the store was on B: move.
+			{in: repairedOn("A", "B", evs(3, 5), false, 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
+			{in: recvOn("B", 4), step: ""},
+			{in: repairedOn("B", "B", evs(3, 4), true, 4, 2), step: "deliver 3 4; replayed 2"},
 		}, endLast: 4},
+		{name: "a repair read for a timeline left meanwhile is ignored", last: 2, steps: []want{
+			{in: recv(5), step: "repair after 2"},
+			{in: synced(2), step: ""},
+			{in: syncedOn("B", 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
+			{in: repairedOn("A", "A", evs(3, 5), true, 5, 0), step: ""},
+			{in: recvOn("B", 3), step: "deliver 3"},
+		}, endLast: 3},
 		{name: "repair finds a new timeline", last: 2, steps: []want{
 			{in: recv(5), step: "repair after 2"},
 			{in: repairedOn("A", "B", evs(3, 3), false, 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
