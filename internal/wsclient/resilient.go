@@ -282,11 +282,7 @@ func (r *Resilient) apply(s *session, e domain.Event) {
 	case e.Seq == 0:
 		r.problem("event without seq: the server does not speak the seq extension")
 	case e.Seq <= r.snapSeq:
-		// Already in the snapshot, which may hold a later write on the
-		// same pixel: applying it would take the canvas back. (A gateway
-		// that moved to a new timeline replays its events from the base,
-		// for their writers' echoes; a snapshot loaded meanwhile has them.)
-		return
+		// Already in the snapshot.
 	case e.Seq <= r.lastSeq:
 		r.stats.Duplicates++
 	default:
