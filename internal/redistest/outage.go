@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +94,18 @@ func (r *Redis) Freeze(t testing.TB) { r.signal(t, "STOP") }
 
 // Thaw wakes a frozen Redis with SIGCONT.
 func (r *Redis) Thaw(t testing.TB) { r.signal(t, "CONT") }
+
+// FreezeUntilThawed is Freeze, with the Thaw it returns also run when the
+// test ends (a frozen container would not stop in time); calling it more
+// than once thaws once.
+func (r *Redis) FreezeUntilThawed(t testing.TB) (thaw func()) {
+	t.Helper()
+	r.Freeze(t)
+	var once sync.Once
+	thaw = func() { once.Do(func() { r.Thaw(t) }) }
+	t.Cleanup(thaw)
+	return thaw
+}
 
 func (r *Redis) signal(t testing.TB, sig string) {
 	t.Helper()

@@ -332,3 +332,20 @@ func (p *Proxy) Dialer() func(ctx context.Context, network, addr string) (net.Co
 		return d.DialContext(ctx, network, addr)
 	}
 }
+
+// KillLaggingMaster is the failover that loses data without WAIT: it makes
+// every replica lag (LagReplicas), waits until w has made lagWrites more
+// writes, SIGKILLs the master, drops what the replicas had not received
+// (CutReplicaLinks) and returns once the Sentinels promoted one of them,
+// with the moment of the kill. Needs LaggableReplicas.
+func (s *Sentinels) KillLaggingMaster(t testing.TB, w *Writers, lagWrites int) (failure time.Time, newMaster string) {
+	t.Helper()
+	lagging := time.Now()
+	s.LagReplicas()
+	w.WaitStarted(t, lagging, lagWrites, 20*time.Second)
+	old := s.Master.Addr()
+	failure = time.Now()
+	s.Master.Kill(t)
+	s.CutReplicaLinks()
+	return failure, s.WaitFailover(t, old, 30*time.Second)
+}

@@ -7,11 +7,13 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
@@ -24,7 +26,7 @@ import (
 // a colour that is never white), so no write hides another: after the
 // test, an acknowledged write whose pixel is not its colour was lost.
 type Writers struct {
-	store  ports.CanvasStore
+	place  PlaceFunc
 	size   domain.Size
 	period time.Duration
 
@@ -53,13 +55,28 @@ func (o Outcome) TimedOut() bool {
 	return errors.Is(o.Err, os.ErrDeadlineExceeded) || errors.Is(o.Err, context.DeadlineExceeded) || (errors.As(o.Err, &ne) && ne.Timeout())
 }
 
+// PlaceFunc makes one write for writer number writer (0..n-1) and says
+// whether it was acknowledged (nil) or not.
+type PlaceFunc func(ctx context.Context, writer int, write domain.Write) error
+
 // StartWriters starts n goroutines that each place one pixel every period
 // (bounded load, so a long test does not run out of pixels: the canvas
 // must have room for every write), each call with a deadline of
 // callTimeout, until Stop.
 func StartWriters(t testing.TB, store ports.CanvasStore, n int, period, callTimeout time.Duration) *Writers {
 	t.Helper()
-	w := &Writers{store: store, size: store.Size(), period: period, stop: make(chan struct{})}
+	return StartWritersWith(t, store.Size(), n, period, callTimeout, func(ctx context.Context, _ int, write domain.Write) error {
+		_, err := store.Place(ctx, []domain.Write{write})
+		return err
+	})
+}
+
+// StartWritersWith is StartWriters with writes made by place on a canvas
+// of the given size: through a gateway's WebSocket, say, where writer g is
+// one client.
+func StartWritersWith(t testing.TB, size domain.Size, n int, period, callTimeout time.Duration, place PlaceFunc) *Writers {
+	t.Helper()
+	w := &Writers{place: place, size: size, period: period, stop: make(chan struct{})}
 	for g := range n {
 		w.done.Add(1)
 		go w.run(g, callTimeout)
@@ -91,7 +108,7 @@ func (w *Writers) run(g int, callTimeout time.Duration) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		start := time.Now()
-		_, err := w.store.Place(ctx, []domain.Write{write})
+		err := w.place(ctx, g, write)
 		end := time.Now()
 		cancel()
 		w.mu.Lock()
@@ -215,4 +232,69 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	rank := int(p/100*float64(len(sorted))+0.5) - 1
 	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// WaitAcknowledged waits until n writes that started after since were
+// acknowledged, and fails the test after within.
+func (w *Writers) WaitAcknowledged(t testing.TB, since time.Time, n int, within time.Duration) {
+	t.Helper()
+	if err := waitfor.Poll(within, func() error {
+		if got := w.AcknowledgedAfter(since); got < n {
+			return fmt.Errorf("%d of %d writes acknowledged", got, n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("redistest: writes not acknowledged: %v (last errors: %s)", err, w.LastErrors())
+	}
+}
+
+// WaitStarted waits until n writes that started after since have ended,
+// whatever their outcome, and fails the test after within.
+func (w *Writers) WaitStarted(t testing.TB, since time.Time, n int, within time.Duration) {
+	t.Helper()
+	if err := waitfor.Poll(within, func() error {
+		got := 0
+		for _, o := range w.Outcomes() {
+			if o.Start.After(since) {
+				got++
+			}
+		}
+		if got < n {
+			return fmt.Errorf("%d of %d writes made", got, n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+}
+
+// WaitRecovered waits until every writer refused after failure has had a
+// write acknowledged since (at least one must have been refused), and
+// returns the recovery times (Recovery); it fails the test after within.
+func (w *Writers) WaitRecovered(t testing.TB, failure time.Time, within time.Duration) []time.Duration {
+	t.Helper()
+	if err := waitfor.Poll(within, func() error {
+		refused, back := w.Refused(failure), len(w.Recovery(failure))
+		if refused == 0 || back < refused {
+			return fmt.Errorf("%d of the %d writers refused are accepted again", back, refused)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("redistest: writes not accepted again: %v (last errors: %s)", err, w.LastErrors())
+	}
+	return w.Recovery(failure)
+}
+
+// LastErrors are the last three refusals, for a failure message.
+func (w *Writers) LastErrors() string {
+	var msgs []string
+	for _, o := range w.Outcomes() {
+		if o.Err != nil {
+			msgs = append(msgs, o.Err.Error())
+		}
+	}
+	if len(msgs) > 3 {
+		msgs = msgs[len(msgs)-3:]
+	}
+	return strings.Join(msgs, " | ")
 }

@@ -113,11 +113,20 @@ func (s *sequencer) begin() *step {
 
 // received takes live events from the bus, published on the timeline
 // epoch ("" when the publisher did not say: a store from before epochs).
-// The first event of a new timeline moves the sequencer to just before it.
+//
+// Events of another timeline are not taken: which of that timeline's
+// events the gateway missed (those written before its bus reached the new
+// master, whose writers still wait for their echo) depends on the
+// timeline's base, which only the store knows. A repair on the current
+// timeline reads it: its result names the new timeline's head, and
+// repaired moves there (moveToTimelineOf), replaying what lies above the
+// base, these events included. Jumping to just before the first live one
+// covered the earlier ones by the snapshot: written, never answered.
 func (s *sequencer) received(events []domain.Event, epoch domain.Epoch, now time.Time) step {
 	out := s.begin()
 	if epoch != "" && epoch != s.epoch && len(events) > 0 {
-		s.changeTimeline(events[0].Seq-1, epoch)
+		s.startRepair(s.last, now)
+		return *out
 	}
 	for _, e := range events {
 		s.take(e, now)
@@ -142,7 +151,7 @@ func (s *sequencer) repaired(r repairResult, now time.Time) step {
 		return *out
 	}
 	if r.head.Epoch != s.epoch {
-		s.changeTimeline(min(r.head.Seq, s.last), r.head.Epoch)
+		s.moveToTimelineOf(r.head, now)
 		return *out
 	}
 	events := r.events
@@ -194,7 +203,7 @@ func (s *sequencer) resubscribed(head domain.Head, now time.Time) step {
 func (s *sequencer) sync(head domain.Head, force bool, now time.Time) step {
 	out := s.begin()
 	if head.Epoch != s.epoch {
-		s.changeTimeline(min(head.Seq, s.last), head.Epoch)
+		s.moveToTimelineOf(head, now)
 		return *out
 	}
 	latest, last := head.Seq, s.last
@@ -265,19 +274,37 @@ func (s *sequencer) startRepair(after domain.Seq, now time.Time) {
 	s.out.repair, s.out.repairAfter, s.out.repairEpoch = true, after, s.epoch
 }
 
+// moveToTimelineOf moves to the timeline of head, found by a sync or a
+// repair rather than by one of its events, and repairs at once what lies
+// between the move and the head.
+//
+// The move is to the lower of head.Base and the old position: every event
+// above the base on the new timeline is one the gateway has not delivered
+// (it delivered the old timeline's), and some may never come live: a
+// failover or a restart cuts the bus too, so the events written on the
+// new timeline before the gateway subscribed to it again are only in
+// history. Moving to the head instead would cover them by the snapshot
+// every client reloads, and their writers, whose writes the store
+// accepted, would never hear so: no echo, no error. Replayed by the
+// repair, they carry their writers' echoes; clients that reloaded a
+// snapshot that already has them ignore the rest.
+func (s *sequencer) moveToTimelineOf(head domain.Head, now time.Time) {
+	s.changeTimeline(min(head.Base, head.Seq, s.last), head.Epoch)
+	if head.Seq > s.last {
+		s.startRepair(s.last, now)
+	}
+}
+
 // changeTimeline moves to seq on the timeline epoch. Nothing held or
 // being repaired belongs to it: held events are forgotten, and a repair in
 // flight is answered for the old timeline (repaired ignores it), so
 // another may start at once.
 //
 // Every client reloads its snapshot, read after it is told, so any seq up
-// to the new timeline's head will do; the lower of that head and the old
-// position (a sync or a repair that found the new timeline before any of
-// its events did) keeps the new timeline's events above the old position
-// that are still in flight on the bus: delivered rather than dropped as
-// covered by the snapshot, they still carry their writers' echoes (a
-// Redis restarted with nothing lost, a write just after: its writer hears
-// it was accepted). Missing ones are repaired on the new timeline.
+// to the new timeline's head will do; a lower one (moveToTimelineOf)
+// keeps the new timeline's events above it, delivered rather than dropped
+// as covered by the snapshot, so that they still carry their writers'
+// echoes.
 func (s *sequencer) changeTimeline(seq domain.Seq, epoch domain.Epoch) {
 	s.pending = map[domain.Seq]domain.Event{}
 	s.epoch = epoch

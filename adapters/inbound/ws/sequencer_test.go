@@ -74,13 +74,13 @@ func recvOn(epoch domain.Epoch, seqs ...domain.Seq) input {
 }
 
 func repairedWith(events []domain.Event, complete bool, latest domain.Seq) input {
-	return repairedOn(testEpoch, testEpoch, events, complete, latest)
+	return repairedOn(testEpoch, testEpoch, events, complete, latest, 0)
 }
 
 // repairedOn is the result of a repair asked for on the timeline asked,
-// read when the store was on the timeline epoch.
-func repairedOn(asked, epoch domain.Epoch, events []domain.Event, complete bool, latest domain.Seq) input {
-	r := repairResult{events: events, complete: complete, head: domain.Head{Seq: latest, Epoch: epoch}, asked: asked}
+// read when the store was on the timeline epoch whose base is base.
+func repairedOn(asked, epoch domain.Epoch, events []domain.Event, complete bool, latest, base domain.Seq) input {
+	r := repairResult{events: events, complete: complete, head: domain.Head{Seq: latest, Epoch: epoch, Base: base}, asked: asked}
 	return input{fmt.Sprintf("repaired (asked on %s) %d events complete=%v latest=%d on %s", asked, len(events), complete, latest, epoch),
 		func(s *sequencer, now time.Time) step { return s.repaired(r, now) }}
 }
@@ -89,11 +89,13 @@ func repairFailed() input {
 	return input{"repair failed", func(s *sequencer, now time.Time) step { return s.repaired(repairResult{failed: true}, now) }}
 }
 
-func synced(latest domain.Seq) input { return syncedOn(testEpoch, latest) }
+func synced(latest domain.Seq) input { return syncedOn(testEpoch, latest, 0) }
 
-func syncedOn(epoch domain.Epoch, latest domain.Seq) input {
-	head := domain.Head{Seq: latest, Epoch: epoch}
-	return input{fmt.Sprint("synced ", latest, " on ", epoch), func(s *sequencer, now time.Time) step { return s.synced(head, now) }}
+// syncedOn is a sync that read the head latest on the timeline epoch,
+// whose base is base.
+func syncedOn(epoch domain.Epoch, latest, base domain.Seq) input {
+	head := domain.Head{Seq: latest, Epoch: epoch, Base: base}
+	return input{fmt.Sprint("synced ", latest, " on ", epoch, " (base ", base, ")"), func(s *sequencer, now time.Time) step { return s.synced(head, now) }}
 }
 
 func resubscribed(latest domain.Seq) input {
@@ -243,47 +245,82 @@ func TestSequencer(t *testing.T) {
 		// are new events, not duplicates. (Before epochs, seqs 4 and 5 of
 		// the new timeline were dropped here, and clients kept the lost 4
 		// and 5.)
+		// A new timeline reuses seqs already delivered on the old one: they
+		// are new events, not duplicates. (Before epochs, seqs 4 and 5 of
+		// the new timeline were dropped here, and clients kept the lost 4
+		// and 5.) Its first live event makes the sequencer read the store:
+		// the new timeline's base (3) says where its own events start.
 		{name: "new timeline reuses delivered seqs", steps: []want{
 			{in: recv(1, 2, 3, 4, 5), step: "deliver 1 2 3 4 5"},
-			{in: recvOn("B", 4), step: "jump 3 (from 5, epoch B); deliver 4"},
-			{in: recvOn("B", 5, 6), step: "deliver 5 6"},
-			{in: recv(6), step: "jump 5 (from 6, epoch A); deliver 6"}, // and back: any change of timeline is one
-		}, endLast: 6},
+			{in: recvOn("B", 4), step: "repair after 5"},
+			{in: repairedOn("A", "B", nil, false, 4, 3), step: "jump 3 (from 5, epoch B); repair after 3"},
+			{in: recvOn("B", 5, 6), step: ""},
+			{in: repairedOn("B", "B", evs(4, 6), true, 6, 3), step: "deliver 4 5 6; replayed 3"},
+			{in: recv(6), step: "repair after 6"}, // and back: any change of timeline is one
+			{in: repairedOn("B", "A", nil, false, 6, 5), step: "jump 5 (from 6, epoch A); repair after 5"},
+		}, endLast: 5},
+		// A failover: the gateway delivered up to 8 on the old timeline;
+		// the new one (base 4) took 5 and 6 before the gateway's bus
+		// reached the new master, and the first live event is 7. 5 and 6
+		// are replayed with their writers' echoes. (Before, the jump went
+		// to 6, just before the first live event, and their writers never
+		// heard their writes were accepted.)
+		{name: "a new timeline seen first by a live event: its own events before it are replayed from its base", last: 8, steps: []want{
+			{in: recvOn("B", 7), step: "repair after 8"},
+			{in: repairedOn("A", "B", nil, false, 7, 4), step: "jump 4 (from 8, epoch B); repair after 4"},
+			{in: repairedOn("B", "B", evs(5, 7), true, 7, 4), step: "deliver 5 6 7; replayed 3"},
+		}, endLast: 7},
 		{name: "an event without an epoch does not judge the timeline", last: 3, steps: []want{
 			{in: recvOn("", 4), step: "deliver 4"},
 			{in: recvOn("", 4), step: ""},
 		}, endLast: 4},
+		// A Redis restarted with nothing lost: the new timeline's base is
+		// the surviving head.
 		{name: "sync finds a new timeline even ahead of the gateway: its events above the old position follow", last: 5, steps: []want{
-			{in: syncedOn("B", 9), step: "jump 5 (from 5, epoch B)"},
+			{in: syncedOn("B", 9, 5), step: "jump 5 (from 5, epoch B); repair after 5"},
 			{in: recvOn("B", 6, 7, 8, 9), step: "deliver 6 7 8 9"},
-			{in: synced(10), step: "jump 9 (from 9, epoch A)"},
+			{in: repairedOn("B", "B", evs(6, 9), true, 9, 5), step: "replayed 4"},
 		}, endLast: 9},
-		{name: "sync finds a new timeline behind the gateway: jump back to its head", last: 8, steps: []want{
-			{in: syncedOn("B", 6), step: "jump 6 (from 8, epoch B)"},
+		// A failover to a replica that had 4: the gateway delivered up to 8
+		// on the old timeline, the new one has 5 and 6 of its own, written
+		// before the gateway's bus reached the new master. They are
+		// replayed (with their writers' echoes), not covered by the
+		// snapshot. (Before, the jump went to 6 and their writers never
+		// heard their writes were accepted.)
+		{name: "sync finds a new timeline behind the gateway: its own events are replayed from its base", last: 8, steps: []want{
+			{in: syncedOn("B", 6, 4), step: "jump 4 (from 8, epoch B); repair after 4"},
+			{in: repairedOn("B", "B", evs(5, 6), true, 6, 4), step: "deliver 5 6; replayed 2"},
 			{in: recvOn("B", 7), step: "deliver 7"},
 		}, endLast: 7},
 		// Redis restarted with nothing lost and a write went through before
 		// the gateway saw it: its echo is delivered, not dropped as below
 		// the jump.
 		{name: "a new timeline seen by a sync before its first event: the event is delivered", last: 1, steps: []want{
-			{in: syncedOn("B", 2), step: "jump 1 (from 1, epoch B)"},
+			{in: syncedOn("B", 2, 1), step: "jump 1 (from 1, epoch B); repair after 1"},
 			{in: recvOn("B", 2), step: "deliver 2"},
 		}, endLast: 2},
-		{name: "a new timeline whose first events never arrive is repaired on it", last: 3, steps: []want{
-			{in: syncedOn("B", 5), step: "jump 3 (from 3, epoch B)"},
-			{in: syncedOn("B", 5), step: "repair after 3"},
-			{in: repairedOn("B", "B", evs(4, 5), true, 5), step: "deliver 4 5; replayed 2"},
+		{name: "a new timeline whose first events never arrive is repaired on it at once", last: 3, steps: []want{
+			{in: syncedOn("B", 5, 3), step: "jump 3 (from 3, epoch B); repair after 3"},
+			{in: repairedOn("B", "B", evs(4, 5), true, 5, 3), step: "deliver 4 5; replayed 2"},
 		}, endLast: 5},
-		{name: "new timeline forgets held events and the repair for the old one", last: 2, steps: []want{
+		{name: "a new timeline's live event during a repair waits for that repair", last: 2, steps: []want{
 			{in: recv(5), step: "repair after 2"},
-			{in: recvOn("B", 3), step: "jump 2 (from 2, epoch B); deliver 3"},
-			// The old repair comes back: read on A, it is ignored.
-			{in: repairedOn("A", "B", evs(3, 5), false, 3), step: ""},
-			{in: recvOn("B", 4), step: "deliver 4"},
+			{in: recvOn("B", 3), step: ""},
+			// The repair comes back, read when the store was on B: move.
+			{in: repairedOn("A", "B", evs(3, 5), false, 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
+			{in: recvOn("B", 4), step: ""},
+			{in: repairedOn("B", "B", evs(3, 4), true, 4, 2), step: "deliver 3 4; replayed 2"},
 		}, endLast: 4},
+		{name: "a repair read for a timeline left meanwhile is ignored", last: 2, steps: []want{
+			{in: recv(5), step: "repair after 2"},
+			{in: synced(2), step: ""},
+			{in: syncedOn("B", 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
+			{in: repairedOn("A", "A", evs(3, 5), true, 5, 0), step: ""},
+			{in: recvOn("B", 3), step: "deliver 3"},
+		}, endLast: 3},
 		{name: "repair finds a new timeline", last: 2, steps: []want{
 			{in: recv(5), step: "repair after 2"},
-			{in: repairedOn("A", "B", evs(3, 3), false, 3), step: "jump 2 (from 2, epoch B)"},
+			{in: repairedOn("A", "B", evs(3, 3), false, 3, 2), step: "jump 2 (from 2, epoch B); repair after 2"},
 			{in: recvOn("B", 3, 4), step: "deliver 3 4"},
 		}, endLast: 4},
 	} {

@@ -48,49 +48,6 @@ func openHA(t *testing.T, client redis.UniversalClient, wait redisstore.WaitOpti
 	return s
 }
 
-// waitAcknowledged waits until n writes that started after since were
-// acknowledged.
-func waitAcknowledged(t *testing.T, w *redistest.Writers, since time.Time, n int, within time.Duration) {
-	t.Helper()
-	if err := waitfor.Poll(within, func() error {
-		if got := w.AcknowledgedAfter(since); got < n {
-			return errors.New("acknowledged: " + itoa(got))
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("writes not acknowledged: %v (last outcomes: %s)", err, lastErrors(w))
-	}
-}
-
-// waitRecovered waits until every writer has had a write acknowledged
-// that started after failure, and returns the recovery times.
-func waitRecovered(t *testing.T, w *redistest.Writers, failure time.Time, within time.Duration) []time.Duration {
-	t.Helper()
-	if err := waitfor.Poll(within, func() error {
-		refused, back := w.Refused(failure), len(w.Recovery(failure))
-		if refused == 0 || back < refused {
-			return errors.New(itoa(back) + " of the " + itoa(refused) + " writers refused are accepted again")
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("writes not accepted again: %v (last outcomes: %s)", err, lastErrors(w))
-	}
-	return w.Recovery(failure)
-}
-
-func lastErrors(w *redistest.Writers) string {
-	var msgs []string
-	for _, o := range w.Outcomes() {
-		if o.Err != nil {
-			msgs = append(msgs, o.Err.Error())
-		}
-	}
-	if len(msgs) > 3 {
-		msgs = msgs[len(msgs)-3:]
-	}
-	return strings.Join(msgs, " | ")
-}
-
 // finalSnapshot reads the canvas through a new failover client, once the
 // Sentinels agree on a master.
 func finalSnapshot(t *testing.T, set *redistest.Sentinels) domain.Snapshot {
@@ -126,31 +83,11 @@ func killMasterWhileReplicaLags(t *testing.T, wait redisstore.WaitOptions) []dom
 	set := redistest.StartSentinels(t, redistest.SentinelOptions{Replicas: 2, LaggableReplicas: true})
 	store := openHA(t, set.Client(t, nil), wait)
 	w := redistest.StartWriters(t, store, haWriters, haPeriod, place.StoreTimeout)
-	waitAcknowledged(t, w, time.Time{}, 40, 20*time.Second)
+	w.WaitAcknowledged(t, time.Time{}, 40, 20*time.Second)
 
-	lagging := time.Now()
-	set.LagReplicas()
 	// Writes the replica will never get: a second of them.
-	if err := waitfor.Poll(10*time.Second, func() error {
-		n := 0
-		for _, o := range w.Outcomes() {
-			if o.Start.After(lagging) {
-				n++
-			}
-		}
-		if n < 40 {
-			return errors.New(itoa(n) + " writes since the replica lags")
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	old := set.Master.Addr()
-	failure := time.Now()
-	set.Master.Kill(t)
-	set.CutReplicaLinks()
-	set.WaitFailover(t, old, 30*time.Second)
-	rec := waitRecovered(t, w, failure, 30*time.Second)
+	failure, _ := set.KillLaggingMaster(t, w, 40)
+	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	w.Stop()
 	logRecovery(t, "master SIGKILLed while its replica lagged", w, failure, rec)
 	return w.Lost(finalSnapshot(t, set))
@@ -185,19 +122,13 @@ func TestFrozenMaster(t *testing.T) {
 	set := redistest.StartSentinels(t, redistest.SentinelOptions{Replicas: 2})
 	store := openHA(t, set.Client(t, nil), haWait)
 	w := redistest.StartWriters(t, store, haWriters, haPeriod, place.StoreTimeout)
-	waitAcknowledged(t, w, time.Time{}, 40, 20*time.Second)
+	w.WaitAcknowledged(t, time.Time{}, 40, 20*time.Second)
 
 	oldMaster := set.Master
 	lateStore := openHAOn(t, oldMaster)
 	old := oldMaster.Addr()
 	failure := time.Now()
-	oldMaster.Freeze(t)
-	thawed := false
-	t.Cleanup(func() {
-		if !thawed {
-			oldMaster.Thaw(t)
-		}
-	})
+	thaw := oldMaster.FreezeUntilThawed(t)
 	// A write sent to the frozen master after it froze, as a gateway whose
 	// client has not noticed anything yet sends it: the kernel queues it,
 	// the caller gives up and hears "unavailable". It paints the last
@@ -211,16 +142,15 @@ func TestFrozenMaster(t *testing.T) {
 	}
 
 	newMaster := set.WaitFailover(t, old, 30*time.Second)
-	rec := waitRecovered(t, w, failure, 30*time.Second)
+	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	logRecovery(t, "master SIGSTOPped", w, failure, rec)
 	if _, timedOut, _ := w.Refusals(failure); timedOut > haWriters {
 		t.Errorf("%d writes waited for a timeout; at most one per writer (%d) may, the breaker refuses the rest at once", timedOut, haWriters)
 	}
 
-	oldMaster.Thaw(t)
-	thawed = true
+	thaw()
 	set.WaitReplicaOf(t, oldMaster, newMaster, 30*time.Second)
-	waitAcknowledged(t, w, time.Now(), 20, 20*time.Second)
+	w.WaitAcknowledged(t, time.Now(), 20, 20*time.Second)
 	w.Stop()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -277,11 +207,11 @@ func TestAppendFsyncEverySecCrash(t *testing.T) {
 	r := redistest.StartWith(t, "--appendfsync", "everysec")
 	store := openHA(t, r.Client(t), redisstore.WaitOptions{})
 	w := redistest.StartWriters(t, store, haWriters, haPeriod, place.StoreTimeout)
-	waitAcknowledged(t, w, time.Time{}, 100, 20*time.Second)
+	w.WaitAcknowledged(t, time.Time{}, 100, 20*time.Second)
 	failure := time.Now()
 	r.Kill(t)
 	r.Start(t)
-	rec := waitRecovered(t, w, failure, 30*time.Second)
+	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	w.Stop()
 	logRecovery(t, "single Redis (appendfsync everysec) SIGKILLed and restarted", w, failure, rec)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -305,7 +235,7 @@ func TestPartitionFromMaster(t *testing.T) {
 	path := redistest.StartProxy(t, set.Master.Addr())
 	store := openHA(t, set.Client(t, path.Dialer()), haWait)
 	w := redistest.StartWriters(t, store, haWriters, haPeriod, place.StoreTimeout)
-	waitAcknowledged(t, w, time.Time{}, 40, 20*time.Second)
+	w.WaitAcknowledged(t, time.Time{}, 40, 20*time.Second)
 
 	failure := time.Now()
 	path.Hold(redistest.ToTarget, redistest.ToClient)
@@ -323,11 +253,11 @@ func TestPartitionFromMaster(t *testing.T) {
 		}
 		return nil
 	}); err != nil {
-		t.Fatalf("writes not refused at once during the partition: %v (last: %s)", err, lastErrors(w))
+		t.Fatalf("writes not refused at once during the partition: %v (last: %s)", err, w.LastErrors())
 	}
 	healed := time.Now()
 	path.Cut() // what was held is dropped, as a real partition drops it
-	rec := waitRecovered(t, w, failure, 30*time.Second)
+	rec := w.WaitRecovered(t, failure, 30*time.Second)
 	w.Stop()
 	logRecovery(t, "partition between the app and the master", w, failure, rec)
 	t.Logf("the partition lasted %s", healed.Sub(failure).Round(time.Millisecond))
