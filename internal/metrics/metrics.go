@@ -32,7 +32,7 @@ type Metrics struct {
 	BusResubscribes prometheus.Counter
 	Replayed        prometheus.Counter
 	HTTPRequests    *prometheus.CounterVec // by route and status class
-	ConnsRefused    *prometheus.CounterVec // by reason: max_connections, ip_max_connections
+	ConnsRefused    *prometheus.CounterVec // by reason: max_connections, ip_max_connections, origin
 
 	// Canvases gives the canvas label its values: main, the top
 	// CanvasLabelTop canvases by activity, and "other".
@@ -74,7 +74,7 @@ func New() *Metrics {
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pixel_http_requests_total", Help: "HTTP requests, by route and status class."}, []string{"route", "status"}),
 		ConnsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pixel_connections_refused_total", Help: "TCP connections closed on accept because a connection cap was reached, by cap."}, []string{"reason"}),
+			Name: "pixel_connections_refused_total", Help: "Connections refused, by reason: closed on accept because a connection cap was reached (max_connections, ip_max_connections), or refused at the WebSocket upgrade because the page's origin is not allowed (origin)."}, []string{"reason"}),
 	}
 	m.Canvases = NewCanvasLabels(CanvasLabelTop, time.Now, m.ForgetCanvas)
 	for _, c := range []prometheus.Collector{m.Connections, m.MessagesIn, m.FramesOut, m.EventsOut, m.PixelsAccepted, m.PixelsRejected,

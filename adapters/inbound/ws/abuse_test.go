@@ -121,6 +121,9 @@ func TestOriginIsCheckedOnTheUpgrade(t *testing.T) {
 	if h.hub.ConnCount() != 0 {
 		t.Fatalf("%d connections registered after the refusal", h.hub.ConnCount())
 	}
+	if n := testutil.ToFloat64(h.metrics.ConnsRefused.WithLabelValues("origin")); n != 1 {
+		t.Fatalf("pixel_connections_refused_total{reason=origin} = %v after one refusal, want 1", n)
+	}
 	h.dial("") // no Origin
 	port := h.url[strings.LastIndex(h.url, ":")+1 : strings.LastIndex(h.url, "/")]
 	h.dialHeader(http.Header{"Origin": {"http://127.0.0.1:" + port}})

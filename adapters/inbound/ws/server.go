@@ -100,6 +100,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	if !s.origins.Allows(string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)), string(ctx.Host())) {
 		s.gw.log.Debug("upgrade refused: origin not allowed", "origin", string(ctx.Request.Header.Peek(fasthttp.HeaderOrigin)))
+		// Counted, not only logged at debug: a page embedded somewhere it
+		// should not be shows up as a rising counter.
+		s.gw.main.o.Metrics.ConnsRefused.WithLabelValues("origin").Inc()
 		ctx.Error(`{"error":"Origin not allowed"}`, fasthttp.StatusForbidden)
 		ctx.SetContentType("application/json")
 		return
