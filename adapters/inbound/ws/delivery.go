@@ -46,9 +46,9 @@ func (h *Hub) feed(in seqInput) {
 // every 300 µs. An event after a quiet spell goes out at once, so the
 // spacing adds latency only under load, and at most maxFlushEvery. 30 µs
 // is where issue 13's 1,000 × 1,000 px/s point meets both its latency and
-// its CPU goal on a quiet machine: 20 µs costs 0.64 µs of CPU per delivery,
-// 35 µs adds 7 ms to the p99, and 10 µs is worse on both, the clients
-// then decoding more, smaller frames. docs/pixelbench.md ("Flush spacing
+// its CPU goal on a quiet machine: 20 µs costs 0.64–0.71 µs of CPU per
+// delivery, 35 µs adds 7–9 ms to the p99, and 10 µs is worse on both, the
+// clients then decoding more, smaller frames. docs/pixelbench.md ("Flush spacing
 // and the bench's decoding") has the A/B, docs/performance.md the earlier
 // measurements (10 µs against 20 µs).
 const (
