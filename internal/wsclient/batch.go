@@ -1,6 +1,9 @@
 package wsclient
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // decodeBatch emits the events of a pixel.v2 batch frame, in order. The
 // server packs what it would have sent as separate frames into one, so a
@@ -17,7 +20,7 @@ func decodeOne(data []byte, emit func(Message)) {
 	if !scanFlat(data, &w) {
 		w = wireMsg{}
 		if err := json.Unmarshal(data, &w); err != nil || w.Type == "batch" {
-			emit(Unknown{Name: typeOf(data), Raw: data})
+			emit(Unknown{Name: typeOf(data), Raw: bytes.Clone(data)})
 			return
 		}
 	}

@@ -269,12 +269,10 @@ func (c *Client) readLoop() {
 		if c.readTimeout > 0 {
 			_ = c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
 		}
-		_, data, err := c.ws.ReadMessage()
-		if err != nil {
+		if err := readFrame(c.ws, c.emit); err != nil {
 			c.finish(err)
 			return
 		}
-		DecodeFrame(data, c.emit)
 	}
 }
 

@@ -1,6 +1,9 @@
 package wsclient
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // wireMsg holds every top-level field any server message has.
 type wireMsg struct {
@@ -29,6 +32,8 @@ type wireMsg struct {
 // DecodeFrame calls emit for every message in one frame: once for a plain
 // message, once per event for a pixel.v2 batch. Client does this for every
 // frame it reads; it is exported for tests that read frames themselves.
+// Nothing it emits refers to data (Unknown.Raw is a copy), so the caller
+// may reuse data once it returns.
 func DecodeFrame(data []byte, emit func(Message)) {
 	if scanBatch(data, emit) {
 		return
@@ -44,7 +49,7 @@ func decodeFrameGeneral(data []byte, emit func(Message)) {
 	if !scanFlat(data, &w) {
 		w = wireMsg{}
 		if err := json.Unmarshal(data, &w); err != nil {
-			emit(Unknown{Name: typeOf(data), Raw: data})
+			emit(Unknown{Name: typeOf(data), Raw: bytes.Clone(data)})
 			return
 		}
 	}
@@ -90,5 +95,5 @@ func (w *wireMsg) message(raw []byte) Message {
 	case "pong":
 		return Pong{Timestamp: w.Timestamp}
 	}
-	return Unknown{Name: w.Type, Raw: raw}
+	return Unknown{Name: w.Type, Raw: bytes.Clone(raw)}
 }

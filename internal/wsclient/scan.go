@@ -101,15 +101,18 @@ func (s *flatScanner) str() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.i
+	ascii := true // then it is valid UTF-8 without utf8.Valid's second pass
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
 			v := s.b[start:s.i]
 			s.i++
-			return v, utf8.Valid(v)
+			return v, ascii || utf8.Valid(v)
 		case c == '\\' || c < 0x20:
 			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 		s.i++
 	}

@@ -39,17 +39,21 @@ func (h *Hub) feed(in seqInput) {
 // write(2) per connection, and that write is what a delivery costs the
 // gateway (the kernel's send path: about 8 µs on our 2-core VM, loopback
 // included). A flush costs about one write per connection, so the spacing
-// grows with the connections: flushCostPerConn each (20 µs: flushes then
-// take at most about 40 % of a core however many events arrive), at most
-// maxFlushEvery. 1,000 clients at 1,000 events a second get a flush every
-// 20 ms, twenty events per write instead of one; 10 clients get one every
-// 200 µs. An event after a quiet spell goes out at once, so the spacing adds
-// latency only under load, and at most maxFlushEvery (half the 50 ms the
-// fan-out's p99 is allowed). docs/performance.md has the measurements
-// behind 20 µs (against 10 µs).
+// grows with the connections: flushCostPerConn each (30 µs: flushes then
+// take at most about a third of a core however many events arrive), at
+// most maxFlushEvery. 1,000 clients at 1,000 events a second get a flush
+// every 30 ms, thirty events per write instead of one; 10 clients get one
+// every 300 µs. An event after a quiet spell goes out at once, so the
+// spacing adds latency only under load, and at most maxFlushEvery. 30 µs
+// is where issue 13's 1,000 × 1,000 px/s point meets both its latency and
+// its CPU goal on a quiet machine: 20 µs costs 0.64–0.71 µs of CPU per
+// delivery, 35 µs adds 7–9 ms to the p99, and 10 µs is worse on both, the
+// clients then decoding more, smaller frames. docs/pixelbench.md ("Flush spacing
+// and the bench's decoding") has the A/B, docs/performance.md the earlier
+// measurements (10 µs against 20 µs).
 const (
-	flushCostPerConn = 20 * time.Microsecond
-	maxFlushEvery    = 25 * time.Millisecond
+	flushCostPerConn = 30 * time.Microsecond
+	maxFlushEvery    = 30 * time.Millisecond
 )
 
 // flushEvery is the spacing of flushes for conns connections.
