@@ -61,18 +61,7 @@ func awaitJS[T any](p *page, expr string) (T, error) {
 // waitPromise polls until the promise expr resolves to true.
 func (p *page) waitPromise(what string, timeout time.Duration, expr string) {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := awaitJS[bool](p, expr)
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.screenshot("timeout")
-			p.t.Fatalf("%s: not %s within %s (last error %v)", p.label, what, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p.poll(what, timeout, func() (bool, error) { return awaitJS[bool](p, expr) })
 }
 
 // nextFrame returns once the page has drawn a frame after everything

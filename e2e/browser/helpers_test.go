@@ -237,9 +237,16 @@ func (p *page) waitState(what string, timeout time.Duration, cond func(uiState) 
 // waitTrue polls a boolean JavaScript expression until it is true.
 func (p *page) waitTrue(what string, timeout time.Duration, expr string) {
 	p.t.Helper()
+	p.poll(what, timeout, func() (bool, error) { return evalJS[bool](p, expr) })
+}
+
+// poll calls check until it answers true, failing the test (with a
+// screenshot) once timeout has passed; the last error is in the message.
+func (p *page) poll(what string, timeout time.Duration, check func() (bool, error)) {
+	p.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		ok, err := evalJS[bool](p, expr)
+		ok, err := check()
 		if err == nil && ok {
 			return
 		}

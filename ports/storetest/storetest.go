@@ -640,3 +640,21 @@ func testPing(t *testing.T, open Factory) {
 		t.Errorf("Ping on a healthy store: %v", err)
 	}
 }
+
+// LatestSeq is the store's head seq, for a backend's own tests that
+// expect an error (an outage) rather than a failed test.
+func LatestSeq(ctx context.Context, s ports.CanvasStore) (domain.Seq, error) {
+	h, err := s.Head(ctx)
+	return h.Seq, err
+}
+
+// SinceCurrent reads history as a caller on the store's current timeline
+// does, returning the error, for a backend's own tests.
+func SinceCurrent(ctx context.Context, s ports.CanvasStore, after domain.Seq, limit int) ([]domain.Event, bool, error) {
+	h, err := s.Head(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	got, err := s.Since(ctx, after, h.Epoch, limit)
+	return got.Events, got.Complete, err
+}

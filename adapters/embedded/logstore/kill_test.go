@@ -16,6 +16,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/ports/storetest"
 )
 
 // killChildEnv names the data directory a re-executed test binary writes
@@ -101,14 +102,14 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		}
 
 		s := newOpener(t, dir).open()
-		latest, err := latestSeq(context.Background(), s)
+		latest, err := storetest.LatestSeq(context.Background(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if latest < acked {
 			t.Fatalf("round %d: after SIGKILL LatestSeq = %d, but %d was acknowledged", round, latest, acked)
 		}
-		events, complete, err := sinceCurrent(context.Background(), s, latest-min(latest, 50), 0)
+		events, complete, err := storetest.SinceCurrent(context.Background(), s, latest-min(latest, 50), 0)
 		if err != nil || !complete || len(events) != int(min(latest, 50)) || events[len(events)-1].Seq != latest {
 			t.Fatalf("round %d: history after the restart: %d events, complete %v, %v", round, len(events), complete, err)
 		}

@@ -107,7 +107,7 @@ func observe(t *testing.T, s *Store) observed {
 	if o.snap, err = s.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if o.latest, err = latestSeq(ctx, s); err != nil {
+	if o.latest, err = storetest.LatestSeq(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	from := domain.Seq(0)
@@ -115,7 +115,7 @@ func observe(t *testing.T, s *Store) observed {
 		from = o.latest - kept
 	}
 	var complete bool
-	if o.history, complete, err = sinceCurrent(ctx, s, from, 0); err != nil || !complete {
+	if o.history, complete, err = storetest.SinceCurrent(ctx, s, from, 0); err != nil || !complete {
 		t.Fatalf("Since(%d) = complete %v, %v; want the whole kept history", from, complete, err)
 	}
 	for y := 0; y < testSize.Height; y++ {
@@ -231,7 +231,7 @@ func TestRestartAfterClose(t *testing.T) {
 	defer again.Close()
 	sameObserved(t, observe(t, again), before)
 	ctx := context.Background()
-	events, complete, err := sinceCurrent(ctx, again, before.latest-10, 0)
+	events, complete, err := storetest.SinceCurrent(ctx, again, before.latest-10, 0)
 	if err != nil || !complete || !reflect.DeepEqual(events, before.history[len(before.history)-10:]) {
 		t.Errorf("Since across the restart = %d events complete=%v err=%v", len(events), complete, err)
 	}
@@ -424,7 +424,7 @@ func TestBadWritesAreRefusedWhole(t *testing.T) {
 			t.Errorf("Place accepted %+v", bad.Pixel)
 		}
 	}
-	if seq, _ := latestSeq(context.Background(), s); seq != 0 {
+	if seq, _ := storetest.LatestSeq(context.Background(), s); seq != 0 {
 		t.Errorf("refused batches consumed seqs: LatestSeq = %d", seq)
 	}
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -566,20 +566,4 @@ func BenchmarkSnapshot1000x1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// latestSeq is the head's seq.
-func latestSeq(ctx context.Context, s ports.CanvasStore) (domain.Seq, error) {
-	h, err := s.Head(ctx)
-	return h.Seq, err
-}
-
-// sinceCurrent reads history as a caller on the store's current epoch.
-func sinceCurrent(ctx context.Context, s ports.CanvasStore, after domain.Seq, limit int) ([]domain.Event, bool, error) {
-	h, err := s.Head(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	got, err := s.Since(ctx, after, h.Epoch, limit)
-	return got.Events, got.Complete, err
 }

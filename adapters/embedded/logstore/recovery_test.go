@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/internal/dirlock"
+	"github.com/pixelplayground/pixelplayground/ports/storetest"
 
 	"github.com/pixelplayground/pixelplayground/domain"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
@@ -72,7 +73,7 @@ func TestLogThatDoesNotReachTheSnapshotIsAnError(t *testing.T) {
 			before := dirListing(t, crashDir)
 			c, err := Open(newOpener(t, crashDir).opts)
 			if err == nil {
-				seq, _ := latestSeq(context.Background(), c)
+				seq, _ := storetest.LatestSeq(context.Background(), c)
 				c.Close()
 				t.Fatalf("Open succeeded at seq %d after 13 events whose first 10 are nowhere", seq)
 			}
@@ -145,7 +146,7 @@ func TestEmptySegmentAheadOfTheLogIsNotReused(t *testing.T) {
 	f.Close()
 
 	c := newOpener(t, crashDir).open()
-	if seq, _ := latestSeq(context.Background(), c); seq != 10 {
+	if seq, _ := storetest.LatestSeq(context.Background(), c); seq != 10 {
 		t.Fatalf("after the power cut LatestSeq = %d, want 10", seq)
 	}
 	acked := placeN(t, c, 5, "c") // 11..15
@@ -163,7 +164,7 @@ func TestEmptySegmentAheadOfTheLogIsNotReused(t *testing.T) {
 	}
 	again := newOpener(t, crashDir).open()
 	defer again.Close()
-	if seq, _ := latestSeq(context.Background(), again); seq != acked[len(acked)-1].Seq {
+	if seq, _ := storetest.LatestSeq(context.Background(), again); seq != acked[len(acked)-1].Seq {
 		t.Errorf("after a failed checkpoint LatestSeq = %d; seqs 11..15 were acknowledged", seq)
 	}
 }
@@ -181,7 +182,7 @@ func TestCutRecordsAreSetAsideNotDestroyed(t *testing.T) {
 	s.Close()
 	data, off := corruptRecord(t, segments(t, crashDir)[0].path, 5)
 	c := newOpener(t, crashDir).open()
-	if seq, _ := latestSeq(context.Background(), c); seq != 5 {
+	if seq, _ := storetest.LatestSeq(context.Background(), c); seq != 5 {
 		t.Fatalf("LatestSeq = %d, want 5", seq)
 	}
 	c.Close()
@@ -211,7 +212,7 @@ func TestCutRecordsAreSetAsideNotDestroyed(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := newOpener(t, dir2).open()
-		if seq, _ := latestSeq(context.Background(), c); seq != 0 {
+		if seq, _ := storetest.LatestSeq(context.Background(), c); seq != 0 {
 			t.Fatalf("round %d: LatestSeq = %d, want 0", round, seq)
 		}
 		// No Close: its snapshot would make the next round start at log-N.
@@ -520,7 +521,7 @@ func TestLogRepairsThatCannotBeSyncedRefuseToOpen(t *testing.T) {
 			if c.name == "a damaged record" {
 				want = 5
 			}
-			if seq, _ := latestSeq(context.Background(), again); seq != want {
+			if seq, _ := storetest.LatestSeq(context.Background(), again); seq != want {
 				t.Errorf("once the directory syncs again, LatestSeq = %d, want %d", seq, want)
 			}
 		})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/membus"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/ports/storetest"
 )
 
 // storesKillChildEnv names the data directory a re-executed test binary
@@ -135,7 +136,7 @@ func TestStoresSIGKILLLosesNothingAcknowledged(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: %s: %v", round, c.slug, err)
 			}
-			latest, err := latestSeq(context.Background(), s)
+			latest, err := storetest.LatestSeq(context.Background(), s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +144,7 @@ func TestStoresSIGKILLLosesNothingAcknowledged(t *testing.T) {
 				t.Fatalf("round %d: after SIGKILL %s's LatestSeq = %d, but %d was acknowledged", round, c.slug, latest, acked[c.slug])
 			}
 			n := min(latest, 50)
-			events, complete, err := sinceCurrent(context.Background(), s, latest-n, 0)
+			events, complete, err := storetest.SinceCurrent(context.Background(), s, latest-n, 0)
 			if err != nil || !complete || len(events) != int(n) || (n > 0 && events[len(events)-1].Seq != latest) {
 				t.Fatalf("round %d: %s's history after the restart: %d events, complete %v, %v", round, c.slug, len(events), complete, err)
 			}

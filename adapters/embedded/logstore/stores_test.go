@@ -66,7 +66,7 @@ func TestStoresKeepMainInTheDataDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	history, complete, err := sinceCurrent(context.Background(), main, 0, 0)
+	history, complete, err := storetest.SinceCurrent(context.Background(), main, 0, 0)
 	if err != nil || !complete || !reflect.DeepEqual(history, before) {
 		t.Fatalf("main through Stores: %d events (complete %v, %v), want the %d the single store wrote", len(history), complete, err, len(before))
 	}
@@ -88,7 +88,7 @@ func TestStoresKeepMainInTheDataDirectory(t *testing.T) {
 	// canvases folder.
 	again := newOpener(t, dir).open()
 	defer again.Close()
-	if got, _ := latestSeq(context.Background(), again); got != domain.Seq(len(before)) {
+	if got, _ := storetest.LatestSeq(context.Background(), again); got != domain.Seq(len(before)) {
 		t.Errorf("main reopened as a single store: LatestSeq %d, want %d", got, len(before))
 	}
 }
@@ -142,7 +142,7 @@ func TestStoresCloseIdleCanvases(t *testing.T) {
 	if err := stores.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := latestSeq(ctx, a); !errors.Is(err, ErrClosed) || !errors.Is(err, ports.ErrUnavailable) {
+	if _, err := storetest.LatestSeq(ctx, a); !errors.Is(err, ErrClosed) || !errors.Is(err, ports.ErrUnavailable) {
 		t.Errorf("a store after Close: %v, want ErrClosed", err)
 	}
 	if _, err := stores.Open(ctx, "a", size); !errors.Is(err, ErrClosed) {

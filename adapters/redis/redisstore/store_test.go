@@ -16,6 +16,7 @@ import (
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 	"github.com/pixelplayground/pixelplayground/internal/waitfor"
 	"github.com/pixelplayground/pixelplayground/ports"
+	"github.com/pixelplayground/pixelplayground/ports/storetest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -129,7 +130,7 @@ func TestSeqsAndTimestamps(t *testing.T) {
 	if next[0].Time != ahead+1 || next[1].Time != ahead+2 {
 		t.Errorf("after a clock step back got %d, %d; want %d, %d", next[0].Time, next[1].Time, ahead+1, ahead+2)
 	}
-	if latest, err := latestSeq(ctx, s); err != nil || latest != 22 {
+	if latest, err := storetest.LatestSeq(ctx, s); err != nil || latest != 22 {
 		t.Errorf("LatestSeq = %d, %v; want 22", latest, err)
 	}
 }
@@ -278,7 +279,7 @@ func TestBadInputIsRefusedWithoutWriting(t *testing.T) {
 	if _, err := s.Place(ctx, []domain.Write{write(0, 0, 0x1000000, "u", "")}); !errors.Is(err, domain.ErrBadColor) {
 		t.Errorf("colour out of range: %v, want ErrBadColor", err)
 	}
-	if seq, _ := latestSeq(ctx, s); seq != 0 {
+	if seq, _ := storetest.LatestSeq(ctx, s); seq != 0 {
 		t.Errorf("a refused batch stored something: seq %d", seq)
 	}
 	if _, err := s.Pixel(ctx, -1, 0); !errors.Is(err, domain.ErrOutOfBounds) {
@@ -306,7 +307,7 @@ func TestLargeBatchKeepsOrder(t *testing.T) {
 			t.Fatalf("event %d = seq %d pixel %+v", i, e.Seq, e.Pixel)
 		}
 	}
-	history, complete, err := sinceCurrent(ctx, s, 0, 0)
+	history, complete, err := storetest.SinceCurrent(ctx, s, 0, 0)
 	if err != nil || !complete || len(history) != len(writes) {
 		t.Fatalf("Since(0) = %d events complete=%v err=%v", len(history), complete, err)
 	}
@@ -347,7 +348,7 @@ func TestOutage(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"Place":    func() error { _, err := s.Place(ctx, []domain.Write{write(1, 1, 1, "u", "")}); return err },
 		"Snapshot": func() error { _, err := s.Snapshot(ctx); return err },
-		"Since":    func() error { _, _, err := sinceCurrent(ctx, s, 0, 0); return err },
+		"Since":    func() error { _, _, err := storetest.SinceCurrent(ctx, s, 0, 0); return err },
 		"Ping":     func() error { return s.Ping(ctx) },
 	} {
 		start := time.Now()
@@ -430,20 +431,4 @@ func TestAWriteRefusedDuringAFreezeIsNeverApplied(t *testing.T) {
 			t.Errorf("pixel (%d,10), refused during the freeze, is on the canvas: %+v, %v", 10+i, info, err)
 		}
 	}
-}
-
-// latestSeq is the head's seq.
-func latestSeq(ctx context.Context, s ports.CanvasStore) (domain.Seq, error) {
-	h, err := s.Head(ctx)
-	return h.Seq, err
-}
-
-// sinceCurrent reads history as a caller on the store's current epoch.
-func sinceCurrent(ctx context.Context, s ports.CanvasStore, after domain.Seq, limit int) ([]domain.Event, bool, error) {
-	h, err := s.Head(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	got, err := s.Since(ctx, after, h.Epoch, limit)
-	return got.Events, got.Complete, err
 }
