@@ -103,23 +103,49 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 // serverGoroutines is the server's go_goroutines.
 func serverGoroutines(t *testing.T, p *testbin.Process) int {
 	t.Helper()
+	return int(serverMetrics(t, p, "go_goroutines")["go_goroutines"])
+}
+
+// serverMemory is the server's heap in use plus goroutine stacks, and the
+// stacks alone.
+func serverMemory(t *testing.T, p *testbin.Process) (total, stacks uint64) {
+	t.Helper()
+	m := serverMetrics(t, p, "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes")
+	stacks = uint64(m["go_memstats_stack_inuse_bytes"])
+	return uint64(m["go_memstats_heap_inuse_bytes"]) + stacks, stacks
+}
+
+// serverMetrics reads the named unlabelled metrics from the server's
+// /metrics; the test fails if one is missing.
+func serverMetrics(t *testing.T, p *testbin.Process, names ...string) map[string]float64 {
+	t.Helper()
 	resp, err := http.Get(p.URL("/metrics"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	got := make(map[string]float64, len(names))
 	s := bufio.NewScanner(resp.Body)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "go_goroutines "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("go_goroutines %q: %v", v, err)
+		for _, name := range names {
+			if v, ok := strings.CutPrefix(s.Text(), name+" "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s %q: %v", name, v, err)
+				}
+				got[name] = f
 			}
-			return int(f)
 		}
 	}
-	t.Fatal("no go_goroutines in /metrics")
-	return 0
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, ok := got[name]; !ok {
+			t.Fatalf("no %s in /metrics", name)
+		}
+	}
+	return got
 }
 
 // raiseOpenFiles raises this process's open-files limit, which the server
@@ -139,35 +165,4 @@ func raiseOpenFiles(t *testing.T, need uint64) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatalf("raising the open-files limit to %d: %v", lim.Max, err)
 	}
-}
-
-// serverMemory is the server's heap in use plus goroutine stacks, and the
-// stacks alone.
-func serverMemory(t *testing.T, p *testbin.Process) (total, stacks uint64) {
-	t.Helper()
-	resp, err := http.Get(p.URL("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	s := bufio.NewScanner(resp.Body)
-	for s.Scan() {
-		line := s.Text()
-		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
-			if strings.HasPrefix(line, name) {
-				f, err := strconv.ParseFloat(strings.TrimPrefix(line, name), 64)
-				if err != nil {
-					t.Fatalf("metrics line %q: %v", line, err)
-				}
-				total += uint64(f)
-				if strings.HasPrefix(name, "go_memstats_stack") {
-					stacks = uint64(f)
-				}
-			}
-		}
-	}
-	if total == 0 {
-		t.Fatal("no memory figures in /metrics")
-	}
-	return total, stacks
 }
