@@ -372,13 +372,9 @@ func reachable(addr string) bool {
 
 func envInt(t *testing.T, name string, def int) int {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		t.Fatalf("%s=%q: want a whole number", name, v)
+	n, err := measure.EnvInt(name, def)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }

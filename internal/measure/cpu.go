@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -38,4 +39,19 @@ func MachineCPU() (busy, all uint64) {
 		}
 	}
 	return busy, all
+}
+
+// EnvInt reads a measurement's whole-number setting from the environment:
+// def when it is unset, an error naming it when it is not a whole number
+// ≥ 0 (a typo must not silently measure something else).
+func EnvInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a whole number", name, v)
+	}
+	return n, nil
 }

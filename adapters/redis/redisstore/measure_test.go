@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,10 +43,11 @@ func TestMeasureCapacityWithShards(t *testing.T) {
 		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
 	}
 	const canvases, writers = 6, 24
-	phase := 5 * time.Second
-	if s, err := strconv.Atoi(os.Getenv("PIXEL_MEASURE_SECONDS")); err == nil && s > 0 {
-		phase = time.Duration(s) * time.Second
+	seconds, err := measure.EnvInt("PIXEL_MEASURE_SECONDS", 5)
+	if err != nil || seconds == 0 {
+		t.Fatalf("PIXEL_MEASURE_SECONDS: %v (want at least 1)", err)
 	}
+	phase := time.Duration(seconds) * time.Second
 	ctx := context.Background()
 
 	three := redistest.StartCluster(t, 3)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisstore"
 	"github.com/pixelplayground/pixelplayground/domain"
+	"github.com/pixelplayground/pixelplayground/internal/measure"
 	"github.com/pixelplayground/pixelplayground/internal/redistest"
 )
 
@@ -30,10 +30,11 @@ func TestMeasureWaitCost(t *testing.T) {
 	if os.Getenv("PIXEL_MEASURE") == "" {
 		t.Skip("a measurement: PIXEL_MEASURE=1 to run it")
 	}
-	phase := 5 * time.Second
-	if s, err := strconv.Atoi(os.Getenv("PIXEL_MEASURE_SECONDS")); err == nil && s > 0 {
-		phase = time.Duration(s) * time.Second
+	seconds, err := measure.EnvInt("PIXEL_MEASURE_SECONDS", 5)
+	if err != nil || seconds == 0 {
+		t.Fatalf("PIXEL_MEASURE_SECONDS: %v (want at least 1)", err)
 	}
+	phase := time.Duration(seconds) * time.Second
 	set := redistest.StartSentinels(t, redistest.SentinelOptions{AppendFsync: "everysec"})
 	client := set.Client(t, nil)
 	size := domain.Size{Width: 1024, Height: 1024}
