@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pixelplayground/pixelplayground/adapters/embedded/logstore"
 	"github.com/pixelplayground/pixelplayground/adapters/system"
 	"github.com/pixelplayground/pixelplayground/domain"
@@ -240,4 +242,37 @@ func sameBoard(ctx context.Context, store ports.CanvasStore, board domain.Snapsh
 		}
 	}
 	return nil
+}
+
+// TestBadEpochIsRefused: an epoch longer than domain.MaxEpochLen on the
+// upgrade is a 400, and a resume whose epoch is not a short string is
+// bad_json; the connection that sent it stays usable.
+func TestBadEpochIsRefused(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	long := strings.Repeat("e", domain.MaxEpochLen+1)
+	// A real upgrade: a plain GET would be refused for want of one.
+	conn, resp, err := websocket.DefaultDialer.Dial(h.url+"?since=1&epoch="+long, nil)
+	if err == nil {
+		_ = conn.Close()
+		t.Fatalf("an upgrade with a %d-byte epoch was accepted", len(long))
+	}
+	if resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("upgrade with a %d-byte epoch: %v %v, want 400", len(long), resp, err)
+	}
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	h.dial("?since=0&epoch=" + long[1:]) // at the limit: accepted
+	c := h.dial("")
+	for i, epoch := range []any{7, long, []string{"e"}} {
+		c.send(map[string]any{"type": "resume", "since": 0, "epoch": epoch})
+		m := c.waitAny(func(m map[string]any) bool { return m["type"] == "error" || m["type"] == "resumed" })
+		if m["type"] != "error" || m["code"] != "bad_json" {
+			t.Errorf("resume %d with epoch %v: %v, want a bad_json error", i, epoch, m)
+		}
+	}
+	c.send(map[string]any{"type": "resume", "since": 0, "epoch": nil})
+	if m := c.waitAny(func(m map[string]any) bool { return m["type"] == "error" || m["type"] == "resumed" }); m["type"] != "resumed" {
+		t.Errorf("a resume without an epoch after the refusals: %v, want resumed", m)
+	}
 }
