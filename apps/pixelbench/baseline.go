@@ -287,15 +287,22 @@ func (b *baseline) writeLoop(c *baseConn) {
 	}
 }
 
+// nextBatch is how many of frames go in the next data frame, and their
+// size joined with commas: one for v1, as many as fit a batch for v2.
+func (c *baseConn) nextBatch(frames [][]byte) (n, size int) {
+	n, size = 1, len(frames[0])
+	if c.v2 {
+		for n < len(frames) && size+len(frames[n])+1 < baselineMaxBatch {
+			size += len(frames[n]) + 1
+			n++
+		}
+	}
+	return n, size
+}
+
 func (c *baseConn) write(frames [][]byte) error {
 	for len(frames) > 0 {
-		n, size := 1, len(frames[0])
-		if c.v2 {
-			for n < len(frames) && size+len(frames[n])+1 < baselineMaxBatch {
-				size += len(frames[n]) + 1
-				n++
-			}
-		}
+		n, size := c.nextBatch(frames)
 		frame := frames[0]
 		if n > 1 {
 			frame = make([]byte, 0, size+32)
@@ -322,13 +329,7 @@ func (c *baseConn) write(frames [][]byte) error {
 func (c *baseConn) writeBatched(frames [][]byte) error {
 	buf := make([]byte, 0, 4096)
 	for len(frames) > 0 {
-		n, size := 1, len(frames[0])
-		if c.v2 {
-			for n < len(frames) && size+len(frames[n])+1 < baselineMaxBatch {
-				size += len(frames[n]) + 1
-				n++
-			}
-		}
+		n, size := c.nextBatch(frames)
 		if n == 1 {
 			buf = appendTextFrameHeader(buf, len(frames[0]))
 			buf = append(buf, frames[0]...)
