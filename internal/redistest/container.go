@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -136,12 +137,40 @@ func image() string {
 // freePort asks the kernel for a port free at this moment; the caller
 // publishes the container on it, so it stays the same across restarts.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	// Below the kernel's ephemeral range: a container restarted on its
+	// port (outage tests) leaves the port unbound for a moment, and a
+	// client retrying 127.0.0.1:P meanwhile can be given P as its own
+	// source port by the kernel (a TCP self-connect), holding the port so
+	// the restart fails with "address already in use" (seen in CI). No
+	// outgoing connection takes a port outside the ephemeral range.
+	low := ephemeralLow()
+	for range 50 {
+		port := 10000 + rand.IntN(low-10000-1) // -1: a cluster node's bus port is port+1
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		if l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1)); err == nil {
+			_ = l2.Close()
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a free port below %d: 50 tries, all taken", low)
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default 32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // isPortConflict reports whether Docker failed because another process
