@@ -233,7 +233,9 @@ func (s *subscription) deliver(ctx context.Context, sess *session) {
 			continue
 		}
 		probing = false
-		if m, ok := msg.(*redis.Message); ok && s.want[m.Channel] {
+		// A message already read off the socket comes back even when ctx
+		// ended meanwhile: after cancel, the handler gets nothing more.
+		if m, ok := msg.(*redis.Message); ok && s.want[m.Channel] && ctx.Err() == nil {
 			s.handleMessage(m)
 		}
 	}
