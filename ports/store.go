@@ -28,7 +28,8 @@ type CanvasStore interface {
 	// the next seq and a timestamp (domain.NextTimestamp), stores the pixel
 	// and who placed it, appends the event to the capped history, and
 	// publishes it on the canvas's channel (PixelChannel) with the store's
-	// epoch (see Head), all atomically:
+	// epoch (see Head; a call's events go out as one message, see
+	// busmsg.EncodeEvents), all atomically:
 	// no reader or subscriber ever sees one without the others, and
 	// publication order is seq order. It returns the events in the order of
 	// writes.

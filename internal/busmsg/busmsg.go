@@ -11,9 +11,19 @@
 // on, so that a gateway can tell new events on a new timeline from
 // duplicates of seqs it already delivered. An event without "e" (from a
 // store older than epochs) decodes with the empty epoch: nobody can say.
+//
+// A message on a canvas's pixel channel is a batch: the events of one
+// store call, in seq order, one per line (EncodeEvents; JSON never holds
+// a raw newline, so a line is always a whole event). Publishing a group
+// commit's writes as one message instead of one each is a large part of
+// what one Redis core can accept per second. A batch of one is exactly
+// EncodeEvent's bytes, which is what a gateway older than batches decodes;
+// it drops a longer batch as undecodable and repairs from history at the
+// seq gap the next event shows. History keeps one event per entry.
 package busmsg
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +113,58 @@ func EncodeEvent(e domain.Event, epoch domain.Epoch) []byte {
 		b = appendPixelBody(b, domain.Write{Pixel: e.Pixel, Username: e.Username, Origin: e.Origin})
 	}
 	return append(b, '}')
+}
+
+// EncodeEvents encodes the events of one store call, all accepted on the
+// timeline epoch, as one bus message: EncodeEvent's encodings, one per
+// line. Encoded events the caller already has (the Redis script builds
+// its own) are joined the same way by JoinEvents.
+func EncodeEvents(events []domain.Event, epoch domain.Epoch) []byte {
+	encoded := make([][]byte, len(events))
+	for i := range events {
+		encoded[i] = EncodeEvent(events[i], epoch)
+	}
+	return JoinEvents(encoded)
+}
+
+// JoinEvents joins encoded events into one bus message.
+func JoinEvents(encoded [][]byte) []byte {
+	n := 0
+	for _, e := range encoded {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, e := range encoded {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, e...)
+	}
+	return b
+}
+
+// DecodeEvents is the inverse of EncodeEvents: the events of one bus
+// message, in order, and their epoch. Every line must be an event and all
+// must be on the same epoch; a message that is not a batch is refused
+// whole, so a consumer never applies half of one.
+func DecodeEvents(payload []byte) ([]domain.Event, domain.Epoch, error) {
+	events := make([]domain.Event, 0, bytes.Count(payload, []byte{'\n'})+1)
+	var epoch domain.Epoch
+	for i, line := range bytes.Split(payload, []byte{'\n'}) {
+		e, lineEpoch, err := DecodeEvent(line)
+		if err != nil {
+			return nil, "", fmt.Errorf("event %d of the batch: %w", i+1, err)
+		}
+		if i > 0 && lineEpoch != epoch {
+			return nil, "", fmt.Errorf("%w: event %d of the batch is on epoch %q, the first on %q", ErrBadEvent, i+1, lineEpoch, epoch)
+		}
+		if i > 0 && e.Seq <= events[i-1].Seq {
+			return nil, "", fmt.Errorf("%w: event %d of the batch has seq %d after %d", ErrBadEvent, i+1, e.Seq, events[i-1].Seq)
+		}
+		epoch = lineEpoch
+		events = append(events, e)
+	}
+	return events, epoch, nil
 }
 
 // ErrBadEvent reports a payload that is not an event.

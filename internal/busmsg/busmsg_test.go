@@ -44,6 +44,48 @@ func TestDecodeEventRejects(t *testing.T) {
 	}
 }
 
+func TestEventsBatchRoundTrip(t *testing.T) {
+	origin := domain.Origin{GatewayID: "gw_1", ClientID: "c_2", WriteID: "w\nith a newline"}
+	events := []domain.Event{
+		{Kind: domain.PixelPlaced, Seq: 7, Time: 1795316057524123, Pixel: domain.Pixel{X: 1, Y: 2, Color: 0x123456}, Username: "line\nbreak", Origin: origin},
+		{Kind: domain.CanvasReset, Seq: 8, Time: 1795316057524124, Origin: origin},
+		{Kind: domain.PixelPlaced, Seq: 9, Time: 1795316057524125, Pixel: domain.Pixel{X: 0, Y: 0, Color: 0xFFFFFF}},
+	}
+	for _, epoch := range []domain.Epoch{"0a1b2c3d4e5f6071", ""} {
+		payload := EncodeEvents(events, epoch)
+		if n := strings.Count(string(payload), "\n"); n != len(events)-1 {
+			t.Errorf("a batch of %d events has %d line breaks (a newline inside a string must stay escaped)", len(events), n)
+		}
+		got, gotEpoch, err := DecodeEvents(payload)
+		if err != nil || !reflect.DeepEqual(got, events) || gotEpoch != epoch {
+			t.Errorf("round trip on %q = %+v on %q, %v", epoch, got, gotEpoch, err)
+		}
+	}
+	// A batch of one is EncodeEvent's bytes: what gateways from before
+	// batches decode.
+	if one := EncodeEvents(events[:1], "e1"); string(one) != string(EncodeEvent(events[0], "e1")) {
+		t.Errorf("a batch of one is %s, not EncodeEvent's %s", one, EncodeEvent(events[0], "e1"))
+	}
+}
+
+func TestDecodeEventsRejects(t *testing.T) {
+	a := string(EncodeEvent(domain.Event{Kind: domain.PixelPlaced, Seq: 1}, "e1"))
+	b := string(EncodeEvent(domain.Event{Kind: domain.PixelPlaced, Seq: 2}, "e1"))
+	otherEpoch := string(EncodeEvent(domain.Event{Kind: domain.PixelPlaced, Seq: 2}, "e2"))
+	for name, s := range map[string]string{
+		"empty":            ``,
+		"trailing newline": a + "\n",
+		"a bad line":       a + "\n{}",
+		"two epochs":       a + "\n" + otherEpoch,
+		"seq not rising":   b + "\n" + a,
+		"seq repeated":     a + "\n" + a,
+	} {
+		if got, _, err := DecodeEvents([]byte(s)); err == nil {
+			t.Errorf("%s: DecodeEvents(%q) accepted: %+v", name, s, got)
+		}
+	}
+}
+
 func TestCursorsRoundTrip(t *testing.T) {
 	c := Cursors{GatewayID: "gw", Moved: []domain.Cursor{{ClientID: "c1", Username: "A", X: 1.5, Y: 2}}, Gone: []string{"c2"}}
 	got, err := DecodeCursors(EncodeCursors(c))
@@ -63,6 +105,20 @@ func FuzzDecodeEvent(f *testing.F) {
 		again, againEpoch, err := DecodeEvent(EncodeEvent(e, epoch))
 		if err != nil || again.Seq != e.Seq || again.Kind != e.Kind || again.Pixel != e.Pixel || againEpoch != epoch {
 			t.Fatalf("re-encoding %+v gave %+v, %v", e, again, err)
+		}
+	})
+}
+
+func FuzzDecodeEvents(f *testing.F) {
+	f.Add(EncodeEvents([]domain.Event{{Kind: domain.PixelPlaced, Seq: 1}, {Kind: domain.CanvasReset, Seq: 2}}, "e1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		events, epoch, err := DecodeEvents(data)
+		if err != nil {
+			return
+		}
+		again, againEpoch, err := DecodeEvents(EncodeEvents(events, epoch))
+		if err != nil || len(again) != len(events) || againEpoch != epoch {
+			t.Fatalf("re-encoding %d events gave %d, %v", len(events), len(again), err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package groupcommit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -237,7 +238,7 @@ func measurePhase(t *testing.T, tg target, gateways, writers int, o groupcommit.
 			t.Fatal(err)
 		}
 		stores[g] = groupcommit.New(s, o)
-		err = redisbus.New(client).Subscribe(subCtx, []string{ports.ChannelPixelUpdates}, func(ports.Message) { delivered.Add(1) }, nil)
+		err = redisbus.New(client).Subscribe(subCtx, []string{ports.ChannelPixelUpdates}, func(m ports.Message) { delivered.Add(int64(bytes.Count(m.Payload, []byte{'\n'}) + 1)) }, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,11 +106,11 @@ func listenAll(t *testing.T, bus ports.Bus, slugs ...domain.Slug) (next func(slu
 		for len(out) < n {
 			select {
 			case p := <-ch:
-				e, _, err := busmsg.DecodeEvent(p)
+				batch, _, err := busmsg.DecodeEvents(p)
 				if err != nil {
 					t.Fatalf("payload %q on %s does not decode: %v", p, ports.PixelChannel(slug), err)
 				}
-				out = append(out, e)
+				out = append(out, batch...)
 			case <-deadline:
 				t.Fatalf("received %d of %d events on %s within %s", len(out), n, ports.PixelChannel(slug), timeout)
 			}

@@ -192,12 +192,14 @@ func listenEpochs(t *testing.T, bus ports.Bus) (next func(n int) ([]domain.Event
 		for len(out) < n {
 			select {
 			case p := <-ch:
-				e, epoch, err := busmsg.DecodeEvent(p)
+				batch, epoch, err := busmsg.DecodeEvents(p)
 				if err != nil {
 					t.Fatalf("published payload %q does not decode: %v", p, err)
 				}
-				out = append(out, e)
-				epochs = append(epochs, epoch)
+				for _, e := range batch {
+					out = append(out, e)
+					epochs = append(epochs, epoch)
+				}
 			case <-deadline:
 				t.Fatalf("received %d of %d published events within %s", len(out), n, timeout)
 			}

@@ -345,11 +345,10 @@ func (s *Store) commit(events []domain.Event) error {
 	}
 	// The event is committed whatever the caller's context does now, so
 	// publication must not depend on it.
-	pub := context.Background()
-	for i := range events {
-		if err := s.opts.Bus.Publish(pub, s.channel, busmsg.EncodeEvent(events[i], s.epoch)); err != nil {
-			s.log.Warn("logstore: publishing an event failed; subscribers will repair from history", "seq", events[i].Seq, "err", err)
-		}
+	// One message for the whole call (busmsg's batches).
+	if err := s.opts.Bus.Publish(context.Background(), s.channel, busmsg.EncodeEvents(events, s.epoch)); err != nil {
+		s.log.Warn("logstore: publishing events failed; subscribers will repair from history",
+			"first", events[0].Seq, "last", events[len(events)-1].Seq, "err", err)
 	}
 	return nil
 }

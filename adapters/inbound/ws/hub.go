@@ -295,12 +295,12 @@ func (h *Hub) Start(ctx context.Context) error {
 func (h *Hub) onMessage(m ports.Message) {
 	switch m.Channel {
 	case h.chPixels:
-		e, epoch, err := busmsg.DecodeEvent(m.Payload)
+		events, epoch, err := busmsg.DecodeEvents(m.Payload)
 		if err != nil {
-			h.log.Warn("undecodable event on the bus", "err", err)
+			h.log.Warn("undecodable events on the bus", "err", err)
 			return
 		}
-		h.feed(seqInput{events: []domain.Event{e}, epoch: epoch})
+		h.feed(seqInput{events: events, epoch: epoch})
 	case h.chUsers:
 		if string(m.Payload) != h.entryID {
 			h.kick(h.remoteKick)

@@ -74,10 +74,22 @@ end
 // placeScript: ARGV[1] history size, ARGV[2] channel, ARGV[3] the latest
 // Redis time (µs) at which the writes may still be applied (see
 // deadline.go), ARGV[4] the epoch to start if one must be started (see
-// timeline), then four arguments per write: pixel index, its 3 colour
-// bytes already XORed with 0xFF, the username, and busmsg.PixelBody.
-// Returns the epoch, then seq, ts pairs as strings, or the error LATE,
-// having written nothing.
+// timeline), then four arguments per write: pixel index, its colour as
+// the decimal 24-bit number of its bytes already XORed with 0xFF, the
+// username, and busmsg.PixelBody. Returns the epoch, then seq, ts pairs as
+// strings, or the error LATE, having written nothing.
+//
+// Every redis.call has a fixed cost (arguments into Redis objects, the
+// reply back into Lua) well above what the simple commands themselves
+// cost, so the script makes five calls per batch whatever its size (group
+// commit makes batches of dozens): one INCRBY for the seqs, one BITFIELD
+// for the pixels (SET u24 #i writes bytes 3i..3i+2, exactly SETRANGE's
+// layout, in order, so a pixel written twice in the batch keeps its last
+// write), one HSET for the metadata, one ZADD for the history (one entry
+// per event, as Since reads it) and one PUBLISH for the whole batch
+// (busmsg.EncodeEvents' form: the events one per line). Seqs and
+// timestamps are the same as one write at a time would give. unpack takes
+// at most 4 × maxWritesPerScript (4,000) values, below its limit (8,000).
 var placeScript = redis.NewScript(nextStamp + `
 local keep, channel, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 if now > deadline then
@@ -86,35 +98,30 @@ end
 local epoch = timeline(ARGV[4])
 local head = '{"k":"p","e":"' .. epoch .. '","seq":'
 local out = {epoch}
--- One INCRBY, one HSET and one ZADD for the whole batch (group commit
--- makes batches of dozens): each redis.call has a fixed cost, and these
--- three per write were most of a batch's time. Seqs are the same as one
--- INCR per write would give; a pixel written twice in the batch keeps
--- its last write, as HSET applies its pairs in order. unpack takes at
--- most 2 × maxWritesPerScript (1,000) values, far below its limit (8,000).
 local n = (#ARGV - 4) / 4
 local seq = tonumber(redis.call('INCRBY', KEYS[1], n)) - n
-local meta, history = {}, {}
-for i = 5, #ARGV, 4 do
-  local index, rgb, user, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+local bits, meta, history, events = {}, {}, {}, {}
+for w = 1, n do
+  local a = 4 * w + 1 -- this write's first argument
+  local index, rgb, user, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   seq = seq + 1
   local ts = now
   if ts <= last_ts then ts = last_ts + 1 end
   last_ts = ts
   local s, t = fmt(seq), fmt(ts)
-  redis.call('SETRANGE', KEYS[3], tonumber(index) * 3, rgb)
-  meta[#meta + 1] = index
-  meta[#meta + 1] = s .. ':' .. t .. ':' .. user
   local event = head .. s .. ',"ts":' .. t .. ',' .. body .. '}'
-  history[#history + 1] = s
-  history[#history + 1] = event
-  redis.call('PUBLISH', channel, event)
-  out[#out + 1] = s
-  out[#out + 1] = t
+  local b, p = 4 * w - 3, 2 * w - 1 -- its first slot in bits, in the pair lists
+  bits[b], bits[b + 1], bits[b + 2], bits[b + 3] = 'SET', 'u24', '#' .. index, rgb
+  meta[p], meta[p + 1] = index, s .. ':' .. t .. ':' .. user
+  history[p], history[p + 1] = s, event
+  out[p + 1], out[p + 2] = s, t
+  events[w] = event
 end
 if n > 0 then
+  redis.call('BITFIELD', KEYS[3], unpack(bits))
   redis.call('HSET', KEYS[4], unpack(meta))
   redis.call('ZADD', KEYS[5], unpack(history))
+  redis.call('PUBLISH', channel, table.concat(events, '\n'))
 end
 finish(keep)
 return out

@@ -180,10 +180,10 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 	args := make([]any, 0, 4+4*len(writes))
 	args = append(args, s.history, s.channel, formatMicros(s.clock.deadline(ctx, time.Now())), newEpoch())
 	for _, w := range writes {
-		r, g, b := w.Color.RGB()
 		args = append(args,
 			s.size.Index(w.X, w.Y),
-			[]byte{r ^ 0xFF, g ^ 0xFF, b ^ 0xFF},
+			uint32(w.Color)^0xFFFFFF, // the stored bytes, as BITFIELD's u24
+
 			w.Username,
 			busmsg.PixelBody(w))
 	}

@@ -78,16 +78,19 @@ func TestPublishedAndStoredEventsAreBusmsgEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, e := range events {
-		want := busmsg.EncodeEvent(e, head.Epoch)
+		if want := busmsg.EncodeEvent(e, head.Epoch); history[i] != string(want) {
+			t.Errorf("history %s\nwant    %s", history[i], want)
+		}
+	}
+	// One message per store call: the Place's two events, then the reset.
+	for _, batch := range [][]domain.Event{events[:2], events[2:]} {
+		want := busmsg.EncodeEvents(batch, head.Epoch)
 		msg, err := sub.ReceiveMessage(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if msg.Payload != string(want) {
 			t.Errorf("published %s\nwant      %s", msg.Payload, want)
-		}
-		if history[i] != string(want) {
-			t.Errorf("history %s\nwant    %s", history[i], want)
 		}
 	}
 }
