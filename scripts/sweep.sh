@@ -12,7 +12,8 @@
 # stime; Redis and the api included) over the run, divided by the
 # deliveries the servers counted themselves (pixel_ws_events_out_total
 # from their /metrics; for the baseline, which has no metrics, and servers
-# built before that metric, pixelbench's count).
+# built before that metric, pixelbench's count); <point>.cpubyprocess
+# splits it by process (which gateway, the api, Redis).
 #
 # Loopback only. Bounded: each point lasts about clients/ramp + DURATION +
 # drain (at most ~25 s), every process it starts is stopped when its point
@@ -49,6 +50,8 @@
 #   SERVER_BIN   ""                       a directory holding playground, gateway and
 #                api binaries to load instead of building them (another commit's,
 #                for a before/after); pixelbench is always built from this tree
+#   GATEWAYS     4                        gateways of the split target (1: one
+#                gateway on Redis, with the api)
 #   MAX_LOAD     1.5                      1-minute load average to wait for
 #   WAIT_QUIET   300                      longest wait for it, in seconds
 set -euo pipefail
@@ -70,7 +73,7 @@ suffix=""
 [[ -n "$V2" ]] && suffix="-v2"
 MAX_LOAD="${MAX_LOAD:-1.5}"
 WAIT_QUIET="${WAIT_QUIET:-300}"
-GATEWAYS=4
+GATEWAYS="${GATEWAYS:-4}"
 SERVER_CPUS="${SERVER_CPUS-0}"
 BENCH_CPUS="${BENCH_CPUS-1}"
 CANVAS="${CANVAS:-}"
@@ -199,6 +202,7 @@ bin="$OUT/bin"
 urls=""
 servers=()
 server_pids=()
+server_names=()
 
 start_baseline() {
   local port
@@ -206,6 +210,7 @@ start_baseline() {
   "${server_pin[@]}" "$bin/pixelbench" -serve-baseline "127.0.0.1:$port" -baseline-writes "$BASELINE_WRITES" 2>>"$OUT/baseline.log" &
   pids+=($!)
   server_pids=($!)
+  server_names=(baseline)
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
@@ -222,6 +227,7 @@ start_playground() {
     "${server_pin[@]}" "$bin/playground" 2>>"$OUT/playground.log" &
   pids+=($!)
   server_pids=($!)
+  server_names=(playground)
   wait_http "http://127.0.0.1:$port/health"
   urls="ws://127.0.0.1:$port/ws"
   servers=("http://127.0.0.1:$port")
@@ -234,6 +240,7 @@ start_split() {
     >>"$OUT/redis.log" 2>&1 &
   pids+=($!)
   server_pids=($!)
+  server_names=(redis)
   for _ in $(seq 1 100); do
     redis-cli -p "$rport" ping >/dev/null 2>&1 && break
     sleep 0.1
@@ -246,6 +253,7 @@ start_split() {
       "${server_pin[@]}" "$bin/gateway" 2>>"$OUT/gateway-$i.log" &
     pids+=($!)
     server_pids+=($!)
+    server_names+=("gateway-$i")
     wait_http "http://127.0.0.1:$port/health"
     urls="${urls:+$urls,}ws://127.0.0.1:$port/ws"
     servers+=("http://127.0.0.1:$port")
@@ -255,6 +263,7 @@ start_split() {
     "${server_pin[@]}" "$bin/api" 2>>"$OUT/api.log" &
   pids+=($!)
   server_pids+=($!)
+  server_names+=(api)
   wait_http "http://127.0.0.1:$port/health"
   api="http://127.0.0.1:$port"
 }
@@ -283,6 +292,8 @@ for target in $TARGETS; do
       log "$name: pixelbench ${args[*]}"
       echo "${bench_pin[*]} $bin/pixelbench ${args[*]}  # servers: ${server_pin[*]}" >"$OUT/$name.cmd"
       cpu0="$(cpu_seconds "${server_pids[@]}")"
+      by0=()
+      for pid in "${server_pids[@]}"; do by0+=("$(cpu_seconds "$pid")"); done
       ev0=0
       ((${#servers[@]})) && ev0="$(events_out "${servers[@]}")"
       perf_pid=""
@@ -303,6 +314,10 @@ for target in $TARGETS; do
         go tool pprof -top -nodecount=40 "$bin/pixelbench" "$OUT/$name.bench.pprof" >"$OUT/$name.bench.top.txt" 2>/dev/null || true
       fi
       cpu1="$(cpu_seconds "${server_pids[@]}")"
+      for i in "${!server_pids[@]}"; do
+        awk -v n="${server_names[$i]:-server}" -v a="${by0[$i]}" -v b="$(cpu_seconds "${server_pids[$i]}")" -v w="$wall" \
+          'BEGIN {printf "%s %.2f cores\n", n, (b - a) / w}'
+      done >"$OUT/$name.cpubyprocess"
       ev1=0
       ((${#servers[@]})) && ev1="$(events_out "${servers[@]}")"
       if ((ev1 <= ev0)); then
@@ -324,7 +339,7 @@ label() {
   case "$1" in
     baseline) echo "baseline" ;;
     playground) echo "playground (embedded store)" ;;
-    split) echo "$GATEWAYS gateways + api, Redis" ;;
+    split) if ((GATEWAYS == 1)); then echo "1 gateway + api, Redis"; else echo "$GATEWAYS gateways + api, Redis"; fi ;;
   esac
 }
 if command -v jq >/dev/null 2>&1; then

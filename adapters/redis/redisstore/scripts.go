@@ -76,8 +76,11 @@ end
 // deadline.go), ARGV[4] the epoch to start if one must be started (see
 // timeline), then four arguments per write: pixel index, its colour as
 // the decimal 24-bit number of its bytes already XORed with 0xFF, the
-// username, and busmsg.PixelBody. Returns the epoch, then seq, ts pairs as
-// strings, or the error LATE, having written nothing.
+// username, and busmsg.PixelBody. Returns the epoch and the first write's
+// seq and ts as strings, or the error LATE, having written nothing: the
+// other writes' follow one by one (seqs from one INCRBY; timestamps from
+// one clock reading, each one after the last), so the caller derives them
+// instead of Redis sending 2 strings per write.
 //
 // Every redis.call has a fixed cost (arguments into Redis objects, the
 // reply back into Lua) well above what the simple commands themselves
@@ -97,10 +100,10 @@ if now > deadline then
 end
 local epoch = timeline(ARGV[4])
 local head = '{"k":"p","e":"' .. epoch .. '","seq":'
-local out = {epoch}
 local n = (#ARGV - 4) / 4
 local seq = tonumber(redis.call('INCRBY', KEYS[1], n)) - n
 local bits, meta, history, events = {}, {}, {}, {}
+local first_seq, first_ts = '', ''
 for w = 1, n do
   local a = 4 * w + 1 -- this write's first argument
   local index, rgb, user, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
@@ -109,12 +112,12 @@ for w = 1, n do
   if ts <= last_ts then ts = last_ts + 1 end
   last_ts = ts
   local s, t = fmt(seq), fmt(ts)
+  if w == 1 then first_seq, first_ts = s, t end
   local event = head .. s .. ',"ts":' .. t .. ',' .. body .. '}'
   local b, p = 4 * w - 3, 2 * w - 1 -- its first slot in bits, in the pair lists
   bits[b], bits[b + 1], bits[b + 2], bits[b + 3] = 'SET', 'u24', '#' .. index, rgb
   meta[p], meta[p + 1] = index, s .. ':' .. t .. ':' .. user
   history[p], history[p + 1] = s, event
-  out[p + 1], out[p + 2] = s, t
   events[w] = event
 end
 if n > 0 then
@@ -124,7 +127,7 @@ if n > 0 then
   redis.call('PUBLISH', channel, table.concat(events, '\n'))
 end
 finish(keep)
-return out
+return {epoch, first_seq, first_ts}
 `)
 
 // resetScript: ARGV[1] history size, ARGV[2] channel, ARGV[3]

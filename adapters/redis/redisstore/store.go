@@ -198,17 +198,19 @@ func (s *Store) placeBatch(ctx context.Context, writes []domain.Write) ([]domain
 	if unconfirmed != nil {
 		return nil, unconfirmed
 	}
-	if len(reply) != 1+2*len(writes) {
-		return nil, fmt.Errorf("redisstore: place: script returned %d values for %d writes", len(reply), len(writes))
+	if len(reply) != 3 {
+		return nil, fmt.Errorf("redisstore: place: script returned %d values", len(reply))
 	}
-	reply = reply[1:] // the epoch, which the published events carry
+	// reply[0] is the epoch, which the published events carry; the
+	// writes after the first have the next seqs and timestamps in turn
+	// (see placeScript).
+	seq, ts, err := parseStamp(reply[1], reply[2])
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: place: %w", err)
+	}
 	events := make([]domain.Event, len(writes))
 	for i, w := range writes {
-		seq, ts, err := parseStamp(reply[2*i], reply[2*i+1])
-		if err != nil {
-			return nil, fmt.Errorf("redisstore: place: %w", err)
-		}
-		events[i] = domain.Event{Kind: domain.PixelPlaced, Seq: seq, Time: ts, Pixel: w.Pixel, Username: w.Username, Origin: w.Origin}
+		events[i] = domain.Event{Kind: domain.PixelPlaced, Seq: seq + domain.Seq(i), Time: ts + domain.Timestamp(i), Pixel: w.Pixel, Username: w.Username, Origin: w.Origin}
 	}
 	return events, nil
 }
