@@ -435,3 +435,68 @@ func TestAWriteRefusedDuringAFreezeIsNeverApplied(t *testing.T) {
 		}
 	}
 }
+
+// TestSeqsAndTimestampsAcrossCarries: the place script writes a batch's
+// seqs and timestamps as text without formatting each (its decimals
+// helper), so its carries are checked where they happen: a batch of 12
+// writes after seq and timestamp values just below 1,000, 100,000 and
+// other round numbers. The text the script wrote (history, metadata) must
+// say exactly the numbers Place returned.
+func TestSeqsAndTimestampsAcrossCarries(t *testing.T) {
+	ctx := context.Background()
+	future := domain.TimestampOf(time.Now().Add(time.Hour)) // ahead of Redis's clock: the script continues from it
+	for _, c := range []struct {
+		name   string
+		seq    domain.Seq
+		tsMod  int64 // the last timestamp is the first after future that leaves this remainder
+		tsBase int64
+	}{
+		{"small seqs", 0, 995, 1000},
+		{"seq 999 to 1000", 990, 995, 1000},
+		{"seq 99,999 to 100,000", 99_995, 99_995, 100_000},
+		{"seq 1,999,999 to 2,000,000", 1_999_993, 999_999, 1_000_000},
+		{"no carry", 123_456, 100, 1000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, client := fresh(t, domain.Size{Width: 16, Height: 16}, 100)
+			last := (int64(future)/c.tsBase)*c.tsBase + c.tsMod
+			if err := client.Set(ctx, redisstore.KeySeq, c.seq, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := client.Set(ctx, redisstore.KeyTS, last, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			var writes []domain.Write
+			for i := range 12 {
+				writes = append(writes, write(i, 1, domain.Color(i), "u", fmt.Sprint("w", i)))
+			}
+			events, err := s.Place(ctx, writes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			history, err := client.ZRange(ctx, redisstore.KeyHistory, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(history) != len(events) {
+				t.Fatalf("history holds %d entries, want %d", len(history), len(events))
+			}
+			for i, e := range events {
+				if want := c.seq + domain.Seq(i) + 1; e.Seq != want {
+					t.Errorf("write %d: seq %d, want %d", i, e.Seq, want)
+				}
+				if want := domain.Timestamp(last + int64(i) + 1); e.Time != want {
+					t.Errorf("write %d: ts %d, want %d", i, e.Time, want)
+				}
+				stored, _, err := busmsg.DecodeEvent([]byte(history[i]))
+				if err != nil || stored.Seq != e.Seq || stored.Time != e.Time {
+					t.Errorf("write %d: history says seq %d ts %d (%v), Place returned %d %d: %s", i, stored.Seq, stored.Time, err, e.Seq, e.Time, history[i])
+				}
+				info, err := s.Pixel(ctx, i, 1)
+				if err != nil || info.Seq != e.Seq || info.Time != e.Time {
+					t.Errorf("write %d: metadata says seq %d ts %d (%v), Place returned %d %d", i, info.Seq, info.Time, err, e.Seq, e.Time)
+				}
+			}
+		})
+	}
+}
