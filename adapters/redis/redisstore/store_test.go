@@ -436,12 +436,12 @@ func TestAWriteRefusedDuringAFreezeIsNeverApplied(t *testing.T) {
 	}
 }
 
-// TestSeqsAndTimestampsAcrossCarries: the place script writes a batch's
-// seqs and timestamps as text without formatting each (its decimals
-// helper), so its carries are checked where they happen: a batch of 12
-// writes after seq and timestamp values just below 1,000, 100,000 and
-// other round numbers. The text the script wrote (history, metadata) must
-// say exactly the numbers Place returned.
+// TestSeqsAndTimestampsAcrossCarries: the place script returns only the
+// first write's seq and timestamp and Place derives the others, so the
+// text the script wrote for every write (history, metadata) must say
+// exactly the numbers Place returned, also where a batch crosses round
+// numbers (a batch of 12 writes after values just below 1,000, 100,000
+// and so on; the timestamps continue from one set ahead of Redis's clock).
 func TestSeqsAndTimestampsAcrossCarries(t *testing.T) {
 	ctx := context.Background()
 	future := domain.TimestampOf(time.Now().Add(time.Hour)) // ahead of Redis's clock: the script continues from it
