@@ -41,7 +41,13 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 	// The baseline is taken as soon as the server answers (testbin.Start
 	// waits for that): an idle server allocates nothing, so waiting longer
 	// would not lower it, and GOGC=10 keeps the garbage it may hold small.
-	p := testbin.Start(t, testbin.Build(t, "./apps/playground"), "DATA_DIR="+t.TempDir(), "GOGC=10")
+	env := []string{"DATA_DIR=" + t.TempDir(), "GOGC=10"}
+	if g := os.Getenv("GODEBUG"); g != "" {
+		// The server gets the test's GODEBUG, so that a runtime setting
+		// (k8s/base/gateway.yaml sets adaptivestackstart=0) can be measured.
+		env = append(env, "GODEBUG="+g)
+	}
+	p := testbin.Start(t, testbin.Build(t, "./apps/playground"), env...)
 	before, beforeStacks := serverMemory(t, p)
 	conns := make([]*websocket.Conn, 0, n)
 	d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256, HandshakeTimeout: 30 * time.Second}
