@@ -174,8 +174,11 @@ var ErrBadEvent = errors.New("busmsg: not an event")
 // was accepted on ("" if the encoding has none).
 func DecodeEvent(payload []byte) (domain.Event, domain.Epoch, error) {
 	var m event
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return domain.Event{}, "", fmt.Errorf("%w: %v", ErrBadEvent, err)
+	if !scanEvent(payload, &m) {
+		m = event{}
+		if err := json.Unmarshal(payload, &m); err != nil {
+			return domain.Event{}, "", fmt.Errorf("%w: %v", ErrBadEvent, err)
+		}
 	}
 	if m.Seq == 0 {
 		return domain.Event{}, "", fmt.Errorf("%w: no seq", ErrBadEvent)

@@ -134,3 +134,23 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		EncodeEvent(e, "0a1b2c3d4e5f6071")
 	}
 }
+
+// BenchmarkDecodeEvents is what a gateway pays per bus message of 30
+// events (a group-commit batch) before it can deliver them:
+// go test -bench DecodeEvents -benchmem ./internal/busmsg
+func BenchmarkDecodeEvents(b *testing.B) {
+	events := make([]domain.Event, 30)
+	for i := range events {
+		events[i] = domain.Event{Kind: domain.PixelPlaced, Seq: 123456 + domain.Seq(i), Time: 1795316057524123 + domain.Timestamp(i),
+			Pixel:    domain.Pixel{X: 12 + i, Y: 34, Color: 0xFF8800},
+			Username: "Ada Lovelace", Origin: domain.Origin{GatewayID: "gw_0123abcd", ClientID: "c_42", WriteID: "w-17"}}
+	}
+	payload := EncodeEvents(events, "0a1b2c3d4e5f6071")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if _, _, err := DecodeEvents(payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 // Package jsonx appends JSON strings to a byte slice without reflection or
 // allocation. Every hand-written encoder in the adapters (the WebSocket
 // frames, the REST bodies, the bus messages) uses it, so all of them escape
-// names the same way, and safely for HTML.
+// names the same way, and safely for HTML. Its Scanner is the other way:
+// the hand-written fast paths of the decoders on hot paths (the load
+// tool's frames, the gateways' bus messages) read flat objects with it and
+// leave anything unusual to encoding/json.
 package jsonx
 
 import "unicode/utf8"

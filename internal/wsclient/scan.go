@@ -2,7 +2,8 @@ package wsclient
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/pixelplayground/pixelplayground/internal/jsonx"
 )
 
 // scanFlat is a fast path for the messages that dominate traffic: a flat
@@ -13,143 +14,33 @@ import (
 // load generator that spends its CPU on reflection measures itself instead
 // of the server.
 func scanFlat(data []byte, w *wireMsg) bool {
-	s := flatScanner{b: data}
-	return s.object(w) && s.end()
+	s := jsonx.NewScanner(data)
+	return flatObject(s, w) && s.End()
 }
 
 // scanFlatAt scans the flat object at the start of data, as scanFlat does,
 // and returns the index just after its closing brace; what follows is the
 // caller's (a batch's next member).
 func scanFlatAt(data []byte, w *wireMsg) (int, bool) {
-	s := flatScanner{b: data}
-	if !s.object(w) {
+	s := jsonx.NewScanner(data)
+	if !flatObject(s, w) {
 		return 0, false
 	}
-	return s.i, true
+	return s.Pos(), true
 }
 
-// object reads a flat object into w, up to and including its '}'.
-func (s *flatScanner) object(w *wireMsg) bool {
-	s.space()
-	if !s.eat('{') {
-		return false
-	}
-	s.space()
-	if s.eat('}') {
-		return true
-	}
-	for {
-		s.space()
-		key, ok := s.str()
-		if !ok {
+// flatObject reads a flat object into w, up to and including its '}'.
+func flatObject(s *jsonx.Scanner, w *wireMsg) bool {
+	return s.Object(func(key []byte) bool {
+		if s.Next() == '"' {
+			v, ok := s.Str()
+			return ok && w.setString(key, v)
+		}
+		if c := s.Next(); c == '[' || c == '{' || c == 0 {
 			return false
 		}
-		s.space()
-		if !s.eat(':') {
-			return false
-		}
-		s.space()
-		if !s.value(key, w) {
-			return false
-		}
-		s.space()
-		if s.eat(',') {
-			continue
-		}
-		return s.eat('}')
-	}
-}
-
-// flatScanner walks one frame for scanFlat; i is the next byte to read.
-type flatScanner struct {
-	b []byte
-	i int
-}
-
-// space skips JSON whitespace.
-func (s *flatScanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// eat consumes c if it comes next.
-func (s *flatScanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// end reports whether only whitespace is left: trailing data makes the
-// frame invalid JSON.
-func (s *flatScanner) end() bool {
-	s.space()
-	return s.i == len(s.b)
-}
-
-// str reads a string without escapes or control characters, in valid UTF-8;
-// anything else is left to encoding/json.
-func (s *flatScanner) str() ([]byte, bool) {
-	if !s.eat('"') {
-		return nil, false
-	}
-	start := s.i
-	ascii := true // then it is valid UTF-8 without utf8.Valid's second pass
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			return v, ascii || utf8.Valid(v)
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-		s.i++
-	}
-	return nil, false
-}
-
-// literal reads a number, true, false or null: everything up to the next
-// delimiter. Its syntax is checked by the parse of the field it fills.
-func (s *flatScanner) literal() []byte {
-	start := s.i
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ',', '}', ' ', '\t', '\n', '\r':
-			return s.b[start:s.i]
-		}
-		s.i++
-	}
-	return s.b[start:s.i]
-}
-
-// value reads the value of field key into w; false leaves the frame to
-// encoding/json.
-func (s *flatScanner) value(key []byte, w *wireMsg) bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	if s.b[s.i] == '"' {
-		v, ok := s.str()
-		if !ok {
-			return false
-		}
-		return w.setString(key, v)
-	}
-	if c := s.b[s.i]; c == '[' || c == '{' {
-		return false
-	}
-	return w.setLiteral(key, s.literal())
+		return w.setLiteral(key, s.Literal())
+	})
 }
 
 // setString fills the string field key; false when key is not a string
@@ -191,7 +82,7 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 	var err error
 	switch string(key) {
 	case "seq":
-		if !isJSONInt(v) {
+		if !jsonx.IsInt(v) {
 			return false
 		}
 		w.Seq, err = strconv.ParseUint(string(v), 10, 64)
@@ -206,7 +97,7 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 	case "activeUsers":
 		w.ActiveUsers, err = parseInt(v)
 	case "timestamp":
-		if !isJSONNumber(v) {
+		if !jsonx.IsNumber(v) {
 			return false
 		}
 		w.Timestamp, err = strconv.ParseFloat(string(v), 64)
@@ -223,7 +114,7 @@ func (w *wireMsg) setLiteral(key, v []byte) bool {
 		return false // a number or bool where a string or array belongs
 	default:
 		// An unknown field: it must still be valid JSON for the frame to be.
-		return isJSONNumber(v) || string(v) == "true" || string(v) == "false"
+		return jsonx.IsNumber(v) || string(v) == "true" || string(v) == "false"
 	}
 	return err == nil
 }
@@ -247,62 +138,8 @@ func internType(v []byte) string {
 
 // parseInt parses an int field as encoding/json would.
 func parseInt(v []byte) (int, error) {
-	if !isJSONInt(v) {
+	if !jsonx.IsInt(v) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.Atoi(string(v))
-}
-
-// isJSONInt accepts what encoding/json accepts for an integer field.
-func isJSONInt(v []byte) bool {
-	if len(v) > 0 && v[0] == '-' {
-		v = v[1:]
-	}
-	if len(v) == 0 || (v[0] == '0' && len(v) > 1) {
-		return false
-	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isJSONNumber checks the JSON number grammar, which is stricter than
-// strconv.ParseFloat (no "Inf", "0x1p3", "+1", ".5" or "1.").
-func isJSONNumber(v []byte) bool {
-	if len(v) > 0 && v[0] == '-' {
-		v = v[1:]
-	}
-	i := 0
-	digits := func() int {
-		n := 0
-		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	if i < len(v) && v[i] == '0' {
-		i++
-	} else if digits() == 0 {
-		return false
-	}
-	if i < len(v) && v[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
-		i++
-		if i < len(v) && (v[i] == '+' || v[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(v)
 }
