@@ -18,7 +18,7 @@ func TestSilentRedisIsDetected(t *testing.T) {
 	r := redistest.Start(t)
 	subClient := r.Client(t)
 	sub := New(subClient)
-	sub.idlePeriod, sub.confirmTimeout = 300*time.Millisecond, time.Second
+	sub.idlePeriod = 300 * time.Millisecond
 	pub := New(r.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
