@@ -3,7 +3,9 @@ package redisbus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,32 +52,37 @@ func TestSubscribeRejectsNonsense(t *testing.T) {
 	}
 }
 
-// TestOutage restarts Redis under a subscription: Publish fails fast with
-// ErrUnavailable meanwhile, the subscription comes back by itself, says so
-// through resubscribed, and receives what is published afterwards.
+// TestOutage restarts Redis under three subscriptions of one bus, two of
+// them on the same channel: Publish fails fast with ErrUnavailable
+// meanwhile, the connection comes back by itself, every subscription says
+// so through resubscribed (once) and receives what is published afterwards.
 func TestOutage(t *testing.T) {
 	r := redistest.Start(t)
 	pub, sub := redisbus.New(r.Client(t)), redisbus.New(r.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	var mu sync.Mutex
-	var got []string
-	arrived := make(chan struct{}, 100)
-	resubscribed := make(chan struct{}, 10)
-	err := sub.Subscribe(ctx, []string{"outage"}, func(m ports.Message) {
-		mu.Lock()
-		got = append(got, string(m.Payload))
-		mu.Unlock()
-		arrived <- struct{}{}
-	}, func() { resubscribed <- struct{}{} })
-	if err != nil {
+	watchers := []*watcher{{channel: "outage"}, {channel: "outage"}, {channel: "outage-2"}}
+	for _, w := range watchers {
+		w.arrived, w.resubscribed = make(chan struct{}, 100), make(chan struct{}, 10)
+		if err := sub.Subscribe(ctx, []string{w.channel}, w.handle, w.resubscribe); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publishAll := func(payload string) error {
+		for _, ch := range []string{"outage", "outage-2"} {
+			if err := pub.Publish(ctx, ch, []byte(payload)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := publishAll("before"); err != nil {
 		t.Fatal(err)
 	}
-	if err := pub.Publish(ctx, "outage", []byte("before")); err != nil {
-		t.Fatal(err)
+	for i, w := range watchers {
+		waitFor(t, w.arrived, fmt.Sprintf("subscription %d: the message published before the outage", i))
 	}
-	waitFor(t, arrived, "the message published before the outage")
 
 	r.Stop(t)
 	start := time.Now()
@@ -85,28 +92,56 @@ func TestOutage(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Publish took %v to fail", d)
 	}
-	select {
-	case <-resubscribed:
-		t.Fatal("resubscribed called while Redis is down")
-	default:
+	for i, w := range watchers {
+		select {
+		case <-w.resubscribed:
+			t.Fatalf("subscription %d: resubscribed called while Redis is down", i)
+		default:
+		}
 	}
 
 	r.Start(t)
-	waitFor(t, resubscribed, "resubscribed after the restart")
-	if err := pub.Publish(ctx, "outage", []byte("after")); err != nil {
+	for i, w := range watchers {
+		waitFor(t, w.resubscribed, fmt.Sprintf("subscription %d: resubscribed after the restart", i))
+	}
+	if err := publishAll("after"); err != nil {
 		t.Fatalf("Publish after the restart: %v", err)
 	}
-	waitFor(t, arrived, "the message published after the restart")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 2 || got[0] != "before" || got[1] != "after" {
-		t.Errorf("received %q, want [before after]", got)
+	for i, w := range watchers {
+		waitFor(t, w.arrived, fmt.Sprintf("subscription %d: the message published after the restart", i))
+		if got := w.received(); len(got) != 2 || got[0] != "before" || got[1] != "after" {
+			t.Errorf("subscription %d received %q, want [before after]", i, got)
+		}
+		select {
+		case <-w.resubscribed:
+			t.Errorf("subscription %d: resubscribed called twice for one outage", i)
+		default:
+		}
 	}
-	select {
-	case <-resubscribed:
-		t.Error("resubscribed called twice for one outage")
-	default:
-	}
+}
+
+// watcher records what one subscription receives.
+type watcher struct {
+	channel      string
+	mu           sync.Mutex
+	got          []string
+	arrived      chan struct{}
+	resubscribed chan struct{}
+}
+
+func (w *watcher) handle(m ports.Message) {
+	w.mu.Lock()
+	w.got = append(w.got, string(m.Payload))
+	w.mu.Unlock()
+	w.arrived <- struct{}{}
+}
+
+func (w *watcher) resubscribe() { w.resubscribed <- struct{}{} }
+
+func (w *watcher) received() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.got...)
 }
 
 func waitFor(t *testing.T, ch <-chan struct{}, what string) {
@@ -182,4 +217,152 @@ func (d *dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { re
 
 func (d *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// pubsubClients is how many Pub/Sub connections Redis has open.
+func pubsubClients(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	list, err := c.Do(context.Background(), "client", "list", "type", "pubsub").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0 // one line per connection
+	for _, line := range strings.Split(list, "\n") {
+		if strings.TrimSpace(line) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// numsub is how many connections Redis has subscribed to channel.
+func numsub(t *testing.T, c *redis.Client, channel string) int64 {
+	t.Helper()
+	n, err := c.PubSubNumSub(context.Background(), channel).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n[channel]
+}
+
+// TestOneConnectionForAllSubscriptions is why the bus multiplexes: a
+// gateway subscribes once per canvas it serves, and a connection each would
+// cost Redis hundreds of clients per gateway. N subscriptions on N channels
+// through one Bus hold one Pub/Sub connection, each still gets its own
+// channel's messages, and the connection closes with the last of them.
+func TestOneConnectionForAllSubscriptions(t *testing.T) {
+	r := redistest.Start(t)
+	admin := r.Client(t)
+	bus := redisbus.New(r.Client(t))
+	const n = 20
+	cancels := make([]context.CancelFunc, n)
+	got := make([]chan string, n)
+	for i := range n {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cancels[i] = cancel
+		got[i] = make(chan string, 10)
+		err := bus.Subscribe(ctx, []string{fmt.Sprintf("canvas-%d", i)},
+			func(m ports.Message) { got[i] <- m.Channel + ":" + string(m.Payload) }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := pubsubClients(t, admin); c != 1 {
+		t.Errorf("%d subscriptions hold %d Pub/Sub connections in Redis, want 1", n, c)
+	}
+	for i := range n {
+		if err := bus.Publish(context.Background(), fmt.Sprintf("canvas-%d", i), []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		select {
+		case m := <-got[i]:
+			if want := fmt.Sprintf("canvas-%d:hi", i); m != want {
+				t.Errorf("subscription %d received %q, want %q", i, m, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("subscription %d received nothing", i)
+		}
+	}
+	for _, cancel := range cancels {
+		cancel()
+	}
+	waitfor.True(t, 10*time.Second, "the Pub/Sub connection closed with the last subscription",
+		func() bool { return pubsubClients(t, admin) == 0 })
+}
+
+// TestChannelSharedBySubscriptions: two subscriptions to one channel share
+// one SUBSCRIBE; when one ends the other keeps receiving (and the ended
+// one receives nothing more), and the channel is UNSUBSCRIBEd only when
+// neither wants it. A later subscription to it works again.
+func TestChannelSharedBySubscriptions(t *testing.T) {
+	r := redistest.Start(t)
+	admin := r.Client(t)
+	bus := redisbus.New(r.Client(t))
+	const ch = "shared"
+	// other keeps the connection open throughout, so that the UNSUBSCRIBE
+	// is what empties the channel, not a closed connection.
+	otherCtx, cancelOther := context.WithCancel(context.Background())
+	defer cancelOther()
+	if err := bus.Subscribe(otherCtx, []string{"other"}, func(ports.Message) {}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	subscribe := func() (chan string, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		got := make(chan string, 10)
+		if err := bus.Subscribe(ctx, []string{ch}, func(m ports.Message) { got <- string(m.Payload) }, nil); err != nil {
+			t.Fatal(err)
+		}
+		return got, cancel
+	}
+	receive := func(got chan string, want string) {
+		t.Helper()
+		select {
+		case m := <-got:
+			if m != want {
+				t.Fatalf("received %q, want %q", m, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q did not arrive", want)
+		}
+	}
+	publish := func(payload string) {
+		t.Helper()
+		if err := bus.Publish(context.Background(), ch, []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	a, cancelA := subscribe()
+	b, cancelB := subscribe()
+	if n := numsub(t, admin, ch); n != 1 {
+		t.Errorf("two subscriptions of one Bus hold %d subscriptions to the channel in Redis, want 1", n)
+	}
+	publish("both")
+	receive(a, "both")
+	receive(b, "both")
+
+	cancelA()
+	publish("b only")
+	receive(b, "b only")
+	if n := numsub(t, admin, ch); n != 1 {
+		t.Errorf("after one of two subscriptions ended, Redis has %d subscribers of the channel, want 1", n)
+	}
+	cancelB()
+	waitfor.True(t, 10*time.Second, "the channel was UNSUBSCRIBEd once nobody wanted it",
+		func() bool { return numsub(t, admin, ch) == 0 })
+	if len(a) != 0 {
+		t.Errorf("the cancelled subscription received %q", <-a)
+	}
+
+	c, _ := subscribe()
+	publish("again")
+	receive(c, "again")
+	if c := pubsubClients(t, admin); c != 1 {
+		t.Errorf("%d Pub/Sub connections, want 1", c)
+	}
 }
