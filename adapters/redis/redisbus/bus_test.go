@@ -1,6 +1,7 @@
 package redisbus_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -365,4 +366,144 @@ func TestChannelSharedBySubscriptions(t *testing.T) {
 	if c := pubsubClients(t, admin); c != 1 {
 		t.Errorf("%d Pub/Sub connections, want 1", c)
 	}
+}
+
+// TestChurnOnOneChannel subscribes and cancels on one channel from several
+// goroutines at once, so that SUBSCRIBE and UNSUBSCRIBE of it interleave
+// on the shared connection: every Subscribe must still return only once
+// the channel is really subscribed (its own message, published right
+// after, arrives), and in the end nothing is left subscribed or open.
+func TestChurnOnOneChannel(t *testing.T) {
+	r := redistest.Start(t)
+	admin := r.Client(t)
+	bus := redisbus.New(r.Client(t))
+	const workers, rounds = 6, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if err := subscribeAndHear(bus, "churn", fmt.Sprintf("%d-%d", w, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	waitfor.True(t, 10*time.Second, "no Pub/Sub connection left once every subscription ended",
+		func() bool { return pubsubClients(t, admin) == 0 })
+}
+
+// subscribeAndHear subscribes to channel, publishes payload and waits for
+// it, then cancels.
+func subscribeAndHear(bus *redisbus.Bus, channel, payload string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := make(chan struct{})
+	var once sync.Once
+	err := bus.Subscribe(ctx, []string{channel}, func(m ports.Message) {
+		if string(m.Payload) == payload {
+			once.Do(func() { close(heard) })
+		}
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if err := bus.Publish(ctx, channel, []byte(payload)); err != nil {
+		return err
+	}
+	select {
+	case <-heard:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s: published right after Subscribe returned, never arrived", payload)
+	}
+}
+
+// TestSubscribeReturnsOnlyOnceConfirmed freezes Redis after the bus's
+// connection is up, so that a new channel's SUBSCRIBE is sent but not
+// answered: Subscribe must still be waiting once the command has gone out
+// (returning on the write alone could miss a message published right
+// after), and return once Redis, thawed, confirms.
+func TestSubscribeReturnsOnlyOnceConfirmed(t *testing.T) {
+	r := redistest.Start(t)
+	client := r.Client(t)
+	const channel = "not-yet-confirmed"
+	sent := &writeWatcher{needle: []byte(channel)}
+	client.AddHook(sent)
+	bus := redisbus.New(client)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := bus.Subscribe(ctx, []string{"first"}, func(ports.Message) {}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	thaw := r.FreezeUntilThawed(t)
+	arrived := make(chan struct{}, 1)
+	subscribed := make(chan error, 1)
+	go func() {
+		subscribed <- bus.Subscribe(ctx, []string{channel}, func(ports.Message) { arrived <- struct{}{} }, nil)
+	}()
+	waitfor.True(t, 10*time.Second, "the SUBSCRIBE was sent", sent.seen.Load)
+	select {
+	case err := <-subscribed:
+		t.Fatalf("Subscribe returned (%v) before Redis confirmed the channel", err)
+	default:
+	}
+	thaw()
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Subscribe did not return after Redis confirmed")
+	}
+	if err := redisbus.New(r.Client(t)).Publish(ctx, channel, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, arrived, "the message published after Subscribe returned")
+}
+
+// writeWatcher is a go-redis hook that notes when a connection of the
+// client writes needle.
+type writeWatcher struct {
+	needle []byte
+	seen   atomic.Bool
+}
+
+func (w *writeWatcher) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &watchedConn{Conn: c, w: w}, nil
+	}
+}
+
+func (w *writeWatcher) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (w *writeWatcher) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+type watchedConn struct {
+	net.Conn
+	w *writeWatcher
+}
+
+func (c *watchedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if bytes.Contains(p[:n], c.w.needle) {
+		c.w.seen.Store(true)
+	}
+	return n, err
 }
