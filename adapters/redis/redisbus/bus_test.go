@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,7 +251,8 @@ func numsub(t *testing.T, c *redis.Client, channel string) int64 {
 // gateway subscribes once per canvas it serves, and a connection each would
 // cost Redis hundreds of clients per gateway. N subscriptions on N channels
 // through one Bus hold one Pub/Sub connection, each still gets its own
-// channel's messages, and the connection closes with the last of them.
+// channel's messages, and the connection (and every goroutine of the bus)
+// ends with the last of them.
 func TestOneConnectionForAllSubscriptions(t *testing.T) {
 	r := redistest.Start(t)
 	admin := r.Client(t)
@@ -292,6 +294,26 @@ func TestOneConnectionForAllSubscriptions(t *testing.T) {
 	}
 	waitfor.True(t, 10*time.Second, "the Pub/Sub connection closed with the last subscription",
 		func() bool { return pubsubClients(t, admin) == 0 })
+	waitfor.Until(t, 10*time.Second, func() error {
+		if g := busGoroutines(); g != "" {
+			return fmt.Errorf("a goroutine of the bus outlived every subscription:\n%s", g)
+		}
+		return nil
+	})
+}
+
+// busGoroutines is the stack of every goroutine running a method of the
+// bus (the tests, in package redisbus_test, do not match).
+func busGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []byte
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("/adapters/redis/redisbus.(*")) {
+			out = append(append(out, g...), "\n\n"...)
+		}
+	}
+	return string(out)
 }
 
 // TestChannelSharedBySubscriptions: two subscriptions to one channel share
