@@ -5,10 +5,16 @@
 // would cost Redis hundreds of clients per gateway (maxclients is 10,000 by
 // default). A channel is SUBSCRIBEd when its first subscription arrives and
 // UNSUBSCRIBEd when its last one ends; two subscriptions to one channel
-// each get every message. The connection is opened with the first
-// subscription and closed with the last: an idle Bus holds nothing, so it
-// needs no Close, and the apps' fx wiring (hubs stop before the client
-// closes) leaves no goroutine behind.
+// each get every message. On a cluster, classic Pub/Sub is broadcast to
+// every node, so the connection may go to any node.
+//
+// The connection is opened with the first subscription and closed with the
+// last: an idle Bus holds nothing, so it needs no Close. (A gateway's main
+// canvas hub lives as long as the process, so there the connection does
+// too.) Keeping an idle connection would save a dial when a hub comes back,
+// but would need a Close that the apps would have to order against the
+// client's; as it is, the gateway's stop hook drains its hubs, which ends
+// every subscription, and no goroutine of the bus is left.
 //
 // The connection is read in a loop of its own rather than through
 // go-redis's Channel(), because Channel() hides reconnections, and a
