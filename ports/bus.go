@@ -29,11 +29,12 @@ type Bus interface {
 	// subscribe to one channel, and a slow handler holds up only its own
 	// subscription: messages wait in a bounded queue of its own, and those
 	// beyond the bound are dropped. It keeps the subscription alive across
-	// backend outages (resubscribing forever) and calls resubscribed, if not
-	// nil, each time it has subscribed again after an interruption, so the
-	// caller can resync; the Redis bus calls it too once a subscription whose
-	// messages were dropped has caught up. handle and resubscribed never run
-	// concurrently. It returns once the subscription is in place (or ctx
-	// ends), so no message published after it returns is missed.
+	// backend outages (resubscribing forever). resubscribed, if not nil,
+	// means "you may have missed messages; resync": it is called each time
+	// the subscription is in place again after an interruption, and once a
+	// subscription whose messages were dropped has handled what was queued
+	// before the drops. handle and resubscribed never run concurrently. It
+	// returns once the subscription is in place (or ctx ends), so no message
+	// published after it returns is missed.
 	Subscribe(ctx context.Context, channels []string, handle func(Message), resubscribed func()) error
 }
