@@ -24,11 +24,17 @@ type Bus interface {
 	Publish(ctx context.Context, channel string, payload []byte) error
 
 	// Subscribe delivers every message on the given channels to handle, from
-	// one goroutine, in order, until ctx is cancelled. It keeps the
-	// subscription alive across backend outages (resubscribing forever) and
-	// calls resubscribed, if not nil, each time it has subscribed again after
-	// an interruption, so the caller can resync. It returns once the first
-	// subscription is in place (or ctx ends), so no message published after it
-	// returns is missed.
+	// one goroutine, in order, until ctx is cancelled; after that handle gets
+	// nothing more. Every subscription gets every message, also when several
+	// subscribe to one channel, and a slow handler holds up only its own
+	// subscription: messages wait in a bounded queue of its own, and those
+	// beyond the bound are dropped. It keeps the subscription alive across
+	// backend outages (resubscribing forever). resubscribed, if not nil,
+	// means "you may have missed messages; resync": it is called each time
+	// the subscription is in place again after an interruption, and once a
+	// subscription whose messages were dropped has handled what was queued
+	// before the drops. handle and resubscribed never run concurrently. It
+	// returns once the subscription is in place (or ctx ends), so no message
+	// published after it returns is missed.
 	Subscribe(ctx context.Context, channels []string, handle func(Message), resubscribed func()) error
 }

@@ -1,7 +1,7 @@
 // Package bustest is the contract every ports.Bus implementation passes. An
 // implementation's _test file calls Run with a Factory; the suite then checks
-// delivery, ordering, channel isolation and cancellation as ports/bus.go
-// documents them.
+// delivery, ordering, channel isolation, cancellation and that a slow
+// handler holds up nobody else, as ports/bus.go documents them.
 package bustest
 
 import (
@@ -57,6 +57,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("ChannelsAreIsolated", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("SeveralChannelsAtOnce", func(t *testing.T) { testSeveralChannels(t, open) })
 	t.Run("CancelStopsDelivery", func(t *testing.T) { testCancel(t, open) })
+	t.Run("SlowHandlerStallsNobodyElse", func(t *testing.T) { testSlowHandler(t, open) })
 	t.Run("PublishWithoutSubscribers", func(t *testing.T) { testNoSubscribers(t, open) })
 	t.Run("SubscribeWithEndedContextReturns", func(t *testing.T) { testEndedContext(t, open) })
 }
@@ -281,6 +282,60 @@ func testCancel(t *testing.T, open Factory) {
 		}
 		return nil
 	})
+}
+
+// testSlowHandler blocks one subscription's handler: the other
+// subscriptions of the same client, on its channel and on another, keep
+// receiving meanwhile, and the blocked one gets its messages once it is
+// back (a few messages are well within any queue).
+func testSlowHandler(t *testing.T, open Factory) {
+	newClient := open(t)
+	bus := newClient()
+	busy, other := channelName("busy"), channelName("other")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock()
+	blocked := newRecorder()
+	var startOnce sync.Once
+	err := bus.Subscribe(ctx, []string{busy}, func(m ports.Message) {
+		startOnce.Do(func() {
+			close(started)
+			<-release
+		})
+		blocked.handle(m)
+	}, nil)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	sameChannel, otherChannel := subscribe(t, bus, busy), subscribe(t, bus, other)
+
+	publish(t, bus, busy, "first")
+	select {
+	case <-started:
+	case <-time.After(deliveryTimeout):
+		t.Fatal("the first message never reached the handler")
+	}
+	publish(t, bus, busy, "second")
+	publish(t, bus, other, "elsewhere")
+	// The handler is still blocked: both must arrive anyway.
+	settle(t, bus, busy, sameChannel)
+	settle(t, bus, other, otherChannel)
+	if got := payloads(sameChannel.snapshot()); len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		t.Errorf("the other subscriber of the busy channel received %q while a handler was blocked, want [first second]", got)
+	}
+	if got := payloads(otherChannel.snapshot()); len(got) != 1 || got[0] != "elsewhere" {
+		t.Errorf("the subscriber of another channel received %q while a handler was blocked, want [elsewhere]", got)
+	}
+
+	unblock()
+	settle(t, bus, busy, blocked)
+	if got := payloads(blocked.snapshot()); len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		t.Errorf("the blocked subscriber received %q once released, want [first second]", got)
+	}
 }
 
 func testNoSubscribers(t *testing.T, open Factory) {

@@ -7,9 +7,10 @@
 // subscription has its own queue, drained by one goroutine that calls the
 // handler. A queue holds at most QueueLimit messages. When a subscriber falls
 // that far behind, further messages for it are dropped (and counted, see
-// Dropped) until it catches up: the bus is at-most-once like Redis Pub/Sub,
-// and consumers of pixel events repair the gap from CanvasStore.Since because
-// seqs have no gaps.
+// Dropped) until it catches up, and then its resubscribed is called, as the
+// Redis bus does: the bus is at-most-once like Redis Pub/Sub, and consumers
+// of pixel events repair the gap from CanvasStore.Since because seqs have no
+// gaps.
 package membus
 
 import (
@@ -43,7 +44,10 @@ var _ ports.Bus = (*Bus)(nil)
 type subscription struct {
 	mu    sync.Mutex
 	queue []ports.Message
-	wake  chan struct{} // capacity 1: "the queue is not empty"
+	// dropped says that messages were dropped since the queue was last
+	// taken: resubscribed is due once the queue before them is handled.
+	dropped bool
+	wake    chan struct{} // capacity 1: "the queue is not empty"
 }
 
 // Publish queues payload for every current subscriber of channel and returns
@@ -72,8 +76,8 @@ func (b *Bus) Dropped() uint64 { return b.dropped.Load() }
 
 // Subscribe registers handle on channels before it returns, so every message
 // published afterwards is delivered, and delivers from a new goroutine until
-// ctx is cancelled. resubscribed is never called: an in-process bus has no
-// outages.
+// ctx is cancelled. An in-process bus has no outages: resubscribed is called
+// only after messages for this subscription were dropped (see QueueLimit).
 func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(ports.Message), resubscribed func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -86,7 +90,7 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	b.mu.Unlock()
 	go func() {
 		defer b.unsubscribe(s, channels)
-		s.deliver(ctx, handle)
+		s.deliver(ctx, handle, resubscribed)
 	}()
 	return nil
 }
@@ -129,6 +133,7 @@ func (b *Bus) unsubscribe(s *subscription, channels []string) {
 func (s *subscription) push(msg ports.Message) bool {
 	s.mu.Lock()
 	if len(s.queue) >= QueueLimit {
+		s.dropped = true
 		s.mu.Unlock()
 		return false
 	}
@@ -144,7 +149,7 @@ func (s *subscription) push(msg ports.Message) bool {
 // deliver drains the queue in order until ctx ends. It swaps the queue for
 // a spare slice instead of popping one message at a time, so that a burst
 // costs one lock round trip and the two slices' arrays are reused.
-func (s *subscription) deliver(ctx context.Context, handle func(ports.Message)) {
+func (s *subscription) deliver(ctx context.Context, handle func(ports.Message), resubscribed func()) {
 	var batch []ports.Message
 	for {
 		select {
@@ -154,6 +159,8 @@ func (s *subscription) deliver(ctx context.Context, handle func(ports.Message)) 
 		}
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
+		dropped := s.dropped
+		s.dropped = false
 		s.mu.Unlock()
 		for i := range batch {
 			if ctx.Err() != nil {
@@ -161,6 +168,9 @@ func (s *subscription) deliver(ctx context.Context, handle func(ports.Message)) 
 			}
 			handle(batch[i])
 			batch[i] = ports.Message{} // let the payload be collected
+		}
+		if dropped && resubscribed != nil && ctx.Err() == nil {
+			resubscribed()
 		}
 		if cap(batch) > 1024 {
 			batch = nil // after a burst, do not keep a huge array around

@@ -1,17 +1,40 @@
 // Package redisbus is the Pub/Sub bus between processes, on Redis.
 //
-// Each Subscribe holds its own Pub/Sub connection and reads it in a loop of
-// its own rather than through go-redis's Channel(), because Channel() hides
-// reconnections, and a subscriber must know when it may have missed messages
-// so it can repair from history. The loop resubscribes forever after any
-// failure, with capped exponential backoff, and tells the caller each time.
+// One Bus multiplexes all its subscriptions over ONE Pub/Sub connection: a
+// gateway has a subscription per canvas it serves, and a connection each
+// would cost Redis hundreds of clients per gateway (maxclients is 10,000 by
+// default). A channel is SUBSCRIBEd when its first subscription arrives and
+// UNSUBSCRIBEd when its last one ends; two subscriptions to one channel
+// each get every message. On a cluster, classic Pub/Sub is broadcast to
+// every node, so the connection may go to any node.
+//
+// The connection is opened with the first subscription and closed with the
+// last: an idle Bus holds nothing, so it needs no Close. (A gateway's main
+// canvas hub lives as long as the process, so there the connection does
+// too.) Keeping an idle connection would save a dial when a hub comes back,
+// but would need a Close that the apps would have to order against the
+// client's; as it is, the gateway's stop hook drains its hubs, which ends
+// every subscription, and no goroutine of the bus is left.
+//
+// The connection is read in a loop of its own rather than through
+// go-redis's Channel(), because Channel() hides reconnections, and a
+// subscriber must know when it may have missed messages so it can repair
+// from history. After any failure the loop reconnects forever, with capped
+// exponential backoff, SUBSCRIBEs every wanted channel again and, once
+// Redis has confirmed a subscription's channels, calls its resubscribed.
+//
+// The reader never waits for a handler: each subscription has its own
+// queue of at most QueueLimit messages, drained by its own goroutine, so a
+// slow handler delays nobody else. When a queue is full, further messages
+// for that subscription are dropped until it catches up, and then its
+// resubscribed is called, as after an outage: it may have missed messages.
 package redisbus
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,31 +43,58 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-// Timing of a subscription. A dead connection usually fails at once (the
-// peer resets it); one that silently stopped answering (a black-holed
-// network) is noticed within two idle periods, by an unanswered PING.
-const (
-	minBackoff            = 100 * time.Millisecond
-	maxBackoff            = 2 * time.Second
-	defaultIdlePeriod     = 5 * time.Second
-	defaultConfirmTimeout = 5 * time.Second
-)
+// QueueLimit bounds the messages waiting for one subscription's handler.
+// A handler that falls that far behind is stuck, not merely slow: 65536
+// pixel events are seconds of the busiest canvas we plan for, about 10 MiB,
+// which is also about what Redis itself would buffer for a slow subscriber
+// before dropping it (client-output-buffer-limit pubsub).
+const QueueLimit = 65536
 
 // Bus implements ports.Bus.
 type Bus struct {
 	client redis.UniversalClient
-	// idlePeriod is how long a subscription waits for traffic before it
-	// probes with PING; confirmTimeout bounds the wait for SUBSCRIBE's
-	// confirmation. Fields, not constants, so a test can shorten them.
-	idlePeriod, confirmTimeout time.Duration
+	// idlePeriod is how long the connection waits for traffic before it
+	// probes with PING; queueLimit is QueueLimit. Fields, not constants, so
+	// a test can shorten them.
+	idlePeriod time.Duration
+	queueLimit int
+
+	// ctl serialises SUBSCRIBE and UNSUBSCRIBE commands with the decisions
+	// behind them, so that Redis receives a channel's commands in the order
+	// the bookkeeping assumes. It is held while a command is written; mu is
+	// not, because the reader needs mu for every message. Order: ctl, then mu.
+	ctl sync.Mutex
+	mu  sync.Mutex
+	// Guarded by mu (and changed only with ctl held too):
+	channels map[string]*channel // wanted channels, and those with replies still due
+	live     int                 // subscriptions registered
+	sess     *session            // the connection's keeper; nil while live == 0
+	conn     *conn               // the current connection; nil while (re)connecting
 }
 
 var _ ports.Bus = (*Bus)(nil)
 
+// channel is one channel's subscribers and its state on the current
+// connection.
+type channel struct {
+	subs map[*subscription]struct{}
+	// subscribed says that the last command sent for the channel on the
+	// current connection was SUBSCRIBE; inFlight counts its SUBSCRIBE and
+	// UNSUBSCRIBE commands whose reply has not arrived. Commands alternate
+	// and Redis answers in order, so the channel is confirmed, every later
+	// publication reaches the connection, once both hold and nothing is in
+	// flight.
+	subscribed bool
+	inFlight   int
+}
+
+func (c *channel) confirmed() bool { return c.subscribed && c.inFlight == 0 }
+
 // New returns a bus on client. Build the client with redisconn so that
 // publishing fails fast when Redis is down.
 func New(client redis.UniversalClient) *Bus {
-	return &Bus{client: client, idlePeriod: defaultIdlePeriod, confirmTimeout: defaultConfirmTimeout}
+	return &Bus{client: client, idlePeriod: defaultIdlePeriod, queueLimit: QueueLimit,
+		channels: map[string]*channel{}}
 }
 
 // Publish sends payload to the channel's current subscribers.
@@ -62,8 +112,9 @@ func (b *Bus) Publish(ctx context.Context, channel string, payload []byte) error
 }
 
 // Subscribe delivers the channels' messages to handle until ctx ends; see
-// ports.Bus. It returns once Redis has confirmed every channel, or with
-// ctx's error if ctx ends first (retrying meanwhile while Redis is down).
+// ports.Bus. It returns once Redis has confirmed every channel on the
+// bus's connection, or with ctx's error if ctx ends first (waiting
+// meanwhile while Redis is down).
 func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(ports.Message), resubscribed func()) error {
 	if len(channels) == 0 {
 		return errors.New("redisbus: subscribe needs at least one channel")
@@ -71,181 +122,130 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	if handle == nil {
 		return errors.New("redisbus: subscribe needs a handler")
 	}
-	want := make(map[string]bool, len(channels))
-	for _, c := range channels {
-		want[c] = true
-	}
-	s := &subscription{bus: b, want: want, handle: handle, resubscribed: resubscribed}
-	first, err := s.connectUntilConfirmed(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisbus: subscribe: %w", err)
 	}
-	go s.run(ctx, first)
+	s := newSubscription(uniq(channels), handle, resubscribed, b.queueLimit)
+	b.add(s)
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		b.remove(s)
+		return fmt.Errorf("redisbus: subscribe: %w", ctx.Err())
+	}
+	go func() {
+		defer b.remove(s)
+		s.deliver(ctx)
+	}()
 	return nil
 }
 
-type subscription struct {
-	bus          *Bus
-	want         map[string]bool
-	handle       func(ports.Message)
-	resubscribed func()
+func uniq(channels []string) []string {
+	seen := make(map[string]bool, len(channels))
+	out := make([]string, 0, len(channels))
+	for _, c := range channels {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
-// session is one confirmed Pub/Sub connection plus any messages that
-// arrived while the remaining channels were still being confirmed.
-type session struct {
-	pubsub  *redis.PubSub
-	early   []*redis.Message
-	release func() bool // stops closing pubsub when ctx ends
-}
-
-func (s *session) close() {
-	s.release()
-	_ = s.pubsub.Close()
-}
-
-// run delivers messages and reconnects until ctx ends, all on one goroutine,
-// so handle and resubscribed never run concurrently and messages keep their
-// order.
-func (s *subscription) run(ctx context.Context, sess *session) {
-	quickFailures := 0
-	for {
-		began := time.Now()
-		s.deliver(ctx, sess)
-		sess.close()
-		if ctx.Err() != nil {
-			return
+// add registers s and SUBSCRIBEs the channels nobody wanted yet; s.ready
+// closes once Redis has confirmed all of s's channels. With no connection
+// (the first subscription, or Redis down), the next connection subscribes
+// them.
+func (b *Bus) add(s *subscription) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	b.live++
+	if b.sess == nil {
+		b.sess = newSession()
+		go b.keep(b.sess)
+	}
+	c := b.conn
+	var fresh []string
+	for _, name := range s.channels {
+		ch := b.channels[name]
+		if ch == nil {
+			ch = &channel{subs: map[*subscription]struct{}{}}
+			b.channels[name] = ch
 		}
-		// A connection that dies soon after subscribing (Redis dropping a
-		// subscriber that reads too slowly, say) must not turn into a tight
-		// reconnect loop; one that lived a while reconnects at once.
-		if time.Since(began) < maxBackoff {
-			quickFailures++
-		} else {
-			quickFailures = 0
+		ch.subs[s] = struct{}{}
+		if c != nil && !ch.subscribed {
+			ch.subscribed = true
+			ch.inFlight++
+			fresh = append(fresh, name)
 		}
-		if quickFailures > 0 && !sleep(ctx, backoff(quickFailures)) {
-			return
-		}
-		var err error
-		if sess, err = s.connectUntilConfirmed(ctx); err != nil {
-			return // ctx ended
-		}
-		if s.resubscribed != nil {
-			s.resubscribed()
-		}
+	}
+	b.checkConfirmed(s) // every channel may be confirmed already
+	b.mu.Unlock()
+	if len(fresh) > 0 {
+		c.command(c.pubsub.Subscribe(context.Background(), fresh...))
 	}
 }
 
-// connectUntilConfirmed retries with capped exponential backoff until a
-// subscription is confirmed or ctx ends.
-func (s *subscription) connectUntilConfirmed(ctx context.Context) (*session, error) {
-	for failures := 1; ; failures++ {
-		sess, err := s.connect(ctx)
-		if err == nil {
-			return sess, nil
+// remove unregisters s: nothing more is routed to it. Channels nobody
+// wants any more are UNSUBSCRIBEd; with the last subscription, the
+// connection closes.
+func (b *Bus) remove(s *subscription) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	b.live--
+	if b.live == 0 {
+		sess, c := b.sess, b.conn
+		b.sess, b.conn = nil, nil
+		clear(b.channels)
+		b.mu.Unlock()
+		sess.stop()
+		if c != nil {
+			c.close()
 		}
-		if !sleep(ctx, backoff(failures)) {
-			return nil, ctx.Err()
-		}
+		return
 	}
-}
-
-// backoff is the wait after the nth failure in a row: 100 ms doubling up to
-// 2 s.
-func backoff(failures int) time.Duration {
-	d := minBackoff
-	for i := 1; i < failures && d < maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxBackoff)
-}
-
-// sleep waits d and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
-}
-
-// connect opens a Pub/Sub connection, subscribes and waits until Redis has
-// confirmed every channel: only then is no later publication missed.
-func (s *subscription) connect(ctx context.Context) (*session, error) {
-	pubsub := s.bus.client.Subscribe(ctx)
-	// A blocked read only ends at its deadline; closing the connection when
-	// ctx ends makes cancellation immediate.
-	sess := &session{pubsub: pubsub, release: context.AfterFunc(ctx, func() { _ = pubsub.Close() })}
-	channels := make([]string, 0, len(s.want))
-	for c := range s.want {
-		channels = append(channels, c)
-	}
-	if err := pubsub.Subscribe(ctx, channels...); err != nil {
-		sess.close()
-		return nil, err
-	}
-	pending := make(map[string]bool, len(s.want))
-	for c := range s.want {
-		pending[c] = true
-	}
-	for len(pending) > 0 {
-		msg, err := pubsub.ReceiveTimeout(ctx, s.bus.confirmTimeout)
-		if err != nil {
-			sess.close()
-			return nil, err
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				delete(pending, m.Channel)
-			}
-		case *redis.Message:
-			// A channel confirmed earlier already receives messages.
-			sess.early = append(sess.early, m)
-		}
-	}
-	return sess, nil
-}
-
-// deliver hands messages to the handler until the connection fails or ctx
-// ends. An idle connection is probed with PING; two silent periods in a row
-// mean it is dead even if the socket has not said so.
-func (s *subscription) deliver(ctx context.Context, sess *session) {
-	for _, m := range sess.early {
-		s.handleMessage(m)
-	}
-	sess.early = nil
-	probing := false
-	for ctx.Err() == nil {
-		msg, err := sess.pubsub.ReceiveTimeout(ctx, s.bus.idlePeriod)
-		if err != nil {
-			if !isTimeout(err) || probing {
-				return
-			}
-			if err := sess.pubsub.Ping(ctx); err != nil {
-				return
-			}
-			probing = true
+	c := b.conn
+	var unwanted []string
+	for _, name := range s.channels {
+		ch := b.channels[name]
+		delete(ch.subs, s)
+		if len(ch.subs) > 0 {
 			continue
 		}
-		probing = false
-		// A message already read off the socket comes back even when ctx
-		// ended meanwhile: after cancel, the handler gets nothing more.
-		if m, ok := msg.(*redis.Message); ok && s.want[m.Channel] && ctx.Err() == nil {
-			s.handleMessage(m)
+		if c != nil && ch.subscribed {
+			ch.subscribed = false
+			ch.inFlight++
+			unwanted = append(unwanted, name)
 		}
+		if ch.inFlight == 0 {
+			delete(b.channels, name)
+		}
+	}
+	b.mu.Unlock()
+	if len(unwanted) > 0 {
+		c.command(c.pubsub.Unsubscribe(context.Background(), unwanted...))
 	}
 }
 
-func (s *subscription) handleMessage(m *redis.Message) {
-	s.handle(ports.Message{Channel: m.Channel, Payload: []byte(m.Payload)})
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// checkConfirmed marks s confirmed on the current connection once all its
+// channels are: the first time, Subscribe may return; after a
+// reconnection, s is told it may have missed messages. Called with mu held.
+func (b *Bus) checkConfirmed(s *subscription) {
+	if b.conn == nil || s.confirmedOn == b.conn {
+		return
+	}
+	for _, name := range s.channels {
+		if !b.channels[name].confirmed() {
+			return
+		}
+	}
+	first := s.confirmedOn == nil
+	s.confirmedOn = b.conn
+	if first {
+		close(s.ready)
+	} else {
+		s.missed()
+	}
 }

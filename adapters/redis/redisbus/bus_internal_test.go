@@ -2,6 +2,10 @@ package redisbus
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +22,7 @@ func TestSilentRedisIsDetected(t *testing.T) {
 	r := redistest.Start(t)
 	subClient := r.Client(t)
 	sub := New(subClient)
-	sub.idlePeriod, sub.confirmTimeout = 300*time.Millisecond, time.Second
+	sub.idlePeriod = 300 * time.Millisecond
 	pub := New(r.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -81,4 +85,92 @@ func TestBackoffDoublesUpToTheCap(t *testing.T) {
 	if got := backoff(1000); got != maxBackoff {
 		t.Errorf("backoff(1000) = %v", got)
 	}
+}
+
+// TestSlowHandlerStallsNobodyElse: the subscriptions of one bus share one
+// connection, but a handler that blocks holds up only its own
+// subscription. Its queue (shortened here) overflows, the overflow is
+// dropped, and once the handler is back it gets what was queued, then
+// resubscribed (it may have missed messages), then new messages again.
+func TestSlowHandlerStallsNobodyElse(t *testing.T) {
+	r := redistest.Start(t)
+	bus := New(r.Client(t))
+	bus.queueLimit = 4
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	started, release := make(chan struct{}), make(chan struct{})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	var mu sync.Mutex
+	var slow []string // what the slow handler saw, "resubscribed" included
+	record := func(s string) {
+		mu.Lock()
+		slow = append(slow, s)
+		mu.Unlock()
+	}
+	err := bus.Subscribe(ctx, []string{"slow"}, func(m ports.Message) {
+		if string(m.Payload) == "0" {
+			close(started)
+			<-release
+		}
+		record(string(m.Payload))
+	}, func() { record("resubscribed") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := make(chan string, 10)
+	if err := bus.Subscribe(ctx, []string{"fast"}, func(m ports.Message) { fast <- string(m.Payload) }, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	publish := func(channel, payload string) {
+		t.Helper()
+		if err := bus.Publish(ctx, channel, []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("slow", "0")
+	<-started // the slow handler now holds 0 and waits for release
+	const published = 10
+	for i := 1; i <= published; i++ {
+		publish("slow", strconv.Itoa(i))
+	}
+	// One connection to one Redis delivers in publication order: once
+	// "fast" has its message, every "slow" message was queued or dropped.
+	publish("fast", "f")
+	select {
+	case got := <-fast:
+		if got != "f" {
+			t.Fatalf("fast received %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a blocked handler on another channel stalled this one")
+	}
+
+	close(release)
+	want := []string{"0", "1", "2", "3", "4", "resubscribed"}
+	waitfor.Until(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(slow, want) {
+			return fmt.Errorf("the slow handler saw %q, want %q", slow, want)
+		}
+		return nil
+	})
+	publish("slow", "later")
+	want = append(want, "later")
+	waitfor.Until(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(slow, want) {
+			return fmt.Errorf("the slow handler saw %q, want %q", slow, want)
+		}
+		return nil
+	})
 }
