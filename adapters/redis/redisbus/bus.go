@@ -43,21 +43,27 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-// QueueLimit bounds the messages waiting for one subscription's handler.
-// A handler that falls that far behind is stuck, not merely slow: 65536
-// pixel events are seconds of the busiest canvas we plan for, about 10 MiB,
-// which is also about what Redis itself would buffer for a slow subscriber
-// before dropping it (client-output-buffer-limit pubsub).
-const QueueLimit = 65536
+// QueueLimit and QueueBytesLimit bound the messages waiting for one
+// subscription's handler, by count and by payload bytes. A handler that
+// falls that far behind is stuck, not merely slow: 65536 messages are
+// seconds of the busiest canvas we plan for, and 32 MiB is what Redis
+// itself buffers for a slow subscriber before dropping it (the hard
+// client-output-buffer-limit for pubsub); the bytes bound matters since a
+// message may be a batch of hundreds of events (busmsg.EncodeEvents).
+const (
+	QueueLimit      = 65536
+	QueueBytesLimit = 32 << 20
+)
 
 // Bus implements ports.Bus.
 type Bus struct {
 	client redis.UniversalClient
 	// idlePeriod is how long the connection waits for traffic before it
-	// probes with PING; queueLimit is QueueLimit. Fields, not constants, so
-	// a test can shorten them.
-	idlePeriod time.Duration
-	queueLimit int
+	// probes with PING; queueLimit and queueBytesLimit are QueueLimit and
+	// QueueBytesLimit. Fields, not constants, so a test can shorten them.
+	idlePeriod      time.Duration
+	queueLimit      int
+	queueBytesLimit int
 
 	// ctl serialises SUBSCRIBE and UNSUBSCRIBE commands with the decisions
 	// behind them, so that Redis receives a channel's commands in the order
@@ -93,7 +99,7 @@ func (c *channel) confirmed() bool { return c.subscribed && c.inFlight == 0 }
 // New returns a bus on client. Build the client with redisconn so that
 // publishing fails fast when Redis is down.
 func New(client redis.UniversalClient) *Bus {
-	return &Bus{client: client, idlePeriod: defaultIdlePeriod, queueLimit: QueueLimit,
+	return &Bus{client: client, idlePeriod: defaultIdlePeriod, queueLimit: QueueLimit, queueBytesLimit: QueueBytesLimit,
 		channels: map[string]*channel{}}
 }
 
@@ -125,7 +131,7 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisbus: subscribe: %w", err)
 	}
-	s := newSubscription(uniq(channels), handle, resubscribed, b.queueLimit)
+	s := newSubscription(uniq(channels), handle, resubscribed, b.queueLimit, b.queueBytesLimit)
 	b.add(s)
 	select {
 	case <-s.ready:

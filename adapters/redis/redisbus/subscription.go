@@ -15,7 +15,8 @@ type subscription struct {
 	channels     []string
 	handle       func(ports.Message)
 	resubscribed func()
-	limit        int
+	limit        int // messages
+	bytesLimit   int // their payloads' bytes
 
 	// ready closes when Redis has first confirmed every channel;
 	// confirmedOn is the connection on which it last did. Guarded by the
@@ -25,6 +26,7 @@ type subscription struct {
 
 	mu    sync.Mutex
 	queue []ports.Message
+	bytes int // the queue's payload bytes
 	// gap says that messages may have been lost since the queue was last
 	// taken (dropped on overflow, or a connection lost): resubscribed is
 	// due once the queue before it has been handled.
@@ -32,8 +34,8 @@ type subscription struct {
 	wake chan struct{} // capacity 1: "there is something to do"
 }
 
-func newSubscription(channels []string, handle func(ports.Message), resubscribed func(), limit int) *subscription {
-	return &subscription{channels: channels, handle: handle, resubscribed: resubscribed, limit: limit,
+func newSubscription(channels []string, handle func(ports.Message), resubscribed func(), limit, bytesLimit int) *subscription {
+	return &subscription{channels: channels, handle: handle, resubscribed: resubscribed, limit: limit, bytesLimit: bytesLimit,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
@@ -41,7 +43,7 @@ func newSubscription(channels []string, handle func(ports.Message), resubscribed
 // bus's reader calls it for every subscription.
 func (s *subscription) push(m ports.Message) {
 	s.mu.Lock()
-	if len(s.queue) >= s.limit {
+	if len(s.queue) >= s.limit || s.bytes+len(m.Payload) > s.bytesLimit {
 		if !s.gap {
 			slog.Warn("redisbus: a subscriber is not keeping up; dropping its messages until it catches up",
 				"channels", s.channels, "queued", len(s.queue))
@@ -51,6 +53,7 @@ func (s *subscription) push(m ports.Message) {
 		return
 	}
 	s.queue = append(s.queue, m)
+	s.bytes += len(m.Payload)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -84,6 +87,7 @@ func (s *subscription) deliver(ctx context.Context) {
 		}
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
+		s.bytes = 0
 		gap := s.gap
 		s.gap = false
 		s.mu.Unlock()
