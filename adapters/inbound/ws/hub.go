@@ -297,7 +297,10 @@ func (h *Hub) onMessage(m ports.Message) {
 	case h.chPixels:
 		events, epoch, err := busmsg.DecodeEvents(m.Payload)
 		if err != nil {
-			h.log.Warn("undecodable events on the bus", "err", err)
+			// It may have carried events (a newer server's format, say):
+			// compare with the store now rather than at the next sync.
+			h.log.Warn("undecodable events on the bus; resyncing from the store", "err", err)
+			h.feed(seqInput{resync: true})
 			return
 		}
 		h.feed(seqInput{events: events, epoch: epoch})

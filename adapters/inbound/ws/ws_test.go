@@ -605,6 +605,27 @@ func TestGapsAreRepairedFromHistory(t *testing.T) {
 	}
 }
 
+// TestUndecodableBusMessageIsRepairedAtOnce: a message on the pixel
+// channel that this gateway cannot read (a newer server's format, say)
+// may have carried events; the gateway repairs from history at once
+// rather than at its next sync (an hour here) or the next event.
+func TestUndecodableBusMessageIsRepairedAtOnce(t *testing.T) {
+	lost := membus.New() // the store publishes where the hub does not listen
+	h := newHarness(t, harnessOptions{storeBus: lost, syncInterval: time.Hour})
+	c := h.dial("")
+	if _, err := h.store.Place(context.Background(), []domain.Write{{Pixel: domain.Pixel{X: 1, Y: 1, Color: 1}}, {Pixel: domain.Pixel{X: 2, Y: 2, Color: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.bus.Publish(context.Background(), ports.ChannelPixelUpdates, []byte(`{"k":"p","seq":1,"x":"not a number"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if m := c.next("pixel_updated"); m["seq"] != float64(i) {
+			t.Fatalf("repaired event %d = %v", i, m)
+		}
+	}
+}
+
 // downStore fails every write while down, like Redis going away.
 type downStore struct {
 	ports.CanvasStore
