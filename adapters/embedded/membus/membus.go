@@ -22,10 +22,16 @@ import (
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
-// QueueLimit bounds the messages waiting for one subscription. 65536 pixel
-// events are several seconds of the busiest canvas we plan for, and about
-// 10 MiB, so only a handler that is stuck (not merely slow) loses messages.
-const QueueLimit = 65536
+// QueueLimit and QueueBytesLimit bound the messages waiting for one
+// subscription, by count and by payload bytes (a message may be a store
+// call's batch of hundreds of events). 65536 messages are several seconds
+// of the busiest canvas we plan for, and 32 MiB is what Redis buffers for
+// a slow subscriber, so only a handler that is stuck (not merely slow)
+// loses messages.
+const (
+	QueueLimit      = 65536
+	QueueBytesLimit = 32 << 20
+)
 
 // Bus is the in-process bus. The zero value is not usable; call New.
 type Bus struct {
@@ -44,6 +50,7 @@ var _ ports.Bus = (*Bus)(nil)
 type subscription struct {
 	mu    sync.Mutex
 	queue []ports.Message
+	bytes int // the queue's payload bytes
 	// dropped says that messages were dropped since the queue was last
 	// taken: resubscribed is due once the queue before them is handled.
 	dropped bool
@@ -132,12 +139,13 @@ func (b *Bus) unsubscribe(s *subscription, channels []string) {
 // push appends msg unless the queue is full; it reports whether it did.
 func (s *subscription) push(msg ports.Message) bool {
 	s.mu.Lock()
-	if len(s.queue) >= QueueLimit {
+	if len(s.queue) >= QueueLimit || s.bytes+len(msg.Payload) > QueueBytesLimit {
 		s.dropped = true
 		s.mu.Unlock()
 		return false
 	}
 	s.queue = append(s.queue, msg)
+	s.bytes += len(msg.Payload)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -159,6 +167,7 @@ func (s *subscription) deliver(ctx context.Context, handle func(ports.Message), 
 		}
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
+		s.bytes = 0
 		dropped := s.dropped
 		s.dropped = false
 		s.mu.Unlock()

@@ -133,3 +133,36 @@ func TestDuplicateChannelsDeliverOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueBoundedByBytes: a message may be a batch of hundreds of events,
+// so a stuck subscriber's queue is bounded by bytes as well as by count.
+func TestQueueBoundedByBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := New()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		err := bus.Subscribe(ctx, []string{"c"}, func(ports.Message) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-release
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mib := make([]byte, 1<<20)
+		_ = bus.Publish(ctx, "c", mib)
+		<-started // the handler holds the first message and is stuck
+		const fit = QueueBytesLimit >> 20
+		for range fit + 3 {
+			_ = bus.Publish(ctx, "c", mib)
+		}
+		if d := bus.Dropped(); d != 3 {
+			t.Errorf("Dropped = %d after %d MiB behind a stuck handler, want the 3 beyond %d MiB", d, fit+3, fit)
+		}
+		close(release)
+		synctest.Wait()
+	})
+}
