@@ -41,6 +41,9 @@
 #                -cpuprofile and, if perf is installed, a perf profile of the
 #                server processes, with a text report next to the JSON
 #   SERVER_CPUS  0                        taskset CPU list for every server process
+#   REDIS_CPUS   $SERVER_CPUS             taskset CPU list for the split target's Redis
+#                (e.g. BENCH_CPUS' core: Redis as a service of its own, not on the
+#                gateways' core; its CPU is still counted as the servers')
 #   BENCH_CPUS   1                        taskset CPU list for pixelbench ("" for
 #                both: no pinning, as before)
 #   CANVAS       ""                       a canvas name: pixelbench -canvas (created
@@ -75,15 +78,18 @@ MAX_LOAD="${MAX_LOAD:-1.5}"
 WAIT_QUIET="${WAIT_QUIET:-300}"
 GATEWAYS="${GATEWAYS:-4}"
 SERVER_CPUS="${SERVER_CPUS-0}"
+REDIS_CPUS="${REDIS_CPUS-$SERVER_CPUS}"
 BENCH_CPUS="${BENCH_CPUS-1}"
 CANVAS="${CANVAS:-}"
 BASELINE_WRITES="${BASELINE_WRITES:-batched}"
 server_pin=()
 bench_pin=()
+redis_pin=()
 if [[ -n "$SERVER_CPUS" && -n "$BENCH_CPUS" ]]; then
   command -v taskset >/dev/null || { echo "taskset not found (util-linux); set SERVER_CPUS= BENCH_CPUS= to run unpinned" >&2; exit 2; }
   server_pin=(taskset -c "$SERVER_CPUS")
   bench_pin=(taskset -c "$BENCH_CPUS")
+  [[ -n "$REDIS_CPUS" ]] && redis_pin=(taskset -c "$REDIS_CPUS")
 fi
 
 mkdir -p "$OUT/bin"
@@ -188,11 +194,11 @@ bin="$OUT/bin"
   echo "started: $(date -Is)"
   echo "host: $(uname -srm), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
   echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-  echo "pinning: servers ${server_pin[*]:-(none)}, pixelbench ${bench_pin[*]:-(none)}"
+  echo "pinning: servers ${server_pin[*]:-(none)}, Redis ${redis_pin[*]:-(none)}, pixelbench ${bench_pin[*]:-(none)}"
   echo "go: $(go version)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'); servers: ${SERVER_BIN:-built from this tree}"
   echo "load before: $(cat /proc/loadavg)"
-  echo "settings: CLIENTS='$CLIENTS' RATES='$RATES' TARGETS='$TARGETS' DURATION=$DURATION RAMP=$RAMP V2=$V2 PIXEL_RATE=$PIXEL_RATE PIXEL_BURST=$PIXEL_BURST CANVAS=$CANVAS BASELINE_WRITES=$BASELINE_WRITES"
+  echo "settings: CLIENTS='$CLIENTS' RATES='$RATES' TARGETS='$TARGETS' DURATION=$DURATION RAMP=$RAMP V2=$V2 PIXEL_RATE=$PIXEL_RATE PIXEL_BURST=$PIXEL_BURST CANVAS=$CANVAS BASELINE_WRITES=$BASELINE_WRITES GATEWAYS=$GATEWAYS"
 } >"$OUT/machine.txt"
 
 # --- targets ---------------------------------------------------------------
@@ -236,7 +242,7 @@ start_playground() {
 start_split() {
   local rport port i
   rport="$(free_port)"
-  "${server_pin[@]}" redis-server --bind 127.0.0.1 --port "$rport" --save "" --appendonly no --loglevel warning \
+  "${redis_pin[@]}" redis-server --bind 127.0.0.1 --port "$rport" --save "" --appendonly no --loglevel warning \
     >>"$OUT/redis.log" 2>&1 &
   pids+=($!)
   server_pids=($!)
