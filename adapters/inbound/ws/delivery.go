@@ -39,21 +39,22 @@ func (h *Hub) feed(in seqInput) {
 // write(2) per connection, and that write is what a delivery costs the
 // gateway (the kernel's send path: about 8 µs on our 2-core VM, loopback
 // included). A flush costs about one write per connection, so the spacing
-// grows with the connections: flushCostPerConn each (30 µs: flushes then
+// grows with the connections: flushCostPerConn each (28 µs: flushes then
 // take at most about a third of a core however many events arrive), at
 // most maxFlushEvery. 1,000 clients at 1,000 events a second get a flush
-// every 30 ms, thirty events per write instead of one; 10 clients get one
-// every 300 µs. An event after a quiet spell goes out at once, so the
-// spacing adds latency only under load, and at most maxFlushEvery. 30 µs
-// is where issue 13's 1,000 × 1,000 px/s point meets both its latency and
-// its CPU goal on a quiet machine: 20 µs costs 0.64–0.71 µs of CPU per
-// delivery, 35 µs adds 7–9 ms to the p99, and 10 µs is worse on both, the
-// clients then decoding more, smaller frames. docs/pixelbench.md ("Flush spacing
-// and the bench's decoding") has the A/B, docs/performance.md the earlier
-// measurements (10 µs against 20 µs).
+// every 28 ms, twenty-eight events per write instead of one; 10 clients
+// get one every 280 µs. An event after a quiet spell goes out at once, so
+// the spacing adds latency only under load, and at most maxFlushEvery.
+// 28 µs is where issue 13's 1,000 × 1,000 px/s point meets both its
+// latency and its CPU goal on a quiet machine, for the playground and for
+// a gateway on Redis: at 30 µs the gateway's p99 was 50.4–55 ms, at 27 µs
+// the CPU per delivery reached 0.54 µs; 20 µs costs 0.64–0.71 µs, and
+// 10 µs is worse on both, the clients then decoding more, smaller frames.
+// docs/pixelbench.md ("Flush spacing") has the A/Bs, docs/performance.md
+// the earlier measurements (10 µs against 20 µs).
 const (
-	flushCostPerConn = 30 * time.Microsecond
-	maxFlushEvery    = 30 * time.Millisecond
+	flushCostPerConn = 28 * time.Microsecond
+	maxFlushEvery    = 28 * time.Millisecond
 )
 
 // flushEvery is the spacing of flushes for conns connections.
