@@ -64,6 +64,25 @@ func (p *page) waitPromise(what string, timeout time.Duration, expr string) {
 	p.poll(what, timeout, func() (bool, error) { return awaitJS[bool](p, expr) })
 }
 
+// waitLaidOut waits until the canvas's place on the screen and the view
+// stay the same over three animation frames in a row. After a viewport
+// change the page refits its view when its ResizeObserver and pixel-ratio
+// listener run, a frame or more later (later still on a loaded machine), and
+// a touch aimed before that lands on another pixel.
+func (p *page) waitLaidOut(timeout time.Duration) {
+	p.t.Helper()
+	p.waitPromise("the layout to settle", timeout, `new Promise((resolve) => {
+		let last = '', same = 0;
+		const tick = () => {
+			const key = JSON.stringify(`+hook+`.clientPointOf(0, 0)) + JSON.stringify(document.getElementById('canvas').getBoundingClientRect());
+			same = key === last ? same + 1 : 0;
+			last = key;
+			if (same >= 3) resolve(true); else requestAnimationFrame(tick);
+		};
+		tick();
+	})`)
+}
+
 // nextFrame returns once the page has drawn a frame after everything
 // done so far (the page draws in requestAnimationFrame).
 func (p *page) nextFrame() {

@@ -37,15 +37,24 @@ func TestOneFingerPansAndDoesNotPaint(t *testing.T) {
 	pg := openPage(t, browser, srv.URL("/"), "phone")
 	pg.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch))
 	pg.waitTrue("the phone layout", 10*time.Second, `innerWidth === 390`)
+	pg.waitLaidOut(10 * time.Second) // aim only once the phone layout has refitted the view
 	const ink = "#222222"
 
 	// A tap.
 	c := pg.clientPoint(10, 10)
 	pg.touch(input.DispatchTouchEventTypeTouchStart, c)
 	pg.touch(input.DispatchTouchEventTypeTouchEnd)
+	// The touch is acknowledged before the page's handlers run (on a
+	// loaded CI machine, well before): "settled" must not be judged until
+	// the tap has painted, or nothing pending reads as settled.
+	pg.poll("the tap painting (10,10)", 10*time.Second, func() (bool, error) {
+		return evalJS[bool](pg, fmt.Sprintf("%s.pixelAt(10, 10) === %q", hook, ink))
+	})
 	pg.waitSettled(10 * time.Second)
 	if got := pg.confirmedAt(10, 10); got != ink {
-		t.Fatalf("a tap on (10,10) left it %s, want %s", got, ink)
+		pg.screenshot("tap")
+		t.Fatalf("a tap on (10,10) left it %s, want %s (%d pixels painted; view %+v, tapped at %+v, (10,10) is now at %+v)",
+			got, ink, pg.pixelCountPainted(), pg.state().View, c, pg.clientPoint(10, 10))
 	}
 
 	// One finger slides across a dozen pixels, quickly.
