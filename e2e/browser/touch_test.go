@@ -47,9 +47,7 @@ func TestOneFingerPansAndDoesNotPaint(t *testing.T) {
 	// The touch is acknowledged before the page's handlers run (on a
 	// loaded CI machine, well before): "settled" must not be judged until
 	// the tap has painted, or nothing pending reads as settled.
-	pg.poll("the tap painting (10,10)", 10*time.Second, func() (bool, error) {
-		return evalJS[bool](pg, fmt.Sprintf("%s.pixelAt(10, 10) === %q", hook, ink))
-	})
+	pg.waitTrue("the tap painting (10,10)", 10*time.Second, fmt.Sprintf("%s.pixelAt(10, 10) === %q", hook, ink))
 	pg.waitSettled(10 * time.Second)
 	if got := pg.confirmedAt(10, 10); got != ink {
 		pg.screenshot("tap")
@@ -65,12 +63,18 @@ func TestOneFingerPansAndDoesNotPaint(t *testing.T) {
 		pg.touch(input.DispatchTouchEventTypeTouchMove, point{from.X - float64(i)*15, from.Y - float64(i)*10})
 	}
 	pg.touch(input.DispatchTouchEventTypeTouchEnd)
-	after := pg.state().View
+	// As with the tap, the page handles the touches after they are
+	// acknowledged: wait for the view to have followed the finger (or
+	// time out with where it is), then count what was painted on the way.
+	moved := func(v viewportView) bool {
+		return math.Abs(v.Ox-(before.Ox-90)) <= 0.5 && math.Abs(v.Oy-(before.Oy-60)) <= 0.5
+	}
+	after := pg.waitState("the view following the drag", 10*time.Second, func(s uiState) bool { return moved(s.View) }).View
 	if n := pg.pixelCountPainted(); n != 1 {
 		pg.screenshot("finger-drag")
 		t.Errorf("a one-finger drag painted: %d pixels are not white, want 1 (the tap)", n)
 	}
-	if math.Abs(after.Ox-(before.Ox-90)) > 0.5 || math.Abs(after.Oy-(before.Oy-60)) > 0.5 {
+	if !moved(after) {
 		t.Errorf("a one-finger drag by (-90,-60) moved the view from %+v to %+v", before, after)
 	}
 
@@ -85,6 +89,7 @@ func TestOneFingerPansAndDoesNotPaint(t *testing.T) {
 		pg.touch(input.DispatchTouchEventTypeTouchMove, point{start.X + (end.X-start.X)*float64(i)/5, start.Y})
 	}
 	pg.touch(input.DispatchTouchEventTypeTouchEnd)
+	pg.waitTrue("the line reaching (15,30)", 10*time.Second, fmt.Sprintf("%s.pixelAt(15, 30) === %q", hook, ink))
 	pg.waitSettled(10 * time.Second)
 	for x := 5; x <= 15; x++ {
 		if got := pg.confirmedAt(x, 30); got != ink {
