@@ -198,10 +198,15 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
 
   // The server applied our write but the echo was lost with the socket:
   // the replay after resume settles it.
+  // (Every step waits for what it needs: the page handles input after CDP
+  // has acknowledged it, and a loaded CI machine once let a write reach
+  // the server only after the step meant for it.)
   srv.setSilent(true);
+  const seqSilent = srv.state().seq;
   let p = await hook.point(30, 30);
   await page.click(p.x, p.y);
   await page.waitFor('window.__pixelPlayground.state().pendingCount === 1');
+  await waitUntil(() => srv.state().seq === seqSilent + 1, 10000, 'the server applying the unechoed write');
   srv.setSilent(false);
   srv.drop();
   await hook.settled();
@@ -209,9 +214,10 @@ test('connection: restart, lost echoes, lost writes, lost history', { skip, time
 
   // The write never reached the store: it is sent again after resume.
   srv.setBlackhole(true);
+  const lost = srv.state().blackholed;
   p = await hook.point(31, 30);
   await page.click(p.x, p.y);
-  await page.sleep(150);
+  await waitUntil(() => srv.state().blackholed === lost + 1, 10000, 'the write reaching the blackhole');
   srv.setBlackhole(false);
   srv.drop();
   await hook.settled();
@@ -316,6 +322,9 @@ test('phone: tap, hold and drag, pinch, drawer', { skip, timeout: 60000 }, async
   let p = await hook.point(10, 10);
   await page.touch('touchStart', [p]);
   await page.touch('touchEnd', []);
+  // The page handles touches after CDP acknowledges them: "settled" means
+  // something only once the tap has painted.
+  await page.waitFor('window.__pixelPlayground.pixelAt(10, 10) === "#222222"', 10000);
   await hook.settled();
   assert.equal(await hook.pixelAt(10, 10), '#222222');
 
@@ -330,6 +339,7 @@ test('phone: tap, hold and drag, pinch, drawer', { skip, timeout: 60000 }, async
     await page.touch('touchMove', [{ x: a.x + ((b.x - a.x) * i) / 5, y: a.y }]);
   }
   await page.touch('touchEnd', []);
+  await page.waitFor('window.__pixelPlayground.pixelAt(15, 20) === "#222222"', 10000);
   await hook.settled();
   for (let x = 5; x <= 15; x++) assert.equal(await hook.pixelAt(x, 20), '#222222', `pixel ${x},20`);
 

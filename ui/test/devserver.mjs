@@ -227,6 +227,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
     let lastTs = 0;
     let silent = false;
     let blackhole = false;
+    let blackholed = 0; // writes ignored while blackhole was on
     const clients = new Set();
     let nextClient = 1;
     const cursorState = new Map();
@@ -420,7 +421,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
             this.queue({ type: 'pong', timestamp: Date.now() });
             break;
           case 'pixel_update': {
-            if (blackhole) break;
+            if (blackhole) { blackholed++; break; }
             const id = typeof m.id === 'string' ? m.id : undefined;
             const ok = Number.isInteger(m.x) && Number.isInteger(m.y) && m.x >= 0 && m.y >= 0 && m.x < W && m.y < H && HEX.test(m.color);
             if (!ok) return this.queue({ type: 'error', message: 'Invalid pixel data', code: 'bad_pixel', id });
@@ -488,7 +489,7 @@ export function startDevServer({ port = 0, width = 50, height = 50, bots: botCou
       online: () => clients.size + bots.length,
       stop: () => { for (const t of worldTimers) clearInterval(t); },
       raw: () => ({ W, H, seq, pixels }),
-      state: () => ({ seq, clients: clients.size, pixelLookups: [...pixelLookups], fileRequests: [...fileRequests], pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
+      state: () => ({ seq, blackholed, clients: clients.size, pixelLookups: [...pixelLookups], fileRequests: [...fileRequests], pixel: (x, y) => ({ color: hexOf(pixels, y * W + x), ...(meta.get(y * W + x) || {}) }) }),
     };
 
     return control;
