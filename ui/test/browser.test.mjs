@@ -465,7 +465,10 @@ test('keyboard painting is announced; a lost connection is announced once', { sk
   // The cursor's position and colour once it rests, not for every step.
   await page.evaluate('document.getElementById("canvas").focus()');
   for (let i = 0; i < 4; i++) await page.key('ArrowRight');
-  await page.sleep(700);
+  // The announcement comes once the cursor rests (a timer, later on a
+  // loaded machine); had every step been announced, all four would be
+  // there by then.
+  await page.waitFor('window.__said.length > 0', 10000);
   const [x, y] = (await page.evaluate('document.getElementById("sb-coords").textContent')).split(', ').map(Number);
   assert.deepEqual(await page.evaluate('window.__said'), [`${x}, ${y}, White`]);
   await page.key('Enter', { text: '\r' });
