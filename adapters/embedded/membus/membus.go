@@ -19,43 +19,30 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pixelplayground/pixelplayground/internal/busqueue"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // QueueLimit and QueueBytesLimit bound the messages waiting for one
-// subscription, by count and by payload bytes (a message may be a store
-// call's batch of hundreds of events). 65536 messages are several seconds
-// of the busiest canvas we plan for, and 32 MiB is what Redis buffers for
-// a slow subscriber, so only a handler that is stuck (not merely slow)
-// loses messages.
+// subscription (see busqueue).
 const (
-	QueueLimit      = 65536
-	QueueBytesLimit = 32 << 20
+	QueueLimit      = busqueue.Limit
+	QueueBytesLimit = busqueue.BytesLimit
 )
 
 // Bus is the in-process bus. The zero value is not usable; call New.
 type Bus struct {
 	mu      sync.RWMutex
-	subs    map[string][]*subscription // by channel
+	subs    map[string][]*busqueue.Queue // by channel
 	dropped atomic.Uint64
 }
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{subs: map[string][]*subscription{}}
+	return &Bus{subs: map[string][]*busqueue.Queue{}}
 }
 
 var _ ports.Bus = (*Bus)(nil)
-
-type subscription struct {
-	mu    sync.Mutex
-	queue []ports.Message
-	bytes int // the queue's payload bytes
-	// dropped says that messages were dropped since the queue was last
-	// taken: resubscribed is due once the queue before them is handled.
-	dropped bool
-	wake    chan struct{} // capacity 1: "the queue is not empty"
-}
 
 // Publish queues payload for every current subscriber of channel and returns
 // at once. Each subscriber gets its own copy, so neither the publisher nor
@@ -68,7 +55,7 @@ func (b *Bus) Publish(ctx context.Context, channel string, payload []byte) error
 	defer b.mu.RUnlock()
 	for _, s := range b.subs[channel] {
 		msg := ports.Message{Channel: channel, Payload: append([]byte(nil), payload...)}
-		if !s.push(msg) {
+		if queued, _ := s.Push(msg); !queued {
 			if n := b.dropped.Add(1); n == 1 || n%QueueLimit == 0 {
 				slog.Warn("membus: a subscriber is not keeping up; dropping messages", "channel", channel, "dropped_total", n)
 			}
@@ -89,7 +76,7 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := &subscription{wake: make(chan struct{}, 1)}
+	s := busqueue.New(QueueLimit, QueueBytesLimit)
 	b.mu.Lock()
 	for _, ch := range uniq(channels) {
 		b.subs[ch] = append(b.subs[ch], s)
@@ -97,7 +84,7 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	b.mu.Unlock()
 	go func() {
 		defer b.unsubscribe(s, channels)
-		s.deliver(ctx, handle, resubscribed)
+		s.Deliver(ctx, handle, resubscribed)
 	}()
 	return nil
 }
@@ -116,7 +103,7 @@ func uniq(channels []string) []string {
 	return out
 }
 
-func (b *Bus) unsubscribe(s *subscription, channels []string) {
+func (b *Bus) unsubscribe(s *busqueue.Queue, channels []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, ch := range uniq(channels) {
@@ -132,57 +119,6 @@ func (b *Bus) unsubscribe(s *subscription, channels []string) {
 			delete(b.subs, ch)
 		} else {
 			b.subs[ch] = list
-		}
-	}
-}
-
-// push appends msg unless the queue is full; it reports whether it did.
-func (s *subscription) push(msg ports.Message) bool {
-	s.mu.Lock()
-	if len(s.queue) >= QueueLimit || s.bytes+len(msg.Payload) > QueueBytesLimit {
-		s.dropped = true
-		s.mu.Unlock()
-		return false
-	}
-	s.queue = append(s.queue, msg)
-	s.bytes += len(msg.Payload)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default: // already signalled; the drainer will see this message too
-	}
-	return true
-}
-
-// deliver drains the queue in order until ctx ends. It swaps the queue for
-// a spare slice instead of popping one message at a time, so that a burst
-// costs one lock round trip and the two slices' arrays are reused.
-func (s *subscription) deliver(ctx context.Context, handle func(ports.Message), resubscribed func()) {
-	var batch []ports.Message
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		}
-		s.mu.Lock()
-		batch, s.queue = s.queue, batch[:0]
-		s.bytes = 0
-		dropped := s.dropped
-		s.dropped = false
-		s.mu.Unlock()
-		for i := range batch {
-			if ctx.Err() != nil {
-				return
-			}
-			handle(batch[i])
-			batch[i] = ports.Message{} // let the payload be collected
-		}
-		if dropped && resubscribed != nil && ctx.Err() == nil {
-			resubscribed()
-		}
-		if cap(batch) > 1024 {
-			batch = nil // after a burst, do not keep a huge array around
 		}
 	}
 }

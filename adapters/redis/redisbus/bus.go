@@ -40,19 +40,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pixelplayground/pixelplayground/adapters/redis/redisconn"
+	"github.com/pixelplayground/pixelplayground/internal/busqueue"
 	"github.com/pixelplayground/pixelplayground/ports"
 )
 
 // QueueLimit and QueueBytesLimit bound the messages waiting for one
-// subscription's handler, by count and by payload bytes. A handler that
-// falls that far behind is stuck, not merely slow: 65536 messages are
-// seconds of the busiest canvas we plan for, and 32 MiB is what Redis
-// itself buffers for a slow subscriber before dropping it (the hard
-// client-output-buffer-limit for pubsub); the bytes bound matters since a
-// message may be a batch of hundreds of events (busmsg.EncodeEvents).
+// subscription's handler (see busqueue).
 const (
-	QueueLimit      = 65536
-	QueueBytesLimit = 32 << 20
+	QueueLimit      = busqueue.Limit
+	QueueBytesLimit = busqueue.BytesLimit
 )
 
 // Bus implements ports.Bus.

@@ -174,19 +174,3 @@ func TestSlowHandlerStallsNobodyElse(t *testing.T) {
 		return nil
 	})
 }
-
-// TestQueueBoundedByBytes: a subscription's queue is bounded by its
-// payloads' bytes as well as their count, since one message may be a
-// batch of hundreds of events; what does not fit is dropped and noted as a
-// gap (resubscribed follows).
-func TestQueueBoundedByBytes(t *testing.T) {
-	s := newSubscription([]string{"c"}, func(ports.Message) {}, nil, 100, 10)
-	for range 3 {
-		s.push(ports.Message{Channel: "c", Payload: []byte("four")})
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue) != 2 || s.bytes != 8 || !s.gap {
-		t.Errorf("after 3 messages of 4 bytes under a 10-byte bound: %d queued, %d bytes, gap %v; want 2, 8, true", len(s.queue), s.bytes, s.gap)
-	}
-}
