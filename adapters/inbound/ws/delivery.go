@@ -50,8 +50,9 @@ func (h *Hub) feed(in seqInput) {
 // a gateway on Redis: at 30 µs the gateway's p99 was 50.4–55 ms, at 27 µs
 // the CPU per delivery reached 0.54 µs; 20 µs costs 0.64–0.71 µs, and
 // 10 µs is worse on both, the clients then decoding more, smaller frames.
-// docs/pixelbench.md ("Flush spacing") has the A/Bs, docs/performance.md
-// the earlier measurements (10 µs against 20 µs).
+// docs/pixelbench.md has the A/Bs (27/28/30 µs under "2026-12-05", the
+// earlier ones under "Flush spacing"), docs/performance.md the first
+// measurements (10 µs against 20 µs).
 const (
 	flushCostPerConn = 28 * time.Microsecond
 	maxFlushEvery    = 28 * time.Millisecond
