@@ -150,7 +150,9 @@ func JoinEvents(encoded [][]byte) []byte {
 func DecodeEvents(payload []byte) ([]domain.Event, domain.Epoch, error) {
 	events := make([]domain.Event, 0, bytes.Count(payload, []byte{'\n'})+1)
 	var epoch domain.Epoch
-	for i, line := range bytes.Split(payload, []byte{'\n'}) {
+	for i, rest, more := 0, payload, true; more; i++ {
+		var line []byte
+		line, rest, more = bytes.Cut(rest, []byte{'\n'})
 		e, lineEpoch, err := DecodeEvent(line)
 		if err != nil {
 			return nil, "", fmt.Errorf("event %d of the batch: %w", i+1, err)
