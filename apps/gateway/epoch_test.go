@@ -101,6 +101,10 @@ func TestNoPhantomPixelsAfterAFailoverToALaggingReplica(t *testing.T) {
 	if err := rc.ReplicaOf(ctx, host, strconv.Itoa(port)).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// The master makes a new replication id (so a new epoch) when its
+	// first replica attaches, which happens asynchronously: wait for it
+	// here, so that the only epoch change in this test is the loss's.
+	waitCaughtUp(t, mc, rc)
 	// Five events from before epochs.
 	old, err := redisstore.Open(ctx, mc, redisstore.Options{Size: domain.DefaultSize})
 	if err != nil {

@@ -32,6 +32,12 @@ func TestContractLoss(t *testing.T) {
 		if err := rc.ReplicaOf(ctx, host, itoa(port)).Err(); err != nil {
 			t.Fatalf("REPLICAOF: %v", err)
 		}
+		// A master that had no replica makes a new replication id when
+		// the first one attaches (epoch.go), which starts a new epoch
+		// without any loss; the replica attaches asynchronously, so wait
+		// for it before the first write, or it can land between "before"
+		// and the lost writes and look like a loss of its own.
+		waitCaughtUp(t, mc, rc)
 		opts := redisstore.Options{Size: cfg.Size, HistorySize: cfg.HistorySize}
 		s, err := redisstore.Open(ctx, mc, opts)
 		if err != nil {
