@@ -1027,10 +1027,16 @@ func TestTiltRunsTestsUnitAutomaticallyAndIntegrationOnDemand(t *testing.T) {
 	}
 }
 
-// The runner the dev images start as PID 1 is real shell code; run it
-// here, with the container paths moved to a temporary directory, against a
-// fake app that logs its lifecycle.
-func TestTiltRunnerRestartsTheSyncedBinaryAndForwardsSIGTERM(t *testing.T) {
+// devRunner is the dev images' runner and Live Update restart step, as
+// real shell code with the container paths moved to a temporary
+// directory, and a fake app that logs its lifecycle there.
+type devRunner struct {
+	sh, dir, logFile string
+	runner, restart  string
+}
+
+func newDevRunner(t *testing.T) *devRunner {
+	t.Helper()
 	sh := requireTool(t, "sh")
 	tilt := evalTiltfile(t)
 	var build *tiltDockerBuild
@@ -1062,30 +1068,45 @@ func TestTiltRunnerRestartsTheSyncedBinaryAndForwardsSIGTERM(t *testing.T) {
 		script = strings.ReplaceAll(script, liveDir+"/", dir+"/live/")
 		return strings.ReplaceAll(script, "bin=/app\n", "bin="+dir+"/image-app\n")
 	}
-	runner, restartScript := relocate(build.Entrypoint[2]), relocate(restart[2])
-	if runner == build.Entrypoint[2] || !strings.Contains(runner, dir+"/image-app") {
+	r := &devRunner{sh: sh, dir: dir, logFile: filepath.Join(dir, "log"), runner: relocate(build.Entrypoint[2]), restart: relocate(restart[2])}
+	if r.runner == build.Entrypoint[2] || !strings.Contains(r.runner, dir+"/image-app") {
 		t.Fatalf("could not relocate the runner's paths (%s, /app): the test needs updating", liveDir)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "live"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	logFile := filepath.Join(dir, "log")
-	fakeApp := func(file, label string, exitCode int) {
-		script := fmt.Sprintf("#!/bin/sh\necho start %[1]s >> %[2]s\ntrap 'echo term %[1]s >> %[2]s; exit 0' TERM\ni=0\nwhile [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\nexit %[3]d\n", label, logFile, exitCode)
-		if err := os.WriteFile(file, []byte(script), 0o755); err != nil {
-			t.Fatal(err)
+	return r
+}
+
+// fakeApp writes an app at file that logs "start <label>" (once its TERM
+// trap is set), "term <label>" on SIGTERM, and otherwise exits with
+// exitCode after about 10 s.
+func (r *devRunner) fakeApp(t *testing.T, file, label string, exitCode int) {
+	t.Helper()
+	script := fmt.Sprintf("#!/bin/sh\ntrap 'echo term %[1]s >> %[2]s; exit 0' TERM\necho start %[1]s >> %[2]s\ni=0\nwhile [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\nexit %[3]d\n", label, r.logFile, exitCode)
+	if err := os.WriteFile(file, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *devRunner) waitFor(t *testing.T, want string) {
+	t.Helper()
+	waitfor.Until(t, 5*time.Second, func() error {
+		b, err := os.ReadFile(r.logFile)
+		if err != nil || !strings.Contains(string(b), want) {
+			return fmt.Errorf("no %q in the log (%v):\n%s", want, err, b)
 		}
-	}
-	waitFor := func(want string) {
-		t.Helper()
-		waitfor.Until(t, 5*time.Second, func() error {
-			b, err := os.ReadFile(logFile)
-			if err != nil || !strings.Contains(string(b), want) {
-				return fmt.Errorf("no %q in the log (%v):\n%s", want, err, b)
-			}
-			return nil
-		})
-	}
+		return nil
+	})
+}
+
+// The runner the dev images start as PID 1 is real shell code; run it
+// here against a fake app.
+func TestTiltRunnerRestartsTheSyncedBinaryAndForwardsSIGTERM(t *testing.T) {
+	r := newDevRunner(t)
+	sh, dir, logFile, runner, restartScript := r.sh, r.dir, r.logFile, r.runner, r.restart
+	fakeApp := func(file, label string, exitCode int) { r.fakeApp(t, file, label, exitCode) }
+	waitFor := func(want string) { t.Helper(); r.waitFor(t, want) }
 
 	fakeApp(filepath.Join(dir, "image-app"), "image", 0)
 	cmd, done := startGroup(t, sh, "-c", runner)
@@ -1134,6 +1155,62 @@ func TestTiltRunnerRestartsTheSyncedBinaryAndForwardsSIGTERM(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the runner kept a crashed app's container alive")
+	}
+}
+
+// A Live Update can land as the container starts (a pod that just
+// restarted), before the runner has started the app and written its pid:
+// the restart step waits for the pid instead of failing, and the runner
+// restarts the app on the synced binary and keeps running it.
+func TestTiltRestartStepWaitsForTheAppToStart(t *testing.T) {
+	r := newDevRunner(t)
+	r.fakeApp(t, filepath.Join(r.dir, "image-app"), "image", 0)
+	r.fakeApp(t, filepath.Join(r.dir, "live", "app"), "live", 0)
+
+	restart := exec.Command(r.sh, "-c", r.restart)
+	var out strings.Builder
+	restart.Stdout, restart.Stderr = &out, &out
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := make(chan error, 1)
+	go func() { restarted <- restart.Wait() }()
+	// The step has asked for the restart (its first action); only now
+	// does the container's runner start.
+	marker := filepath.Join(r.dir, "live", "restart")
+	waitfor.Until(t, 5*time.Second, func() error {
+		if _, err := os.Stat(marker); err != nil {
+			return fmt.Errorf("the restart step has not marked the restart: %v", err)
+		}
+		return nil
+	})
+	_, done := startGroup(t, r.sh, "-c", r.runner)
+
+	select {
+	case err := <-restarted:
+		if err != nil {
+			t.Fatalf("restart step before the app started: %v\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the restart step did not finish within 15 s of the runner starting")
+	}
+	// The runner consumed the request (it restarted the app) and runs the
+	// synced binary.
+	waitfor.Until(t, 5*time.Second, func() error {
+		if _, err := os.Stat(marker); err == nil {
+			return fmt.Errorf("the restart request is still pending")
+		}
+		return nil
+	})
+	r.waitFor(t, "start live")
+	select {
+	case <-done:
+		b, _ := os.ReadFile(r.logFile)
+		t.Fatalf("the runner exited instead of restarting the app; log:\n%s", b)
+	default:
+	}
+	if b, _ := os.ReadFile(r.logFile); strings.Contains(string(b), "image") {
+		t.Errorf("the image's binary ran though a synced one was there; log:\n%s", b)
 	}
 }
 
