@@ -1,6 +1,8 @@
 package busmsg
 
 import (
+	"strconv"
+
 	"github.com/pixelplayground/pixelplayground/internal/jsonx"
 )
 
@@ -53,64 +55,25 @@ func (m *event) setString(key, v []byte) bool {
 }
 
 // setInt fills the integer field key from a JSON integer; false for any
-// other key, or a value encoding/json would reject or read otherwise.
+// other key, or a value encoding/json would reject or read otherwise
+// (strconv refuses what encoding/json refuses: a sign on the unsigned seq,
+// even -0, and overflow).
 func (m *event) setInt(key, v []byte) bool {
 	if !jsonx.IsInt(v) {
 		return false
 	}
+	var err error
 	switch string(key) {
 	case "seq":
-		n, ok := parseUint(v)
-		m.Seq = n
-		return ok
+		m.Seq, err = strconv.ParseUint(string(v), 10, 64)
 	case "ts":
-		n, ok := parseInt(v, 1<<63-1)
-		m.TS = n
-		return ok
+		m.TS, err = strconv.ParseInt(string(v), 10, 64)
 	case "x":
-		n, ok := parseInt(v, maxInt)
-		m.X = int(n)
-		return ok
+		m.X, err = strconv.Atoi(string(v))
 	case "y":
-		n, ok := parseInt(v, maxInt)
-		m.Y = int(n)
-		return ok
+		m.Y, err = strconv.Atoi(string(v))
+	default:
+		return false
 	}
-	return false
-}
-
-const maxInt = int64(^uint(0) >> 1)
-
-// parseUint reads a JSON integer (IsInt already checked its form) as a
-// uint64; false if it is negative or overflows, where encoding/json fails.
-func parseUint(v []byte) (uint64, bool) {
-	if v[0] == '-' {
-		return 0, false // encoding/json refuses a sign on an unsigned field, even -0
-	}
-	var n uint64
-	for _, c := range v {
-		d := uint64(c - '0')
-		if n > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
-
-// parseInt reads a JSON integer (IsInt already checked its form) within
-// ±limit; false if it overflows.
-func parseInt(v []byte, limit int64) (int64, bool) {
-	negative := v[0] == '-'
-	if negative {
-		v = v[1:]
-	}
-	u, ok := parseUint(v)
-	if !ok || u > uint64(limit) {
-		return 0, false
-	}
-	if negative {
-		return -int64(u), true
-	}
-	return int64(u), true
+	return err == nil
 }
