@@ -56,6 +56,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("OrderUnderBurst", func(t *testing.T) { testOrder(t, open) })
 	t.Run("ChannelsAreIsolated", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("SeveralChannelsAtOnce", func(t *testing.T) { testSeveralChannels(t, open) })
+	t.Run("ChannelNamedTwiceDeliversOnce", func(t *testing.T) { testChannelNamedTwice(t, open) })
 	t.Run("CancelStopsDelivery", func(t *testing.T) { testCancel(t, open) })
 	t.Run("SlowHandlerStallsNobodyElse", func(t *testing.T) { testSlowHandler(t, open) })
 	t.Run("PublishWithoutSubscribers", func(t *testing.T) { testNoSubscribers(t, open) })
@@ -240,6 +241,20 @@ func testSeveralChannels(t *testing.T, open Factory) {
 	}
 	if string(got[0].Payload) == string(got[1].Payload) {
 		t.Errorf("the same message arrived twice: %q", payloads(got))
+	}
+}
+
+// testChannelNamedTwice: a subscription that names a channel twice still
+// gets each message once, and ending it leaves nothing behind.
+func testChannelNamedTwice(t *testing.T, open Factory) {
+	newClient := open(t)
+	bus := newClient()
+	one := channelName("twice")
+	r := subscribe(t, bus, one, one)
+	publish(t, bus, one, "once")
+	settle(t, bus, one, r)
+	if got := payloads(r.snapshot()); len(got) != 1 || got[0] != "once" {
+		t.Fatalf("received %q, want [once]", got)
 	}
 }
 

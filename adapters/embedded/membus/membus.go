@@ -16,6 +16,7 @@ package membus
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -77,8 +78,9 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 		return err
 	}
 	s := busqueue.New(QueueLimit, QueueBytesLimit)
+	channels = slices.Compact(slices.Sorted(slices.Values(channels))) // a copy, each channel once
 	b.mu.Lock()
-	for _, ch := range uniq(channels) {
+	for _, ch := range channels {
 		b.subs[ch] = append(b.subs[ch], s)
 	}
 	b.mu.Unlock()
@@ -89,24 +91,10 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	return nil
 }
 
-func uniq(channels []string) []string {
-	out := make([]string, 0, len(channels))
-	for _, ch := range channels {
-		dup := false
-		for _, o := range out {
-			dup = dup || o == ch
-		}
-		if !dup {
-			out = append(out, ch)
-		}
-	}
-	return out
-}
-
 func (b *Bus) unsubscribe(s *busqueue.Queue, channels []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, ch := range uniq(channels) {
+	for _, ch := range channels {
 		list := b.subs[ch]
 		for i, o := range list {
 			if o == s {

@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,7 +128,7 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisbus: subscribe: %w", err)
 	}
-	s := newSubscription(uniq(channels), handle, resubscribed, b.queueLimit, b.queueBytesLimit)
+	s := newSubscription(slices.Compact(slices.Sorted(slices.Values(channels))), handle, resubscribed, b.queueLimit, b.queueBytesLimit)
 	b.add(s)
 	select {
 	case <-s.ready:
@@ -140,18 +141,6 @@ func (b *Bus) Subscribe(ctx context.Context, channels []string, handle func(port
 		s.deliver(ctx)
 	}()
 	return nil
-}
-
-func uniq(channels []string) []string {
-	seen := make(map[string]bool, len(channels))
-	out := make([]string, 0, len(channels))
-	for _, c := range channels {
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // add registers s and SUBSCRIBEs the channels nobody wanted yet; s.ready
