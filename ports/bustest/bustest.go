@@ -245,7 +245,7 @@ func testSeveralChannels(t *testing.T, open Factory) {
 }
 
 // testChannelNamedTwice: a subscription that names a channel twice still
-// gets each message once, and ending it leaves nothing behind.
+// gets each message once.
 func testChannelNamedTwice(t *testing.T, open Factory) {
 	newClient := open(t)
 	bus := newClient()
