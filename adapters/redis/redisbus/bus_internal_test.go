@@ -154,23 +154,18 @@ func TestSlowHandlerStallsNobodyElse(t *testing.T) {
 	}
 
 	close(release)
-	want := []string{"0", "1", "2", "3", "4", "resubscribed"}
-	waitfor.Until(t, 10*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if !slices.Equal(slow, want) {
-			return fmt.Errorf("the slow handler saw %q, want %q", slow, want)
-		}
-		return nil
-	})
+	saw := func(want ...string) {
+		t.Helper()
+		waitfor.Until(t, 10*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(slow, want) {
+				return fmt.Errorf("the slow handler saw %q, want %q", slow, want)
+			}
+			return nil
+		})
+	}
+	saw("0", "1", "2", "3", "4", "resubscribed")
 	publish("slow", "later")
-	want = append(want, "later")
-	waitfor.Until(t, 10*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if !slices.Equal(slow, want) {
-			return fmt.Errorf("the slow handler saw %q, want %q", slow, want)
-		}
-		return nil
-	})
+	saw("0", "1", "2", "3", "4", "resubscribed", "later")
 }
